@@ -1,0 +1,53 @@
+# Pan: `make run` starts the service, `make test` runs the whole suite.
+# Both set themselves up first on a fresh machine (Python and pip only).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run setup setup-dev test lint format messages browser clean
+
+run: setup
+	$(BIN)/python -m project.envfile
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
+
+setup: $(VENV)/.runtime-installed
+setup-dev: $(VENV)/.dev-installed
+
+$(VENV)/.runtime-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Browser tests use Debian's Chromium (never Playwright's own download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg; }
+
+test: setup-dev browser
+	$(BIN)/python manage.py collectstatic --noinput -v0 --settings=project.settings_test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Needs gettext (msgfmt). The compiled .mo files are committed, so a fresh
+# machine needs this only after the translations change.
+messages: setup-dev
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=staticfiles
+	$(BIN)/python manage.py fill_translations --check
+
+clean:
+	rm -rf $(VENV) staticfiles

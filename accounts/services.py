@@ -1,0 +1,234 @@
+"""Account rules: registration, login, tokens, roles.
+
+Every interface (API, pages, admin, management commands) calls these.
+"""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from project.lib.errors import TooManyRequests, ValidationFailed
+from project.lib.net import client_key
+
+from .errors import InvalidCredentials, InvalidToken, UnknownRole, UnknownUser, UsernameTaken
+from .models import ROLE_ADMIN
+from .signals import user_sync_admin_flags
+from .tokens import PanRefreshToken
+
+User = get_user_model()
+
+
+# --- Registration -----------------------------------------------------------
+
+
+def user_register(*, username: str, password: str) -> User:
+    """Create a user with a checked username and password, and give roles.
+
+    The first user ever registered gets `admin` and the default roles; later
+    ones get `settings.DEFAULT_ROLES`. Raises `ValidationFailed` (field
+    messages) or `UsernameTaken`; nothing is written on error.
+    """
+    username = User.normalize_username(username or "")
+    errors: dict[str, list] = {}
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        errors["username"] = exc.messages
+    try:
+        password_validation.validate_password(password, User(username=username))
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+    with transaction.atomic():
+        # Registrations queue on the admin role's row, so two first users
+        # cannot both see an empty table and both become admin.
+        admin_role = Group.objects.select_for_update().get(name=ROLE_ADMIN)
+        if User.objects.filter(username__iexact=username).exists():
+            raise UsernameTaken()
+        is_first = not User.objects.exists()
+        user = User(username=username)
+        user.set_password(password)
+        user.save()
+        roles = list(Group.objects.filter(name__in=settings.DEFAULT_ROLES))
+        if is_first:
+            roles.append(admin_role)
+        user.groups.add(*roles)
+    return user
+
+
+# --- Login ------------------------------------------------------------------
+
+
+def _failure_keys(username: str, client: str) -> list[tuple[str, int]]:
+    digest = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+    return [
+        (f"login-fail:user:{digest}", settings.LOGIN_FAILURE_LIMIT),
+        (f"login-fail:client:{client_key(client)}", settings.LOGIN_CLIENT_FAILURE_LIMIT),
+    ]
+
+
+def _open_failures(key: str, now: float) -> tuple[int, float | None]:
+    """(failures, window start) of a counter whose window is still open.
+
+    The window is judged from its stored start, not only from the cache
+    entry's own expiry, so it ends on time on every cache backend.
+    """
+    since = cache.get(f"{key}:since")
+    if since is None or now >= since + settings.LOGIN_FAILURE_WINDOW:
+        return 0, None
+    return cache.get(key) or 0, since
+
+
+def user_login(*, username: str, password: str, client: str) -> User:
+    """Check credentials, slowing down repeated failures.
+
+    After `LOGIN_FAILURE_LIMIT` failures for one username (or
+    `LOGIN_CLIENT_FAILURE_LIMIT` from one client) inside
+    `LOGIN_FAILURE_WINDOW` seconds, raises `TooManyRequests` until the
+    window ends, even for the right password. An unknown user and a wrong
+    password raise the same `InvalidCredentials` (Django still runs the
+    hasher for unknown users, so the timing matches too).
+    """
+    now = time.time()
+    window = settings.LOGIN_FAILURE_WINDOW
+    keys = _failure_keys(username or "", client)
+    for key, limit in keys:
+        failures, since = _open_failures(key, now)
+        if limit and failures >= limit:
+            raise TooManyRequests(retry_after=since + window - now)
+
+    user = authenticate(username=username, password=password)
+    if user is None:
+        for key, _limit in keys:
+            if _open_failures(key, now)[1] is None:
+                cache.set_many({key: 0, f"{key}:since": now}, window)
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between the two calls
+                cache.set(key, 1, window)
+        raise InvalidCredentials()
+    cache.delete_many([keys[0][0], f"{keys[0][0]}:since"])
+    return user
+
+
+# --- Tokens -----------------------------------------------------------------
+
+
+def tokens_for_user(*, user: User) -> dict:
+    """A fresh refresh token (recorded as outstanding) and its access token."""
+    refresh = PanRefreshToken.for_user(user)
+    return {
+        "access": str(refresh.access_token),
+        "refresh": str(refresh),
+        "token_type": "Bearer",
+        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+    }
+
+
+def _decode_refresh(raw: str) -> PanRefreshToken:
+    try:
+        return PanRefreshToken(raw)
+    except TokenError as exc:
+        _revoke_if_reused(raw)
+        raise InvalidToken() from exc
+
+
+def _revoke_if_reused(raw: str) -> None:
+    """A correctly signed refresh token that is already blacklisted was
+    rotated or logged out before: someone kept a copy. Revoke them all."""
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except Exception:  # noqa: BLE001 - a bad token is simply not a reuse
+        return
+    if payload.get("token_type") != "refresh" or "jti" not in payload:
+        return
+    if BlacklistedToken.objects.filter(token__jti=payload["jti"]).exists():
+        user_id = payload.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
+        tokens_revoke_all(user_id=user_id)
+
+
+def token_refresh(*, refresh: str) -> dict:
+    """Rotate a refresh token: blacklist it and return a new pair.
+
+    Raises `InvalidToken` for anything but a live refresh token. Presenting
+    a token that was already rotated revokes every refresh token of its
+    user (RFC 6819 §5.2.2.3 reuse detection).
+    """
+    token = _decode_refresh(refresh)
+    with transaction.atomic():
+        # Lock the token's row so two refreshes of one token cannot both win.
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+            if outstanding is not None and outstanding.user_id:
+                tokens_revoke_all(user_id=outstanding.user_id)
+            raise InvalidToken()
+        user = outstanding.user
+        if user is None or not user.is_active:
+            raise InvalidToken()
+        BlacklistedToken.objects.create(token=outstanding)
+        return tokens_for_user(user=user)
+
+
+def token_revoke(*, refresh: str) -> None:
+    """Log out: blacklist one refresh token. Raises `InvalidToken`."""
+    token = _decode_refresh(refresh)
+    token.blacklist()
+
+
+def tokens_revoke_all(*, user_id) -> int:
+    """Blacklist every outstanding refresh token of a user; return the count."""
+    pending = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
+    tokens = list(pending)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+    return len(tokens)
+
+
+# --- Roles ------------------------------------------------------------------
+
+
+def _user_and_role(username: str, role: str) -> tuple[User, Group]:
+    try:
+        user = User.objects.get(username=username)
+    except User.DoesNotExist as exc:
+        raise UnknownUser() from exc
+    try:
+        group = Group.objects.get(name=role)
+    except Group.DoesNotExist as exc:
+        raise UnknownRole() from exc
+    return user, group
+
+
+def role_grant(*, username: str, role: str) -> User:
+    """Give a user a role (a Django group). Raises UnknownUser/UnknownRole."""
+    user, group = _user_and_role(username, role)
+    user.groups.add(group)
+    user_sync_admin_flags(user)
+    return user
+
+
+def role_revoke(*, username: str, role: str) -> User:
+    """Take a role from a user. Raises UnknownUser/UnknownRole."""
+    user, group = _user_and_role(username, role)
+    user.groups.remove(group)
+    user_sync_admin_flags(user)
+    return user
+
+
+def user_profile(*, user: User) -> dict:
+    return {
+        "username": user.username,
+        "roles": user.role_names(),
+        "permissions": user.pan_permissions(),
+        "is_staff": user.is_staff,
+    }

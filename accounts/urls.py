@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import api, views
+
+api_urlpatterns = [
+    path("register", api.RegisterApi.as_view(), name="api-register"),
+    path("login", api.LoginApi.as_view(), name="api-login"),
+    path("token/refresh", api.TokenRefreshApi.as_view(), name="api-token-refresh"),
+    path("logout", api.LogoutApi.as_view(), name="api-logout"),
+    path("me", api.MeApi.as_view(), name="api-me"),
+]
+
+page_urlpatterns = [
+    path("login/", views.login_page, name="login"),
+    path("register/", views.register_page, name="register"),
+    path("logout/", views.logout_page, name="logout"),
+    path("welcome/", views.welcome_page, name="welcome"),
+]

@@ -1,0 +1,75 @@
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from project.lib.errors import ApplicationError, TooManyRequests
+from project.lib.net import client_address
+
+from . import services
+from .forms import LoginForm, RegisterForm
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return "/welcome/"
+
+
+def _form_error_response(request, template, form, exc: ApplicationError):
+    """Show a service's error on the form, with the service's status."""
+    for field, messages in exc.fields.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+    if not exc.fields:
+        form.add_error(None, exc.message)
+    response = render(request, template, {"form": form, "next": _next_url(request)}, status=exc.status_code)
+    if isinstance(exc, TooManyRequests):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def login_page(request):
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_login(**form.cleaned_data, client=client_address(request))
+        except ApplicationError as exc:
+            return _form_error_response(request, "accounts/login.html", form, exc)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(_next_url(request))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)}, status=status)
+
+
+@sensitive_post_parameters("password", "password2")
+@require_http_methods(["GET", "POST"])
+def register_page(request):
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(
+                username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+            )
+        except ApplicationError as exc:
+            return _form_error_response(request, "accounts/register.html", form, exc)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("/welcome/")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/register.html", {"form": form, "next": _next_url(request)}, status=status)
+
+
+@require_POST
+def logout_page(request):
+    logout(request)
+    return redirect("/")
+
+
+@login_required
+def welcome_page(request):
+    return render(request, "accounts/welcome.html", {"profile": services.user_profile(user=request.user)})

@@ -1,0 +1,88 @@
+"""Suite-wide fixtures: users with roles, API clients, service checks."""
+
+import os
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+PASSWORD = "Correct-Horse-42"
+
+
+def pytest_configure(config):
+    # A configured service that is down fails the run at once, loudly:
+    # the suite never passes by skipping what it was asked to test.
+    if os.environ.get("REDIS_URL"):
+        import redis
+
+        try:
+            redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=3).ping()
+        except redis.RedisError as exc:
+            raise pytest.UsageError(f"REDIS_URL is set but Redis is unreachable: {exc}") from exc
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("alice", roles=["users"]) -> a saved user with those roles."""
+    from django.contrib.auth.models import Group
+
+    from accounts.models import User
+    from accounts.signals import user_sync_admin_flags
+
+    def make(username: str, *, roles=("users",), password: str = PASSWORD):
+        user = User.objects.create_user(username=username, password=password)
+        user.groups.add(*Group.objects.filter(name__in=roles))
+        user_sync_admin_flags(user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    """An admin (admin + users roles)."""
+    return make_user("alice", roles=["admin", "users"])
+
+
+@pytest.fixture
+def bob(make_user):
+    """An ordinary member (users role)."""
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(make_user):
+    """A signed-in stranger with no roles at all."""
+    return make_user("charlie", roles=[])
+
+
+@pytest.fixture
+def token_for():
+    from accounts.services import tokens_for_user
+
+    def issue(user) -> str:
+        return tokens_for_user(user=user)["access"]
+
+    return issue
+
+
+@pytest.fixture
+def api_as(token_for):
+    def client(user) -> APIClient:
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+        return c
+
+    return client

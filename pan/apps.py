@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PanConfig(AppConfig):
+    name = "pan"
+    verbose_name = "Shared files"

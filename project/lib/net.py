@@ -1,0 +1,50 @@
+"""Who is asking: the client address, believing proxies only when told to."""
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+
+
+@lru_cache(maxsize=1)
+def _trusted_networks(proxies: tuple[str, ...]):
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def _is_trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in _trusted_networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+def client_address(request) -> str:
+    """The address of the client, as the rate limiters and logs should see it.
+
+    `X-Forwarded-For` is read right to left and only while the hop that
+    added an entry is one of `TRUSTED_PROXIES`; anyone else could write
+    whatever they like in that header.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if not settings.TRUSTED_PROXIES or not _is_trusted(remote):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    address = remote
+    while hops and _is_trusted(address):
+        address = hops.pop()
+    return address
+
+
+def client_key(address: str) -> str:
+    """A rate-limit key for an address: IPv6 clients are keyed by their /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and not ip.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    if ip.version == 6:
+        return str(ip.ipv4_mapped)
+    return str(ip)

@@ -1,0 +1,3 @@
+"""WebSocket routes (Channels). Consumers live in project/consumers.py."""
+
+websocket_urlpatterns = []

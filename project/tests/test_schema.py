@@ -1,0 +1,28 @@
+import pytest
+from django.test import Client
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+
+def test_openapi_document_validates_and_lists_the_endpoints():
+    response = Client().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    for path in ["/api/register", "/api/login", "/api/token/refresh", "/api/logout", "/api/me"]:
+        assert path in schema["paths"], path
+    assert (
+        "bearerAuth" in {k for k in schema["components"]["securitySchemes"]}
+        or "jwtAuth" in schema["components"]["securitySchemes"]
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_load_only_local_assets(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "https://"):
+        assert cdn not in html

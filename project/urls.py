@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from accounts.urls import api_urlpatterns as accounts_api
+from accounts.urls import page_urlpatterns as accounts_pages
+
+from . import views
+
+api_urlpatterns = [
+    *accounts_api,
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("", views.home_page, name="home"),
+    *accounts_pages,
+    path("api/", include(api_urlpatterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "project.views.page_not_found"
+handler500 = "project.views.server_error"
