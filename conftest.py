@@ -86,3 +86,42 @@ def api_as(token_for):
         return c
 
     return client
+
+
+# --- A real server and a real browser -------------------------------------
+
+
+@pytest.fixture(scope="session")
+def daphne_server():
+    """daphne serving project.asgi on 127.0.0.1, with its own database."""
+    from project.testing import LiveServer
+
+    server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium driven by Playwright (never Playwright's download).
+
+    Per test, not per session: Playwright's sync API keeps an event loop
+    running in the main thread while it lives, and sync tests after it would
+    then fail with SynchronousOnlyOperation or AsyncToSync errors.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from project.testing import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh browser profile (no cookies shared)."""
+    context = chromium.new_context(locale="en-US")
+    yield context
+    context.close()

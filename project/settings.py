@@ -277,6 +277,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Shared files (pan) ---------------------------------------------------
+# (settings of the pan app go here)
+
+
+# --- Short links (shortener) ----------------------------------------------
+# (settings of the shortener app go here)
+
+
+# --- Middleware: timing, access log, rate limits; WebSocket; status -------
+# (settings of project/middleware.py and the consumers go here)
+
+
 # --- Logging --------------------------------------------------------------
 LOGGING = {
     "version": 1,

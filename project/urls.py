@@ -4,11 +4,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.urls import page_urlpatterns as accounts_pages
+from pan.urls import api_urlpatterns as pan_api
+from pan.urls import page_urlpatterns as pan_pages
+from shortener.urls import api_urlpatterns as shortener_api
+from shortener.urls import page_urlpatterns as shortener_pages
 
 from . import views
 
 api_urlpatterns = [
     *accounts_api,
+    *pan_api,
+    *shortener_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
@@ -17,6 +23,8 @@ api_urlpatterns = [
 urlpatterns = [
     path("", views.home_page, name="home"),
     *accounts_pages,
+    *pan_pages,
+    *shortener_pages,
     path("api/", include(api_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

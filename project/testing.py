@@ -1,0 +1,145 @@
+"""Test helpers shared by every app: a real daphne server and Chromium.
+
+`LiveServer` starts `daphne project.asgi:application` in a subprocess on a
+free 127.0.0.1 port, the way the README starts it, with its own database:
+a temporary SQLite file on the embedded default, or a dedicated PostgreSQL
+database (`<name>_live`) when `DATABASE_URL` is set. It shares `REDIS_URL`
+(under its own key prefix). Data is created through HTTP or `manage()`,
+because the server cannot see the test process's transactions.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _live_database_url(url: str) -> str:
+    """A sibling database `<name>_live`, dropped and created afresh."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_live"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+class LiveServer:
+    def __init__(self, extra_env: dict | None = None, processes: int = 1):
+        self.tmp = Path(tempfile.mkdtemp(prefix="pan-live-"))
+        self.env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        self.env.update(
+            {
+                "DEBUG": "false",
+                "HTTPS": "false",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+                "SERVER_STATUS_TOKEN": secrets.token_urlsafe(24),
+                "MEDIA_ROOT": str(self.tmp / "media"),
+                "SQLITE_PATH": str(self.tmp / "live.sqlite3"),
+                "CACHE_KEY_PREFIX": f"pan-live-{secrets.token_hex(4)}",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if os.environ.get("DATABASE_URL"):
+            self.env["DATABASE_URL"] = _live_database_url(os.environ["DATABASE_URL"])
+        self.env.update(extra_env or {})
+        self.processes_wanted = processes
+        self.procs: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(  # noqa: S603 - our own manage.py
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self) -> "LiveServer":
+        self.manage("migrate", "--noinput", "-v0")
+        self.manage("collectstatic", "--noinput", "-v0")
+        for _ in range(self.processes_wanted):
+            port = free_port()
+            log = open(self.tmp / f"daphne-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+            proc = subprocess.Popen(  # noqa: S603 - our own daphne
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            self.procs.append(proc)
+            self.ports.append(port)
+            self._wait_until_up(proc, port)
+        return self
+
+    def _wait_until_up(self, proc: subprocess.Popen, port: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"daphne exited early:\n{self.log(port)}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)  # noqa: S310 - loopback only
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"daphne did not answer on port {port} within {timeout}s:\n{self.log(port)}")
+
+    def log(self, port: int | None = None) -> str:
+        path = self.tmp / f"daphne-{port or self.ports[0]}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+    def register(self, username: str, password: str) -> None:
+        """Register through the API (the first user becomes admin)."""
+        import json
+
+        body = json.dumps({"username": username, "password": password}).encode()
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            f"{self.url}/api/register", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            if response.status != 201:
+                raise RuntimeError(f"registering {username} answered {response.status}")
