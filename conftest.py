@@ -125,3 +125,13 @@ def browser_context(chromium):
     context = chromium.new_context(locale="en-US")
     yield context
     context.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A local S3-compatible server (moto in server mode) on 127.0.0.1."""
+    from project.testing import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()

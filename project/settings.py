@@ -208,6 +208,27 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Any S3-compatible object store (AWS, MinIO, Ceph, R2...) through
+# django-storages. Every file goes through the storage API, so this is the
+# only switch: uploads, downloads, previews and purges all follow it.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+            "location": env.str("S3_PREFIX", default=""),
+            "default_acl": None,
+            "querystring_auth": True,
+            # Names are random and unique; never overwrite, never rename.
+            "file_overwrite": False,
+        },
+    }
 
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -143,3 +143,55 @@ class LiveServer:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             if response.status != 201:
                 raise RuntimeError(f"registering {username} answered {response.status}")
+
+
+class S3Server:
+    """moto's S3 server (a real HTTP server, not a mock) on 127.0.0.1."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "S3Server":
+        self.proc = subprocess.Popen(  # noqa: S603 - moto's own server from our venv
+            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not start")
+
+    def env(self, bucket: str) -> dict:
+        """Environment for Pan's settings to store files in `bucket` here."""
+        return {
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": self.url,
+            "S3_ACCESS_KEY_ID": "testing",
+            "S3_SECRET_ACCESS_KEY": "testing",
+            "S3_REGION": "us-east-1",
+            "S3_ADDRESSING_STYLE": "path",
+        }
+
+    def create_bucket(self, bucket: str) -> None:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=bucket)
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
