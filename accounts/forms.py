@@ -36,6 +36,7 @@ class RegisterForm(_CredentialsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["username"].help_text = UsernameValidator.message
         username = self.fields["username"].widget
         username.attrs["pattern"] = r"[\p{L}\p{N}_.\-]{3,150}"
         username.attrs["title"] = str(UsernameValidator.message)
