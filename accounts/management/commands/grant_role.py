@@ -1,19 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
-
 from accounts import services
-from project.lib.errors import ApplicationError
+from accounts.management.role_command import RoleCommand
 
 
-class Command(BaseCommand):
+class Command(RoleCommand):
     help = "Grant a role (admin, users, or any other group) to a user."
-
-    def add_arguments(self, parser):
-        parser.add_argument("username")
-        parser.add_argument("role")
-
-    def handle(self, *args, username, role, **options):
-        try:
-            user = services.role_grant(username=username, role=role)
-        except ApplicationError as exc:
-            raise CommandError(str(exc.message)) from exc
-        self.stdout.write(f"{user.username}: {', '.join(user.role_names()) or '(no roles)'}")
+    service = staticmethod(services.role_grant)
