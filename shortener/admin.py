@@ -37,11 +37,24 @@ class ShortLinkAdminForm(forms.ModelForm):
         model = ShortLink
         fields = ["target_url", "expires_at", "max_visits"]
 
+    # The same checks the services make, so that a save cannot fail after
+    # the form said yes. Unchanged fields are not re-checked: an expired
+    # link can still get a new target.
     def clean_target_url(self):
         try:
             return target_url_normalize(url=self.cleaned_data["target_url"])
         except ApplicationError as exc:
             raise ValidationError(str(exc.message)) from exc
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("expires_at", "max_visits"):
+            if name in self.changed_data and cleaned.get(name) is not None:
+                try:
+                    services.short_link_check_limits(**{name: cleaned[name]})
+                except ApplicationError as exc:
+                    self.add_error(name, str(exc.message))
+        return cleaned
 
 
 @admin.register(ShortLink)
@@ -77,11 +90,7 @@ class ShortLinkAdmin(admin.ModelAdmin):
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         if "target_url" in changes:
             changes["url"] = changes.pop("target_url")
-        try:
-            services.short_link_update(link=obj, **changes)
-        except ApplicationError as exc:
-            # The form already ran the same checks; a past expiry is the one left.
-            raise ValidationError(str(exc.message)) from exc
+        services.short_link_update(link=obj, **changes)
 
     def delete_model(self, request, obj):
         services.short_link_delete(link=obj)

@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -8,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 KEY_LENGTH = 8
 KEY_MAX_LENGTH = 64
 TARGET_MAX_LENGTH = 2048
+# What any key (generated or custom) can look like; anything else is unknown.
+KEY_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{KEY_MAX_LENGTH}}}$")
 
 
 class ShortLink(models.Model):

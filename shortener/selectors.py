@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from accounts.permissions import user_has_pan_permission
 
 from .errors import LinkNotFound
-from .models import ShortLink
+from .models import KEY_PATTERN, ShortLink
 
 
 def short_links_of(*, user) -> QuerySet[ShortLink]:
@@ -18,6 +18,8 @@ def short_link_get_for(*, user, key: str) -> ShortLink:
 
     "Not yours" is the same 404 as "no such key", so keys cannot be probed.
     """
+    if not KEY_PATTERN.match(key):
+        raise LinkNotFound()  # never reaches the database (NUL bytes, overlong keys)
     links = ShortLink.objects.select_related("owner")
     if not user_has_pan_permission(user, "manage"):
         links = links.filter(owner=user)

@@ -78,7 +78,8 @@ def slug_validate(*, slug: str) -> str:
     return slug
 
 
-def _check_limits(expires_at: datetime | None, max_visits: int | None) -> None:
+def short_link_check_limits(*, expires_at: datetime | None = None, max_visits: int | None = None) -> None:
+    """An expiry must lie in the future, a visit limit be an integer >= 1; else `ValidationFailed`."""
     if expires_at is not None:
         if timezone.is_naive(expires_at):
             expires_at = timezone.make_aware(expires_at)
@@ -117,7 +118,7 @@ def short_link_create(
     target = target_url_normalize(url=url, request_host=request_host)
     if slug is not None:
         slug = slug_validate(slug=slug)
-    _check_limits(expires_at, max_visits)
+    short_link_check_limits(expires_at=expires_at, max_visits=max_visits)
     fields = {"target_url": target, "owner": owner, "expires_at": expires_at, "max_visits": max_visits}
 
     if slug is None and expires_at is None and max_visits is None:
@@ -179,11 +180,11 @@ def short_link_update(
         link.target_url = target_url_normalize(url=url, request_host=request_host)
         changed.append("target_url")
     if expires_at is not _UNSET:
-        _check_limits(expires_at, None)
+        short_link_check_limits(expires_at=expires_at)
         link.expires_at = expires_at
         changed.append("expires_at")
     if max_visits is not _UNSET:
-        _check_limits(None, max_visits)
+        short_link_check_limits(max_visits=max_visits)
         link.max_visits = max_visits
         changed.append("max_visits")
     if changed:

@@ -32,6 +32,7 @@ from .models import TARGET_MAX_LENGTH
 ALLOWED_SCHEMES = ("http", "https")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.DOTALL)
 _PORT_THEN_PATH = re.compile(r"^\d+(?:[/?#]|$)")
+_IPV4_PART = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _OWN_SHORT_PATH = re.compile(r"^/+(?:s|short)(?:/|$)", re.IGNORECASE)
 
@@ -65,6 +66,8 @@ def _with_scheme(raw: str) -> str:
 
 def _ipv4_number(part: str) -> int | None:
     """One part of a WHATWG IPv4 address: decimal, 0x hex or 0-led octal."""
+    if not _IPV4_PART.match(part):
+        return None
     try:
         if part[:2].lower() == "0x":
             return int(part[2:] or "0", 16)
@@ -88,7 +91,7 @@ def _parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
     if not parts:
         return None
     last = parts[-1]
-    if not (last.isascii() and (last.isdigit() or re.fullmatch(r"0[xX][0-9a-fA-F]*", last))):
+    if not _IPV4_PART.match(last):
         return None
     if len(parts) > 4:
         raise InvalidTarget(MSG_BAD_HOST)

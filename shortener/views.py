@@ -1,7 +1,5 @@
 """The short-link redirect (async, the hot path) and the `/short/` page."""
 
-import re
-
 from asgiref.sync import sync_to_async
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -15,9 +13,8 @@ from project.views import wants_json
 from . import selectors, services
 from .errors import LinkNotFound
 from .forms import ShortenForm
-from .models import KEY_MAX_LENGTH
+from .models import KEY_PATTERN
 
-_KEY = re.compile(rf"^[A-Za-z0-9_-]{{1,{KEY_MAX_LENGTH}}}$")
 # The target learns nothing about where the link was clicked or that it was
 # a Pan short link; the redirect itself is never stored by shared caches.
 REDIRECT_REFERRER_POLICY = "no-referrer"
@@ -40,7 +37,7 @@ async def short_link_redirect(request, key: str):
     its visit limit: a page for browsers, JSON for API clients.
     """
     try:
-        if not _KEY.match(key):
+        if not KEY_PATTERN.match(key):
             raise LinkNotFound()
         target = await services.short_link_visit(key=key, count=request.method == "GET")
     except ApplicationError as exc:

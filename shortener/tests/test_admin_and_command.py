@@ -74,6 +74,28 @@ def test_an_admin_edit_with_a_bad_target_is_refused_on_the_form(admin_client, li
     assert ShortLink.objects.get(key=key).target_url == "https://example.com/before"
 
 
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("max_visits", "0", "The visit limit must be a whole number of at least 1."),
+        ("expires_at", ("2001-01-01", "00:00:00"), "The expiry time must be in the future."),
+    ],
+)
+def test_an_admin_edit_with_bad_limits_is_refused_on_the_form(admin_client, link_of, field, value, message):
+    key = link_of(None, "https://example.com/before")["key"]
+    link = ShortLink.objects.get(key=key)
+    form = {"target_url": "https://example.com/before", "expires_at_0": "", "expires_at_1": "", "max_visits": ""}
+    if field == "expires_at":
+        form["expires_at_0"], form["expires_at_1"] = value
+    else:
+        form[field] = value
+    response = admin_client.post(f"/admin/shortener/shortlink/{link.pk}/change/", form)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    link.refresh_from_db()
+    assert (link.max_visits, link.expires_at) == (None, None)
+
+
 def test_an_admin_delete_is_404_at_once(admin_client, link_of):
     key = link_of(None)["key"]
     Client().get(f"/s/{key}")

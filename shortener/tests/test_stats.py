@@ -75,3 +75,12 @@ def test_only_the_owner_can_change_a_link_and_bad_changes_are_refused(api_as, bo
         assert api_as(bob).patch(f"/api/short/{key}", body, format="json").status_code == 400
     link = ShortLink.objects.get(key=key)
     assert (link.target_url, link.max_visits, link.expires_at) == ("https://example.com/keep", None, None)
+
+
+@pytest.mark.parametrize("key", ["%00", "a%00b", "x" * 65, "%E4%B8%AD", "a.b"])
+def test_odd_keys_are_404_for_every_method(api_as, alice, key):
+    client = api_as(alice)
+    assert client.get(f"/api/short/{key}").status_code == 404
+    assert client.patch(f"/api/short/{key}", {"max_visits": 2}, format="json").status_code == 404
+    assert client.delete(f"/api/short/{key}").status_code == 404
+    assert Client().get(f"/s/{key}").status_code == 404

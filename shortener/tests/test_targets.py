@@ -105,7 +105,18 @@ def test_private_loopback_and_local_targets_are_refused(api, url):
     assert ShortLink.objects.count() == 0
 
 
-@pytest.mark.parametrize("url", ["http://1.2.3.256/", "http://1.2.3.08/", "http://1.2.3.4.5/", "http://[1::2::3]/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://1.2.3.256/",
+        "http://1.2.3.08/",
+        "http://1.2.3.4.5/",
+        "http://1.-1.0.1/",
+        "http://4294967296/",
+        "http://[1::2::3]/",
+        "http://[::1/",
+    ],
+)
 def test_malformed_ip_hosts_are_refused(api, url):
     response = shorten(api, url)
     assert response.status_code == 400
