@@ -303,7 +303,14 @@ SPECTACULAR_SETTINGS = {
 
 
 # --- Short links (shortener) ----------------------------------------------
-# (settings of the shortener app go here)
+# The public address short links are printed with (`<base>/s/<key>`); empty:
+# taken from each request (and http://127.0.0.1:8000 for `manage.py shorten`).
+SHORT_LINK_BASE_URL = env.str("SHORT_LINK_BASE_URL", default="")
+# How long a key -> target lookup stays cached (changes drop it at once).
+SHORT_LINK_CACHE_SECONDS = env.int("SHORT_LINK_CACHE_SECONDS", default=3600)
+# Allow targets on loopback/private/link-local addresses, localhost and
+# single-label hosts (an intranet-only installation). Off: such links are 400.
+SHORT_LINK_ALLOW_PRIVATE_TARGETS = env.bool("SHORT_LINK_ALLOW_PRIVATE_TARGETS", default=False)
 
 
 # --- Middleware: timing, access log, rate limits; WebSocket; status -------

@@ -1,0 +1,56 @@
+import re
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Generated keys are this long; custom slugs may be 3–64 characters.
+KEY_LENGTH = 8
+KEY_MAX_LENGTH = 64
+TARGET_MAX_LENGTH = 2048
+# What any key (generated or custom) can look like; anything else is unknown.
+KEY_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{KEY_MAX_LENGTH}}}$")
+
+
+class ShortLink(models.Model):
+    key = models.CharField(_("key"), max_length=KEY_MAX_LENGTH, unique=True)
+    target_url = models.CharField(_("target URL"), max_length=TARGET_MAX_LENGTH)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="short_links",
+    )
+    is_custom = models.BooleanField(_("custom name"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    max_visits = models.PositiveIntegerField(_("visit limit"), null=True, blank=True)
+    visit_count = models.PositiveBigIntegerField(_("visits"), default=0)
+    last_visit = models.DateTimeField(_("last visit"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("short link")
+        verbose_name_plural = _("short links")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # "The same URL from the same owner returns the same link."
+            models.Index(fields=["owner", "target_url"], name="shortener_owner_target_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_visits__isnull=True) | Q(max_visits__gte=1), name="shortener_max_visits_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def is_used_up(self) -> bool:
+        return self.max_visits is not None and self.visit_count >= self.max_visits

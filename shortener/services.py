@@ -1,0 +1,276 @@
+"""Short-link rules: create, change, delete, resolve a visit.
+
+Every interface calls these: the API, the `/short/` page, the redirect view,
+Django admin and `manage.py shorten`.
+
+The redirect path (`short_link_visit`) reads one cache entry holding what it
+needs (target, expiry, visit limit); the database is read only on a cache
+miss. Visits are counted with one conditional `UPDATE ... SET visit_count =
+visit_count + 1` by primary key: no read-modify-write, so concurrent visits
+are never lost, and with a visit limit the `visit_count < max_visits`
+condition decides in the database which visit is the last one allowed.
+"""
+
+import re
+import secrets
+from datetime import datetime
+
+import segno
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from project.lib.errors import ValidationFailed
+
+from .errors import InvalidExpiry, InvalidSlug, KeySpaceBusy, LinkExpired, LinkNotFound, LinkUsedUp, SlugTaken
+from .models import KEY_LENGTH, ShortLink
+from .targets import target_url_normalize
+
+# No look-alikes: no 0/O/o, 1/l/I/i.
+KEY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+KEY_ATTEMPTS = 10
+SLUG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+# Route names and words that would make a short link look like part of the site.
+RESERVED_SLUGS = frozenset(
+    {
+        "about", "account", "accounts", "admin", "api", "assets", "docs", "f", "favicon.ico", "files", "help",
+        "i18n", "login", "logout", "media", "new", "post", "redoc", "register", "robots.txt", "s", "schema",
+        "server-status", "share", "short", "static", "videos", "welcome", "ws", "ws-echo",
+    }
+)  # fmt: skip
+_UNSET = object()
+_MISSING = "missing"  # cached "no such key", so unknown keys do not hit the database each time
+_MISSING_SECONDS = 60
+
+
+def generate_key() -> str:
+    """A random key: 8 characters of `KEY_ALPHABET` from `secrets`.
+
+    Kept as a module-level function so a test can replace it to force a
+    collision (the random source is the one thing a test cannot steer).
+    """
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def _cache_key(key: str) -> str:
+    return f"shortlink:v1:{key}"
+
+
+def short_link_forget(*, key: str) -> None:
+    """Drop a key's cache entry now and again when the transaction commits.
+
+    The second delete closes the window in which a concurrent visit could
+    read the old row before the commit and put it back in the cache.
+    """
+    cache.delete(_cache_key(key))
+    transaction.on_commit(lambda: cache.delete(_cache_key(key)))
+
+
+def slug_validate(*, slug: str) -> str:
+    """A custom slug: 3–64 of [A-Za-z0-9_-], not reserved. Raises `InvalidSlug`."""
+    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        raise InvalidSlug()
+    if slug.lower() in RESERVED_SLUGS:
+        raise InvalidSlug(_("This name is reserved. Please choose another one."))
+    return slug
+
+
+def short_link_check_limits(*, expires_at: datetime | None = None, max_visits: int | None = None) -> None:
+    """An expiry must lie in the future, a visit limit be an integer >= 1; else `ValidationFailed`."""
+    if expires_at is not None:
+        if timezone.is_naive(expires_at):
+            expires_at = timezone.make_aware(expires_at)
+        if expires_at <= timezone.now():
+            raise InvalidExpiry()
+    if max_visits is not None and (isinstance(max_visits, bool) or not isinstance(max_visits, int) or max_visits < 1):
+        message = _("The visit limit must be a whole number of at least 1.")
+        raise ValidationFailed(message, fields={"max_visits": [message]})
+
+
+def _owner_or_none(owner):
+    return owner if owner is not None and getattr(owner, "is_authenticated", False) else None
+
+
+def short_link_create(
+    *,
+    url: str,
+    owner=None,
+    slug: str | None = None,
+    expires_at: datetime | None = None,
+    max_visits: int | None = None,
+    request_host: str | None = None,
+) -> tuple[ShortLink, bool]:
+    """Shorten `url`; return `(link, created)`.
+
+    The target is checked and normalised (`target_url_normalize`). Without
+    options, the same normalised URL from the same owner returns the owner's
+    existing plain link (`created` False); anonymous plain links are shared
+    the same way among anonymous callers. A slug that exists already is
+    `SlugTaken` unless it is the same owner's identical link. A generated
+    key that collides is drawn again, up to `KEY_ATTEMPTS` times
+    (`KeySpaceBusy` after that); an existing row is never overwritten.
+    Raises `InvalidTarget`, `InvalidSlug`, `InvalidExpiry`, `ValidationFailed`.
+    """
+    owner = _owner_or_none(owner)
+    target = target_url_normalize(url=url, request_host=request_host)
+    if slug is not None:
+        slug = slug_validate(slug=slug)
+    short_link_check_limits(expires_at=expires_at, max_visits=max_visits)
+    fields = {"target_url": target, "owner": owner, "expires_at": expires_at, "max_visits": max_visits}
+
+    if slug is None and expires_at is None and max_visits is None:
+        existing = (
+            ShortLink.objects.filter(
+                owner=owner, target_url=target, is_custom=False, expires_at__isnull=True, max_visits__isnull=True
+            )
+            .order_by("pk")
+            .first()
+        )
+        if existing is not None:
+            return existing, False
+
+    if slug is not None:
+        existing = ShortLink.objects.filter(key=slug).first()
+        if existing is not None:
+            if (
+                owner is not None
+                and existing.owner_id == owner.pk
+                and existing.target_url == target
+                and existing.expires_at == expires_at
+                and existing.max_visits == max_visits
+            ):
+                return existing, False
+            raise SlugTaken()
+        try:
+            with transaction.atomic():
+                link = ShortLink.objects.create(key=slug, is_custom=True, **fields)
+        except IntegrityError as exc:  # taken between the check and the insert
+            raise SlugTaken() from exc
+        short_link_forget(key=link.key)
+        return link, True
+
+    for _attempt in range(KEY_ATTEMPTS):
+        key = generate_key()
+        try:
+            with transaction.atomic():
+                link = ShortLink.objects.create(key=key, **fields)
+        except IntegrityError:
+            if ShortLink.objects.filter(key=key).exists():
+                continue  # a collision: draw again, never overwrite
+            raise
+        short_link_forget(key=link.key)
+        return link, True
+    raise KeySpaceBusy()
+
+
+def short_link_update(
+    *, link: ShortLink, url=_UNSET, expires_at=_UNSET, max_visits=_UNSET, request_host: str | None = None
+) -> ShortLink:
+    """Change a link's target, expiry or visit limit and drop its cache entry.
+
+    Only the given fields are written (`update_fields`), so a concurrent
+    visit's counter update is never overwritten by a stale `visit_count`.
+    `None` clears the expiry or the limit. Raises like `short_link_create`.
+    """
+    changed = []
+    if url is not _UNSET:
+        link.target_url = target_url_normalize(url=url, request_host=request_host)
+        changed.append("target_url")
+    if expires_at is not _UNSET:
+        short_link_check_limits(expires_at=expires_at)
+        link.expires_at = expires_at
+        changed.append("expires_at")
+    if max_visits is not _UNSET:
+        short_link_check_limits(max_visits=max_visits)
+        link.max_visits = max_visits
+        changed.append("max_visits")
+    if changed:
+        with transaction.atomic():
+            link.save(update_fields=changed)
+            short_link_forget(key=link.key)
+    return link
+
+
+def short_link_delete(*, link: ShortLink) -> None:
+    """Delete a link; its key answers 404 from now on (cache entry dropped)."""
+    key = link.key
+    with transaction.atomic():
+        link.delete()
+        short_link_forget(key=key)
+
+
+def short_link_url(*, key: str, base_url: str | None = None) -> str:
+    """The public short URL of a key: `SHORT_LINK_BASE_URL` or `base_url`, then `/s/<key>`."""
+    base = settings.SHORT_LINK_BASE_URL or base_url or "http://127.0.0.1:8000"
+    return f"{base.rstrip('/')}/s/{key}"
+
+
+def short_link_qr_svg(*, short_url: str) -> str:
+    """A QR code of the short URL as inline SVG markup."""
+    return segno.make(short_url, error="m").svg_inline(scale=4, omitsize=False)
+
+
+# --- The redirect's hot path (async) ------------------------------------------
+
+
+def _entry(row: dict) -> dict:
+    return {"id": row["pk"], "url": row["target_url"], "exp": row["expires_at"], "max": row["max_visits"]}
+
+
+async def _load(key: str) -> dict | None:
+    row = await ShortLink.objects.filter(key=key).values("pk", "target_url", "expires_at", "max_visits").afirst()
+    if row is None:
+        await cache.aset(_cache_key(key), _MISSING, _MISSING_SECONDS)
+        return None
+    entry = _entry(row)
+    await cache.aset(_cache_key(key), entry, settings.SHORT_LINK_CACHE_SECONDS)
+    return entry
+
+
+async def short_link_visit(*, key: str, count: bool = True) -> str:
+    """Resolve a key for a visit and count it; return the target URL.
+
+    One cache read in the common case, then one `UPDATE` by primary key
+    that also matches the cached target, expiry and limit: if the row was
+    changed or deleted behind a stale cache entry, the update matches
+    nothing, the entry is dropped and the row is read afresh — a stale
+    target is never served. Expiry is judged now, not when cached.
+    `count=False` (HEAD) checks without counting.
+    Raises `LinkNotFound`, `LinkExpired`, `LinkUsedUp`.
+    """
+    entry = await cache.aget(_cache_key(key))
+    from_cache = entry is not None
+    for _attempt in range(3):
+        if entry is None:
+            entry, from_cache = await _load(key), False
+        if entry is None or entry == _MISSING:
+            raise LinkNotFound()
+        now = timezone.now()
+        if entry["exp"] is not None and entry["exp"] <= now:
+            raise LinkExpired()
+        matches = ShortLink.objects.filter(
+            pk=entry["id"], target_url=entry["url"], expires_at=entry["exp"], max_visits=entry["max"]
+        )
+        if entry["max"] is not None:
+            matches = matches.filter(visit_count__lt=F("max_visits"))
+        if count:
+            hit = await matches.aupdate(visit_count=F("visit_count") + 1, last_visit=now)
+        else:
+            hit = await matches.aexists()
+        if hit:
+            return entry["url"]
+        if not from_cache:
+            # Freshly read and still no match: ask the row why.
+            row = await ShortLink.objects.filter(pk=entry["id"]).values("visit_count", "max_visits").afirst()
+            if row is None:
+                await cache.adelete(_cache_key(key))
+                raise LinkNotFound()
+            if row["max_visits"] is not None and row["visit_count"] >= row["max_visits"]:
+                raise LinkUsedUp()
+        # A stale cache entry (or a change racing this visit): read the row again.
+        await cache.adelete(_cache_key(key))
+        entry = None
+    raise LinkNotFound()

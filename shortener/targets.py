@@ -1,0 +1,234 @@
+"""Which URLs may be shortened, and their one normal form.
+
+Accepted: `http`/`https` URLs with a host name or a public IP address, no
+credentials, at most 2048 characters, no whitespace or control characters.
+A bare `example.com/path` gets `https://`. Host names are stored in their
+ASCII (IDNA/punycode) form, IPv4 addresses in dotted-quad form whatever way
+they were written (`0x7f.1`, `2130706433`, `0177.0.0.1` are what browsers
+read as 127.0.0.1), and non-ASCII characters in the path, query and fragment
+are percent-encoded, so the stored target is plain ASCII.
+
+Refused (unless `SHORT_LINK_ALLOW_PRIVATE_TARGETS` is on): IP addresses that
+are loopback, private, shared (CGNAT), link-local, unspecified, reserved,
+multicast or otherwise not global — IPv6 too, including IPv4-mapped, 6to4
+and Teredo forms that wrap such an address — and the names `localhost`,
+`*.localhost` and single-label hosts (`http://intranet/`). Always refused:
+links to this service's own `/s/` and `/short/` paths (redirect loops).
+"""
+
+import ipaddress
+import re
+import unicodedata
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import idna
+from django.conf import settings
+from django.utils.encoding import iri_to_uri
+from django.utils.translation import gettext_lazy as _
+
+from .errors import InvalidTarget
+from .models import TARGET_MAX_LENGTH
+
+ALLOWED_SCHEMES = ("http", "https")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.DOTALL)
+_PORT_THEN_PATH = re.compile(r"^\d+(?:[/?#]|$)")
+_IPV4_PART = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_OWN_SHORT_PATH = re.compile(r"^/+(?:s|short)(?:/|$)", re.IGNORECASE)
+
+MSG_EMPTY = _("Enter a URL.")
+MSG_TOO_LONG = _("The URL is longer than 2048 characters.")
+MSG_SPACES = _("The URL must not contain spaces or control characters.")
+MSG_SCHEME = _("Only http and https links can be shortened.")
+MSG_NO_HOST = _("The URL must name a host.")
+MSG_CREDENTIALS = _("Links with a user name or password are not allowed.")
+MSG_BAD_HOST = _("The host name is not valid.")
+MSG_BAD_PORT = _("The port is not valid.")
+MSG_PRIVATE = _("Links to private, loopback or local network addresses are not allowed.")
+MSG_LOOP = _("Links to this service's own short links are not allowed.")
+
+
+def _has_space_or_control(text: str) -> bool:
+    # Cc: C0/C1 controls; Cf: format characters (zero-width, bidi overrides);
+    # Z*: every kind of space and line/paragraph separator.
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp") or ch.isspace() for ch in text)
+
+
+def _with_scheme(raw: str) -> str:
+    """Give a bare `example.com/x` (or `example.com:8080/x`) an https scheme."""
+    if raw.startswith("//"):
+        return "https:" + raw
+    match = _SCHEME.match(raw)
+    if match and not _PORT_THEN_PATH.match(match.group(2)):
+        return raw  # a real scheme (http:, javascript:, mailto:, ...), not "host:port"
+    return "https://" + raw
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part of a WHATWG IPv4 address: decimal, 0x hex or 0-led octal."""
+    if not _IPV4_PART.match(part):
+        return None
+    try:
+        if part[:2].lower() == "0x":
+            return int(part[2:] or "0", 16)
+        if len(part) > 1 and part.startswith("0"):
+            return int(part[1:], 8)
+        return int(part, 10)
+    except ValueError:
+        return None
+
+
+def _parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """Read `host` as browsers do (WHATWG URL "IPv4 parser"), or None.
+
+    A host whose last label is a number is an IPv4 address to a browser:
+    `2130706433`, `0x7f.1` and `127.1` all mean 127.0.0.1. If it looks
+    numeric but does not parse, it is no valid host at all.
+    """
+    parts = host.split(".")
+    if parts and parts[-1] == "":
+        parts.pop()
+    if not parts:
+        return None
+    last = parts[-1]
+    if not _IPV4_PART.match(last):
+        return None
+    if len(parts) > 4:
+        raise InvalidTarget(MSG_BAD_HOST)
+    numbers = [_ipv4_number(part) if part else None for part in parts]
+    if any(n is None for n in numbers):
+        raise InvalidTarget(MSG_BAD_HOST)
+    if any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        raise InvalidTarget(MSG_BAD_HOST)
+    value = numbers[-1]
+    for index, number in enumerate(numbers[:-1]):
+        value += number * 256 ** (3 - index)
+    return ipaddress.IPv4Address(value)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    found = [ip.ipv4_mapped, ip.sixtofour]
+    if ip.teredo:
+        found.extend(ip.teredo)
+    if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64: the last 32 bits are the IPv4 address
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [addr for addr in found if addr is not None]
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        candidates.extend(_embedded_ipv4(ip))
+    return not any(
+        c.is_loopback
+        or c.is_private
+        or c.is_link_local
+        or c.is_unspecified
+        or c.is_reserved
+        or c.is_multicast
+        or not c.is_global
+        for c in candidates
+    )
+
+
+def _normal_host(host: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None]:
+    """The ASCII host name (or canonical IP text) and the IP if it is one."""
+    if host.startswith("["):
+        try:
+            ip = ipaddress.IPv6Address(host[1:-1].split("%")[0] if host.endswith("]") else "")
+        except ValueError as exc:
+            raise InvalidTarget(MSG_BAD_HOST) from exc
+        if "%" in host:  # zone identifiers only make sense on the sender's machine
+            raise InvalidTarget(MSG_BAD_HOST)
+        return f"[{ip.compressed}]", ip
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise InvalidTarget(MSG_BAD_HOST) from exc
+    host = host.lower()
+    ip = _parse_ipv4(host)
+    if ip is not None:
+        return str(ip), ip
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        raise InvalidTarget(MSG_BAD_HOST)
+    return host, None
+
+
+def _own_hosts(request_host: str | None) -> set[str]:
+    hosts = {h.lower().lstrip(".") for h in settings.ALLOWED_HOSTS if h and h != "*"}
+    base = settings.SHORT_LINK_BASE_URL
+    if base:
+        hosts.add((urlsplit(base).hostname or "").lower())
+    if request_host:
+        hosts.add(urlsplit("//" + request_host).hostname or "")
+    return {h.rstrip(".") for h in hosts if h}
+
+
+def _is_own_host(host: str, own: set[str]) -> bool:
+    host = host.rstrip(".").strip("[]")
+    return any(host == h.strip("[]") or host.endswith("." + h) for h in own)
+
+
+def target_url_normalize(*, url: str, request_host: str | None = None) -> str:
+    """Check a target URL and return its normal form; raise `InvalidTarget`.
+
+    `request_host` (the Host the request came in on) is treated as this
+    service's own host, next to `ALLOWED_HOSTS` and `SHORT_LINK_BASE_URL`.
+    """
+    if not isinstance(url, str) or url == "":
+        raise InvalidTarget(MSG_EMPTY)
+    if len(url) > TARGET_MAX_LENGTH:
+        raise InvalidTarget(MSG_TOO_LONG)
+    if _has_space_or_control(url):
+        raise InvalidTarget(MSG_SPACES)
+    if "\\" in url.split("?", 1)[0].split("#", 1)[0]:
+        # Browsers read "\" as "/" in http(s) URLs: "https://a.com\@b.com" goes to b.com.
+        raise InvalidTarget(MSG_BAD_HOST)
+
+    try:
+        parts = urlsplit(_with_scheme(url))
+    except ValueError as exc:  # e.g. unbalanced or invalid [IPv6] brackets
+        raise InvalidTarget(MSG_BAD_HOST) from exc
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise InvalidTarget(MSG_SCHEME)
+    if "@" in parts.netloc:
+        raise InvalidTarget(MSG_CREDENTIALS)
+    hostport = parts.netloc
+    if not hostport:
+        raise InvalidTarget(MSG_NO_HOST)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidTarget(MSG_BAD_PORT) from exc
+    if hostport.startswith("["):
+        raw_host = hostport[: hostport.find("]") + 1] if "]" in hostport else hostport
+    else:
+        raw_host = hostport.rsplit(":", 1)[0] if ":" in hostport else hostport
+    if raw_host in ("", "[]"):
+        raise InvalidTarget(MSG_NO_HOST)
+    if hostport.endswith(":"):
+        raise InvalidTarget(MSG_BAD_PORT)
+    if port == 0:
+        raise InvalidTarget(MSG_BAD_PORT)
+    host, ip = _normal_host(raw_host)
+
+    path = parts.path or "/"
+    if _is_own_host(host, _own_hosts(request_host)) and _OWN_SHORT_PATH.match(unquote(path)):
+        raise InvalidTarget(MSG_LOOP)
+
+    if not settings.SHORT_LINK_ALLOW_PRIVATE_TARGETS:
+        if ip is not None and not _is_public(ip):
+            raise InvalidTarget(MSG_PRIVATE)
+        bare = host.rstrip(".")
+        if ip is None and (bare == "localhost" or bare.endswith(".localhost") or "." not in bare):
+            raise InvalidTarget(MSG_PRIVATE)
+
+    netloc = host if port is None else f"{host}:{port}"
+    normal = urlunsplit(
+        (parts.scheme.lower(), netloc, iri_to_uri(path), iri_to_uri(parts.query), iri_to_uri(parts.fragment))
+    )
+    if len(normal) > TARGET_MAX_LENGTH:
+        raise InvalidTarget(MSG_TOO_LONG)
+    return normal
