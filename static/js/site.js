@@ -31,7 +31,10 @@
   document.querySelectorAll("form[data-validate]").forEach(function (form) {
     var inputs = Array.prototype.slice.call(form.querySelectorAll("input:not([type=hidden])"));
     inputs.forEach(function (input) {
-      input.addEventListener("blur", function () { check(input); });
+      // Re-check while the person edits, never on blur: clearing a message
+      // on blur moves the submit button between mouse-down and mouse-up,
+      // and the click that caused the blur is lost.
+      input.addEventListener("input", function () { check(input); });
     });
     form.addEventListener("submit", function (event) {
       var ok = inputs.map(check).every(Boolean);
