@@ -77,7 +77,8 @@ class TimingMiddleware(_DualModeMiddleware):
         response["Server-Timing"] = f"app;dur={seconds * 1000:.3f}"
         if self.log_enabled and access_log.isEnabledFor(logging.INFO):
             address = client_address(request)
-            port = request.META.get("REMOTE_PORT") or "-"
+            port = request.META.get("REMOTE_PORT")
+            port = "-" if port is None else port
             # The path only: query strings carry share codes and tokens.
             access_log.info(
                 "%s:%s %s %s %s %.3fms",
