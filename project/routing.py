@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from project.consumers import EchoConsumer
+from project.consumers import EchoConsumer, daphne_closes_over_size_messages
+
+daphne_closes_over_size_messages()
 
 websocket_urlpatterns = [
     path("ws/echo/", EchoConsumer.as_asgi()),
