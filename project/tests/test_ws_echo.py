@@ -6,6 +6,10 @@ from django.test import Client, override_settings
 
 from project.asgi import application
 
+# Channels closes stale database connections around each consumer event,
+# in worker threads that may hold one from an earlier test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 MIB = 1024 * 1024
 
 
@@ -76,7 +80,6 @@ async def test_an_unknown_websocket_path_is_refused(ws_origin):
         await communicator.connect()
 
 
-@pytest.mark.django_db
 def test_the_echo_page_renders_in_both_languages():
     english = Client().get("/ws-echo/", HTTP_ACCEPT_LANGUAGE="en")
     chinese = Client().get("/ws-echo/", HTTP_ACCEPT_LANGUAGE="zh-hans")
