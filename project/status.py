@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import JsonResponse
-from django.views.decorators.cache import never_cache
+from django.utils.cache import add_never_cache_headers
 
 from project.views import page_not_found
 
@@ -68,7 +68,6 @@ def _token_matches(request) -> bool:
     return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-@never_cache
 async def server_status(request):
     # Any other method is a 404 too: a 405 would tell that the path exists.
     if request.method not in ("GET", "HEAD") or not _token_matches(request):
@@ -80,4 +79,7 @@ async def server_status(request):
     )
     checks = {"database": database, "cache": cache, "channel_layer": channel_layer}
     healthy = all(state == "ok" for state in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    response = JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    # Only here: a Cache-Control on the 404 would set it apart from other 404s.
+    add_never_cache_headers(response)
+    return response

@@ -34,6 +34,7 @@ def test_no_or_a_wrong_token_gets_the_same_404_as_an_unknown_path(query):
     assert hidden.status_code == unknown.status_code == 404
     assert hidden["Content-Type"] == unknown["Content-Type"]
     assert _normalised(hidden.content) == _normalised(unknown.content)
+    assert set(hidden.headers) == set(unknown.headers)
     assert "application/json" not in hidden["Content-Type"]
 
 
