@@ -201,6 +201,8 @@ class RateLimitMiddleware(_DualModeMiddleware):
 
     @staticmethod
     def _stamp(response, decision):
+        # A view that reports a tighter limit of its own (share codes, logins)
+        # keeps its headers: the client should see the limit nearest to biting.
         for name, value in decision.headers().items():
-            response[name] = value
+            response.setdefault(name, value)
         return response

@@ -5,9 +5,24 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.http import JsonResponse
 from django.test import AsyncClient, Client, override_settings
+from django.urls import path
 
 from project.testing import free_port
+from project.urls import urlpatterns as project_urlpatterns
+
+
+def locked_out(request):
+    """Like a view with a tighter limit of its own (logins, share codes)."""
+    response = JsonResponse({"error": {"code": "too_many_requests", "message": "locked"}}, status=429)
+    response["Retry-After"] = "300"
+    response["RateLimit-Remaining"] = "0"
+    return response
+
+
+urlpatterns = [path("locked-out/", locked_out), *project_urlpatterns]
+handler404 = "project.views.page_not_found"
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +253,14 @@ def test_bad_rules_in_the_environment_stop_the_start():
     result = manage("check", env={**SECRETS, "DEBUG": "false", "RATE_LIMITS": "/api/login=ten/60"}, timeout=120)
     assert result.returncode != 0
     assert "RATE_LIMITS entry '/api/login=ten/60' is not PREFIX=LIMIT/SECONDS" in result.stderr
+
+
+@pytest.mark.urls("project.tests.test_ratelimit")
+@limits(default=(10, 60))
+def test_a_view_reporting_its_own_tighter_limit_keeps_its_headers(frozen):
+    response = Client().get("/locked-out/")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "300"
+    assert response["RateLimit-Remaining"] == "0"
+    # What the view did not say, the middleware adds.
+    assert response["RateLimit-Limit"] == "10"
