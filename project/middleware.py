@@ -154,7 +154,7 @@ class RateLimitMiddleware(_DualModeMiddleware):
     # --- the two paths ----------------------------------------------------
 
     def handle(self, request):
-        rule = rulebook().rule_for(request.path)
+        rule = rulebook().rule_for(request.path, request.method)
         if rule is None:
             return self.get_response(request)
         try:
@@ -166,7 +166,7 @@ class RateLimitMiddleware(_DualModeMiddleware):
         return self._stamp(response, decision)
 
     async def __acall__(self, request):
-        rule = rulebook().rule_for(request.path)
+        rule = rulebook().rule_for(request.path, request.method)
         if rule is None:
             return await self.get_response(request)
         identity = await self._aidentity(request)

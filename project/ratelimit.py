@@ -94,8 +94,10 @@ class RuleBook:
             reverse=True,
         )
 
-    def rule_for(self, path: str) -> Rule | None:
-        if path.startswith(self.exempt):
+    def rule_for(self, path: str, method: str = "GET") -> Rule | None:
+        # Exempt prefixes cover reads (redirects, static files); a form
+        # posted to such a path is still counted.
+        if method in ("GET", "HEAD") and path.startswith(self.exempt):
             return None
         for rule in self.rules:
             if path.startswith(rule.prefix):

@@ -318,21 +318,31 @@ ACCESS_LOG_ENABLED = env.bool("ACCESS_LOG_ENABLED", default=True)
 # RATE_LIMITS in the environment overrides or adds rules:
 #   RATE_LIMITS="/api/login=10/60,/f/=0/60,default=300/60"
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+
+
+def _rate_limit_rules(entries: list[str]) -> dict[str, tuple[int, int]]:
+    """Parse `PREFIX=LIMIT/SECONDS` entries; a malformed one stops the start."""
+    rules = {}
+    for entry in entries:
+        prefix, equals, value = entry.rpartition("=")
+        limit, slash, window = value.partition("/")
+        if not (prefix and equals and slash and limit.isdigit() and window.isdigit() and int(window) > 0):
+            raise ImproperlyConfigured(f"RATE_LIMITS entry {entry!r} is not PREFIX=LIMIT/SECONDS")
+        rules[prefix] = (int(limit), int(window))
+    return rules
+
+
 RATE_LIMITS = {
     "/api/login": (30, 60),
     "/api/short": (60, 60),
     "/f/": (120, 60),
     "/api/files": (300, 60),
     "default": (600, 60),
+    **_rate_limit_rules(env.list("RATE_LIMITS", default=[])),
 }
-for _rule in env.list("RATE_LIMITS", default=[]):
-    _prefix, _sep, _value = _rule.rpartition("=")
-    _limit, _sep2, _window = _value.partition("/")
-    if not (_sep and _sep2 and _prefix and _limit.isdigit() and _window.isdigit() and int(_window) > 0):
-        raise ImproperlyConfigured(f"RATE_LIMITS entry {_rule!r} is not PREFIX=LIMIT/SECONDS")
-    RATE_LIMITS[_prefix] = (int(_limit), int(_window))
-# Never limited, and no rate-limit headers: static files, and the short-link
-# redirects (SPEC §5: no rate-limit headers on redirects).
+# GET and HEAD here are never limited and get no rate-limit headers: static
+# files and the short-link redirects (SPEC §5: no rate-limit headers on
+# redirects). Other methods on these paths count under the rules above.
 RATE_LIMIT_EXEMPT_PREFIXES = env.list("RATE_LIMIT_EXEMPT_PREFIXES", default=["/static/", "/s/", "/short/"])
 # While the cache is unreachable, requests go through; one warning per interval.
 RATE_LIMIT_WARNING_INTERVAL = env.int("RATE_LIMIT_WARNING_INTERVAL", default=60)

@@ -178,6 +178,14 @@ def test_short_link_redirects_and_static_files_carry_no_rate_limit(path):
             assert header not in answer
 
 
+@limits(default=(1, 60))
+def test_posts_to_an_exempt_prefix_are_still_counted(frozen):
+    client = Client()
+    first = client.post("/short/")
+    assert first["RateLimit-Limit"] == "1"
+    assert client.post("/short/").status_code == 429
+
+
 @override_settings(RATE_LIMIT_ENABLED=False, RATE_LIMITS={"default": (1, 60)})
 def test_the_master_switch_turns_rate_limiting_off():
     client = Client()
