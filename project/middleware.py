@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from project.lib.errors import error_body
 from project.lib.net import client_address, client_key
 from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
+from project.views import wants_json
 
 access_log = logging.getLogger("pan.access")
 
@@ -157,8 +158,9 @@ class RateLimitMiddleware(_DualModeMiddleware):
         rule = rulebook().rule_for(request.path, request.method)
         if rule is None:
             return self.get_response(request)
+        identity = self._identity(request)
         try:
-            decision = rate_limit_hit(rule=rule, identity=self._identity(request))
+            decision = rate_limit_hit(rule=rule, identity=identity)
         except CACHE_ERRORS as exc:
             warn_cache_unreachable(exc)
             return self.get_response(request)
@@ -191,8 +193,6 @@ class RateLimitMiddleware(_DualModeMiddleware):
 
     @staticmethod
     def _refusal(request, decision):
-        from project.views import wants_json
-
         message = _("Too many requests. Please slow down and try again shortly.")
         if wants_json(request):
             return JsonResponse(error_body("too_many_requests", message), status=429)
