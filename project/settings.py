@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +77,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times everything below it and stamps every response,
+    # 404, 429 and 500 pages included.
+    "project.middleware.TimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +88,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After sessions and auth (keys signed-in users by user) and locale (the
+    # 429 page speaks the client's language); inside CORS so browsers can
+    # read a 429.
+    "project.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -251,6 +259,18 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 
 # --- CORS -----------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-share-code")
+# Browser scripts on allowed origins may read the timing and rate-limit headers.
+CORS_EXPOSE_HEADERS = [
+    "X-Process-Time",
+    "Server-Timing",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+]
 
 # --- REST framework, JWT, OpenAPI ------------------------------------------
 REST_FRAMEWORK = {
@@ -314,7 +334,53 @@ SHORT_LINK_ALLOW_PRIVATE_TARGETS = env.bool("SHORT_LINK_ALLOW_PRIVATE_TARGETS", 
 
 
 # --- Middleware: timing, access log, rate limits; WebSocket; status -------
-# (settings of project/middleware.py and the consumers go here)
+# Timing headers (X-Process-Time, Server-Timing) and the access log
+# (logger "pan.access", one line per request). See docs/middleware.md.
+TIMING_ENABLED = env.bool("TIMING_ENABLED", default=True)
+ACCESS_LOG_ENABLED = env.bool("ACCESS_LOG_ENABLED", default=True)
+
+# Rate limits: path prefix -> (requests, window in seconds); the longest
+# matching prefix wins, "default" covers every other path, a limit of 0
+# switches a rule off. Counted per user when signed in, else per client
+# address (IPv6 by /64), in a sliding window on the default cache.
+# RATE_LIMITS in the environment overrides or adds rules:
+#   RATE_LIMITS="/api/login=10/60,/f/=0/60,default=300/60"
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+
+
+def _rate_limit_rules(entries: list[str]) -> dict[str, tuple[int, int]]:
+    """Parse `PREFIX=LIMIT/SECONDS` entries; a malformed one stops the start."""
+    rules = {}
+    for entry in entries:
+        prefix, equals, value = entry.rpartition("=")
+        limit, slash, window = value.partition("/")
+        if not (prefix and equals and slash and limit.isdigit() and window.isdigit() and int(window) > 0):
+            raise ImproperlyConfigured(f"RATE_LIMITS entry {entry!r} is not PREFIX=LIMIT/SECONDS")
+        rules[prefix] = (int(limit), int(window))
+    return rules
+
+
+RATE_LIMITS = {
+    "/api/login": (30, 60),
+    "/api/short": (60, 60),
+    "/f/": (120, 60),
+    "/api/files": (300, 60),
+    "default": (600, 60),
+    **_rate_limit_rules(env.list("RATE_LIMITS", default=[])),
+}
+# GET and HEAD here are never limited and get no rate-limit headers: static
+# files and the short-link redirects (SPEC §5: no rate-limit headers on
+# redirects). Other methods on these paths count under the rules above.
+RATE_LIMIT_EXEMPT_PREFIXES = env.list("RATE_LIMIT_EXEMPT_PREFIXES", default=["/static/", "/s/", "/short/"])
+# While the cache is unreachable, requests go through; one warning per interval.
+RATE_LIMIT_WARNING_INTERVAL = env.int("RATE_LIMIT_WARNING_INTERVAL", default=60)
+
+# WebSocket echo at /ws/echo/: a larger message (UTF-8 bytes for text) is
+# refused with close code 1009. daphne's own limit is also 1 MiB.
+WS_ECHO_MAX_MESSAGE_BYTES = env.int("WS_ECHO_MAX_MESSAGE_BYTES", default=1024 * 1024)
+
+# /server-status: each dependency probe gives up after this many seconds.
+SERVER_STATUS_PROBE_TIMEOUT = env.float("SERVER_STATUS_PROBE_TIMEOUT", default=3.0)
 
 
 # --- Logging --------------------------------------------------------------
@@ -324,5 +390,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # One line per request from project.middleware.TimingMiddleware.
+        "pan.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
+    },
 }

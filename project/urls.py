@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.urls import api_urlpatterns as accounts_api
@@ -9,7 +10,7 @@ from pan.urls import page_urlpatterns as pan_pages
 from shortener.urls import api_urlpatterns as shortener_api
 from shortener.urls import page_urlpatterns as shortener_pages
 
-from . import views
+from . import status, views
 
 api_urlpatterns = [
     *accounts_api,
@@ -26,6 +27,8 @@ urlpatterns = [
     *pan_pages,
     *shortener_pages,
     path("api/", include(api_urlpatterns)),
+    path("ws-echo/", TemplateView.as_view(template_name="ws_echo.html"), name="ws-echo"),
+    path("server-status", status.server_status, name="server-status"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,208 @@
+"""Pan's own middleware: timing and access log, and rate limiting.
+
+Both are plain classes that run natively in either mode: under ASGI with
+async views they take no thread hop of their own (see STYLE.md and
+PERFORMANCE-FACTS.md). Settings: see the "Middleware" section of
+`project/settings.py`; behaviour is written down in docs/middleware.md.
+"""
+
+import logging
+import time
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from project.lib.errors import error_body
+from project.lib.net import client_address, client_key
+from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
+from project.views import wants_json
+
+access_log = logging.getLogger("pan.access")
+
+
+class _DualModeMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.async_mode:
+            return self.__acall__(request)
+        return self.handle(request)
+
+    def handle(self, request):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def __acall__(self, request):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class TimingMiddleware(_DualModeMiddleware):
+    """`X-Process-Time` and `Server-Timing` on every response, and one access-log line.
+
+    Placed first in MIDDLEWARE, it sees the response Django made from any
+    exception below it (404, 500 pages), and the 429s of the rate limiter.
+    The time is until the response object exists: a streamed body keeps
+    flowing after it.
+    """
+
+    def __init__(self, get_response):
+        if not settings.TIMING_ENABLED:
+            raise MiddlewareNotUsed
+        self.log_enabled = settings.ACCESS_LOG_ENABLED
+        super().__init__(get_response)
+
+    def handle(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        self._finish(request, response, time.perf_counter() - started)
+        return response
+
+    async def __acall__(self, request):
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        self._finish(request, response, time.perf_counter() - started)
+        return response
+
+    def _finish(self, request, response, seconds: float) -> None:
+        response["X-Process-Time"] = f"{seconds:.6f}"
+        response["Server-Timing"] = f"app;dur={seconds * 1000:.3f}"
+        if self.log_enabled and access_log.isEnabledFor(logging.INFO):
+            address = client_address(request)
+            port = request.META.get("REMOTE_PORT")
+            port = "-" if port is None else port
+            # The path only: query strings carry share codes and tokens.
+            access_log.info(
+                "%s:%s %s %s %s %.3fms",
+                address,
+                port,
+                request.method,
+                request.path,
+                response.status_code,
+                seconds * 1000,
+                extra={
+                    "client_address": address,
+                    "client_port": port,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": seconds * 1000,
+                },
+            )
+
+
+class RateLimitMiddleware(_DualModeMiddleware):
+    """Per-prefix limits per user (signed in) or per client address (anyone else).
+
+    One counter per request: a signed-in user is counted as that user only,
+    so people behind one NAT do not share a budget, and an anonymous client
+    by its address (IPv6 by /64). See project/ratelimit.py for the window.
+    """
+
+    def __init__(self, get_response):
+        if not settings.RATE_LIMIT_ENABLED:
+            raise MiddlewareNotUsed
+        super().__init__(get_response)
+
+    # --- who is asking ----------------------------------------------------
+
+    @staticmethod
+    def _bearer_user_id(request) -> str | None:
+        """The user id of a valid JWT access token; checked without the database."""
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _sep, raw = header.partition(" ")
+        if scheme != "Bearer" or not raw:
+            return None
+        # Imported late: simplejwt reads settings and the user model on import.
+        from rest_framework_simplejwt.authentication import JWTAuthentication
+        from rest_framework_simplejwt.exceptions import InvalidToken
+        from rest_framework_simplejwt.settings import api_settings
+
+        try:
+            token = JWTAuthentication().get_validated_token(raw.strip().encode())
+        except InvalidToken:
+            return None
+        user_id = token.get(api_settings.USER_ID_CLAIM)
+        return str(user_id) if user_id is not None else None
+
+    @staticmethod
+    def _has_session(request) -> bool:
+        return settings.SESSION_COOKIE_NAME in request.COOKIES and hasattr(request, "user")
+
+    def _identity(self, request) -> str:
+        user_id = self._bearer_user_id(request)
+        if user_id is None and self._has_session(request) and request.user.is_authenticated:
+            user_id = str(request.user.pk)
+        return f"user:{user_id}" if user_id is not None else f"addr:{client_key(client_address(request))}"
+
+    async def _aidentity(self, request) -> str:
+        user_id = self._bearer_user_id(request)
+        if user_id is None and self._has_session(request):
+            user = await request.auser()
+            if user.is_authenticated:
+                user_id = str(user.pk)
+        return f"user:{user_id}" if user_id is not None else f"addr:{client_key(client_address(request))}"
+
+    # --- the two paths ----------------------------------------------------
+
+    def handle(self, request):
+        rule = rulebook().rule_for(request.path, request.method)
+        if rule is None:
+            return self.get_response(request)
+        identity = self._identity(request)
+        try:
+            decision = rate_limit_hit(rule=rule, identity=identity)
+        except CACHE_ERRORS as exc:
+            warn_cache_unreachable(exc)
+            return self.get_response(request)
+        response = self.get_response(request) if decision.allowed else self._refusal(request, decision)
+        return self._stamp(response, decision)
+
+    async def __acall__(self, request):
+        rule = rulebook().rule_for(request.path, request.method)
+        if rule is None:
+            return await self.get_response(request)
+        identity = await self._aidentity(request)
+        try:
+            if cache_is_local():
+                # A dict behind a lock: cheaper than any thread hand-off.
+                decision = rate_limit_hit(rule=rule, identity=identity)
+            else:
+                # Network I/O: off the event loop, in one hop for all round trips.
+                decision = await sync_to_async(rate_limit_hit, thread_sensitive=False)(rule=rule, identity=identity)
+        except CACHE_ERRORS as exc:
+            warn_cache_unreachable(exc)
+            return await self.get_response(request)
+        if decision.allowed:
+            response = await self.get_response(request)
+        else:
+            # The page's context processors may touch the session and user.
+            response = await sync_to_async(self._refusal)(request, decision)
+        return self._stamp(response, decision)
+
+    # --- answers ----------------------------------------------------------
+
+    @staticmethod
+    def _refusal(request, decision):
+        message = _("Too many requests. Please slow down and try again shortly.")
+        if wants_json(request):
+            return JsonResponse(error_body("too_many_requests", message), status=429)
+        body = render_to_string("429.html", {"message": message, "retry_after": decision.retry_after}, request=request)
+        return HttpResponse(body, status=429)
+
+    @staticmethod
+    def _stamp(response, decision):
+        # A view that reports a tighter limit of its own (share codes, logins)
+        # keeps its headers: the client should see the limit nearest to biting.
+        for name, value in decision.headers().items():
+            response.setdefault(name, value)
+        return response
