@@ -96,9 +96,8 @@ def daphne_server():
     """daphne serving project.asgi on 127.0.0.1, with its own database."""
     from project.testing import LiveServer
 
-    server = LiveServer().start()
-    yield server
-    server.stop()
+    with LiveServer() as server:
+        yield server
 
 
 @pytest.fixture

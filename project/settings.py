@@ -362,7 +362,13 @@ def _rate_limit_rules(entries: list[str]) -> dict[str, tuple[int, int]]:
 
 RATE_LIMITS = {
     "/api/login": (30, 60),
+    "/login/": (30, 60),
+    "/api/register": (30, 600),
+    "/register/": (30, 600),
     "/api/short": (60, 60),
+    # The /short/ page's form creates links like POST /api/short (its GETs,
+    # the redirects under /short/<key>, are exempt below).
+    "/short/": (60, 60),
     "/f/": (120, 60),
     "/api/files": (300, 60),
     "default": (600, 60),

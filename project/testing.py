@@ -2,8 +2,9 @@
 
 `LiveServer` starts `daphne project.asgi:application` in a subprocess on a
 free 127.0.0.1 port, the way the README starts it, with its own database:
-a temporary SQLite file on the embedded default, or a dedicated PostgreSQL
-database (`<name>_live`) when `DATABASE_URL` is set. It shares `REDIS_URL`
+a temporary SQLite file on the embedded default, or a PostgreSQL database
+of its own (`<name>_live_<random>`, dropped on stop) when `DATABASE_URL` is
+set. It shares `REDIS_URL`
 (under its own key prefix). Data is created through HTTP or `manage()`,
 because the server cannot see the test process's transactions.
 """
@@ -31,21 +32,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _live_database_url(url: str) -> str:
-    """A sibling database `<name>_live`, dropped and created afresh."""
+def _admin_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def _create_live_database(url: str) -> str:
+    """A database of this server's own, `<name>_live_<random>`.
+
+    One per server, so a test that starts a second server (other settings,
+    two processes) never pulls the database from under another one.
+    """
     import psycopg
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_live"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = f"{parts.path.lstrip('/')}_live_{secrets.token_hex(3)}"
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def _drop_live_database(url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class LiveServer:
-    def __init__(self, extra_env: dict | None = None, processes: int = 1):
+    def __init__(self, extra_env: dict | None = None, processes: int = 1, server: str = "daphne"):
         self.tmp = Path(tempfile.mkdtemp(prefix="pan-live-"))
         self.env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         self.env.update(
@@ -62,10 +77,12 @@ class LiveServer:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if os.environ.get("DATABASE_URL"):
-            self.env["DATABASE_URL"] = _live_database_url(os.environ["DATABASE_URL"])
         self.env.update(extra_env or {})
+        self.own_database = bool(os.environ.get("DATABASE_URL")) and "DATABASE_URL" not in (extra_env or {})
+        if self.own_database:
+            self.env["DATABASE_URL"] = _create_live_database(os.environ["DATABASE_URL"])
         self.processes_wanted = processes
+        self.server = server
         self.procs: list[subprocess.Popen] = []
         self.ports: list[int] = []
 
@@ -92,8 +109,13 @@ class LiveServer:
         for _ in range(self.processes_wanted):
             port = free_port()
             log = open(self.tmp / f"daphne-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-            proc = subprocess.Popen(  # noqa: S603 - our own daphne
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+            if self.server == "uvicorn":
+                command = ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+                command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            else:
+                command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            proc = subprocess.Popen(  # noqa: S603 - our own server
+                [sys.executable, *command, "project.asgi:application"],
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,
@@ -118,6 +140,16 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError(f"daphne did not answer on port {port} within {timeout}s:\n{self.log(port)}")
 
+    def __enter__(self) -> "LiveServer":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def log(self, port: int | None = None) -> str:
         path = self.tmp / f"daphne-{port or self.ports[0]}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -131,6 +163,9 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.procs.clear()
+        if self.own_database:
+            _drop_live_database(self.env["DATABASE_URL"])
+            self.own_database = False
 
     def register(self, username: str, password: str) -> None:
         """Register through the API (the first user becomes admin)."""

@@ -8,9 +8,7 @@ import urllib.request
 import httpx
 import pytest
 
-from project.testing import free_port
-
-from .conftest import own_live_server
+from project.testing import LiveServer, free_port
 
 pytestmark = pytest.mark.live
 
@@ -38,7 +36,7 @@ async def burst(urls: list[str]) -> list[httpx.Response]:
 )
 def test_200_concurrent_requests_against_a_limit_of_50_let_exactly_50_through(processes):
     env = {"RATE_LIMITS": f"{LIMITED}=50/3600"}
-    with own_live_server(extra_env=env, processes=processes) as server:
+    with LiveServer(extra_env=env, processes=processes) as server:
         assert len(server.ports) == processes
         urls = [f"http://127.0.0.1:{server.ports[i % processes]}{LIMITED}" for i in range(200)]
         answers = asyncio.run(burst(urls))
@@ -68,7 +66,7 @@ def test_200_concurrent_requests_against_a_limit_of_50_let_exactly_50_through(pr
 def test_with_redis_unreachable_requests_are_still_served_and_the_status_says_so():
     closed = f"redis://127.0.0.1:{free_port()}/0"
     env = {"REDIS_URL": closed, "RATE_LIMITS": f"{LIMITED}=5/3600", "RATE_LIMIT_WARNING_INTERVAL": "3600"}
-    with own_live_server(extra_env=env) as server:
+    with LiveServer(extra_env=env) as server:
         answers = [urllib.request.urlopen(f"{server.url}{LIMITED}", timeout=10) for _ in range(10)]  # noqa: S310
         assert [answer.status for answer in answers] == [200] * 10
         assert all(answer.headers["RateLimit-Limit"] is None for answer in answers)
