@@ -16,6 +16,7 @@ is the matching 416 response. `file_response(request, ...)` does both.
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -138,6 +139,33 @@ async def _chunks(storage, name: str, byte_range: ByteRange, chunk_size: int, on
                 logger.exception("download abort hook failed for %s", name)
 
 
+async def _closing(parts):
+    async with aclosing(parts):
+        async for part in parts:
+            yield part
+
+
+class _ClosingStreamingResponse(StreamingHttpResponse):
+    """Closing the response's iterator closes the file generator too.
+
+    Django's own wrappers stop iterating an async generator without closing
+    it, which would leave our `finally` (the abort hook) to the garbage
+    collector, in another task and thread. This way it runs at once, in
+    the request's own context.
+    """
+
+    @property
+    def streaming_content(self):
+        return _closing(self._iterator)
+
+    @streaming_content.setter
+    def streaming_content(self, value):
+        self._set_streaming_content(value)
+
+    def __aiter__(self):
+        return _closing(self._iterator)
+
+
 def stream_file(
     *,
     storage,
@@ -165,7 +193,7 @@ def stream_file(
     if head:
         response = HttpResponse(status=206 if byte_range.partial else 200)
     else:
-        response = StreamingHttpResponse(
+        response = _ClosingStreamingResponse(
             _chunks(storage, name, byte_range, chunk_size, on_complete, on_abort),
             status=206 if byte_range.partial else 200,
         )
