@@ -207,6 +207,16 @@ def daphne_body_from_disk() -> None:
     Server.create_application = create_application
 
 
+def _content_length(start_message) -> int | None:
+    for name, value in start_message.get("headers", []):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 class _WriteGate:
     """A Twisted push producer for one response: Twisted pauses it while the
     socket's send buffer is full, and the application's `send` waits."""
@@ -254,13 +264,22 @@ def daphne_send_backpressure() -> None:
         if kind == "http.response.body" and not message.get("more_body", False) and gate is not None:
             # The last body message finishes the request: let go of Twisted first.
             protocol.pan_write_gate = None
-            protocol.unregisterProducer()
+            if protocol.channel is not None:  # None once the client has gone
+                protocol.unregisterProducer()
         await original(self, protocol, message)
         if kind == "http.response.start" and not protocol.finished and protocol.producer is None:
             protocol.pan_write_gate = _WriteGate()
+            protocol.pan_bytes_left = _content_length(message)
             protocol.registerProducer(protocol.pan_write_gate, True)
         elif kind == "http.response.body" and gate is not None and message.get("more_body", False):
-            await gate.wait()
+            left = getattr(protocol, "pan_bytes_left", None)
+            if left is not None:
+                left = protocol.pan_bytes_left = left - len(message.get("body", b""))
+            # Once every byte of the body is with Twisted there is nothing
+            # left to hold back: the application may finish (and count the
+            # download) while Twisted sends the rest.
+            if left is None or left > 0:
+                await gate.wait()
 
     handle_reply.pan_backpressure = True
     Server.handle_reply = handle_reply

@@ -193,5 +193,5 @@ def test_the_page_download_counts_once_and_serves_the_bytes(daphne_server, uploa
         if detail["download_count"] or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    assert detail["download_count"] == 1
+    assert detail["download_count"] == 1, daphne_server.log()[-4000:]
     assert detail["state"] == "active"
