@@ -1,7 +1,7 @@
 """Pages: /welcome/ upload form, /share/, /files/, /f/<unique>/ and its download."""
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from pan.models import SharedFile
 
@@ -152,3 +152,38 @@ def test_my_files_page_deletes_regenerates_and_revokes(shared, alice, bob):
     assert response.status_code == 302
     assert SharedFile.objects.count() == 0
     assert owner.post(f"/files/{info['unique_name']}/explode").status_code == 404
+
+
+@override_settings(PAN_DOWNLOAD_REQUIRES_LOGIN=True)
+def test_with_login_required_the_page_asks_visitors_to_log_in(shared, bob):
+    info = shared()
+    page = Client().get(f"/f/{info['unique_name']}/", **EN)
+    assert page.status_code == 200
+    assert "Log in to download this file." in page.content.decode()
+    client, token = visitor()
+    response = client.post(
+        f"/f/{info['unique_name']}/download", {"code": info["share_code"], "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/f/")
+    member = Client()
+    member.force_login(bob)
+    download = member.post(f"/f/{info['unique_name']}/download", {"code": info["share_code"]})
+    assert body_of(download) == b"hello world"
+
+
+def test_head_and_link_preview_fetches_of_the_page_do_not_count(shared):
+    info = shared()
+    for _fetch in range(3):
+        Client().get(f"/f/{info['unique_name']}/?code={info['share_code']}", HTTP_USER_AGENT="Slackbot-LinkExpanding")
+        Client().head(f"/f/{info['unique_name']}/")
+    assert SharedFile.objects.get().download_count == 0
+
+
+def test_an_empty_or_overlong_code_on_the_page_is_refused(shared):
+    info = shared()
+    client, token = visitor()
+    url = f"/f/{info['unique_name']}/download"
+    assert client.post(url, {"code": "", "csrfmiddlewaretoken": token}).status_code == 403
+    assert client.post(url, {"code": "x" * 5000, "csrfmiddlewaretoken": token}).status_code == 403
+    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == 403
