@@ -111,9 +111,6 @@ def test_a_200_mb_file_round_trips_with_flat_server_memory(daphne_server, upload
         download_peak = memory_kib(pid, "VmHWM")
     assert count == size
     assert received.hexdigest() == sent_digest.hexdigest()
-    print(
-        f"server growth: upload {(upload_peak - rss_before) // 1024} MiB, download {(download_peak - rss_before) // 1024} MiB"
-    )  # noqa: T201
     # "Far below the file size": the server grew by less than 60 MB for a 200 MB file.
     assert (upload_peak - rss_before) < 60 * 1024, f"upload grew the server by {upload_peak - rss_before} KiB"
     assert (download_peak - rss_before) < 60 * 1024, f"download grew the server by {download_peak - rss_before} KiB"
