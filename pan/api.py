@@ -1,9 +1,11 @@
 """The files API: thin DRF views over pan/services.py and pan/downloads.py."""
 
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -16,6 +18,7 @@ from project.lib.errors import ValidationFailed
 from project.lib.net import client_address
 
 from . import downloads, selectors, services
+from .errors import MalformedUpload
 from .serializers import OwnedFileSerializer, SharedFileSerializer, UploadInputSerializer
 from .uploads import file_name_sanitise
 
@@ -54,7 +57,10 @@ class FileListApi(GenericAPIView):
     )
     def post(self, request):
         """Upload a file (multipart field `file`); needs the `upload` permission."""
-        upload = request.FILES.get("file")
+        try:
+            upload = request.FILES.get("file")
+        except (ParseError, MultiPartParserError) as exc:
+            raise MalformedUpload() from exc
         if upload is None:
             raise ValidationFailed(fields=_FILE_MISSING)
         shared_file = services.shared_file_create(

@@ -10,6 +10,11 @@ class FileTooLarge(ApplicationError):
     default_message = _("The file is larger than this server accepts.")
 
 
+class MalformedUpload(ApplicationError):
+    code = "malformed_upload"
+    default_message = _("The upload is not a valid multipart form.")
+
+
 class FileNotFound(NotFound):
     code = "file_not_found"
     default_message = _("No such file.")

@@ -170,8 +170,14 @@ def test_malformed_multipart_is_400(uploader):
         "POST", "/api/files", b"--nope\r\nthis is not multipart", content_type="multipart/form-data; boundary=x"
     )
     assert response.status_code == 400
-    no_boundary = uploader.generic("POST", "/api/files", b"abc", content_type="multipart/form-data")
+    no_boundary = uploader.generic(
+        "POST", "/api/files", b"abc", content_type="multipart/form-data", HTTP_ACCEPT_LANGUAGE="zh-CN"
+    )
     assert no_boundary.status_code == 400
+    assert no_boundary.json()["error"] == {
+        "code": "malformed_upload",
+        "message": "上传的内容不是有效的 multipart 表单。",
+    }
     as_json = uploader.post("/api/files", {"file": "x"}, format="json")
     assert as_json.status_code in (400, 415)
     assert SharedFile.objects.count() == 0
