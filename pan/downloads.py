@@ -17,6 +17,7 @@ client whose download was counted is not counted again (and may resume even
 a used-up file) for `PAN_DOWNLOAD_RESUME_WINDOW` seconds.
 """
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -194,6 +195,22 @@ def _finish(pk: int, *, reserved: bool, counted: bool) -> None:
         query.update(**changes)
 
 
+async def _even_if_cancelled(coroutine) -> None:
+    """Run a bookkeeping write to its end even when the request is cancelled.
+
+    A client that closes the connection right after the last byte makes
+    Django cancel the response task while the count is being written; a
+    cancelled `sync_to_async` call that has not started yet would never run,
+    leaving a reserved slot behind for good.
+    """
+    task = asyncio.ensure_future(coroutine)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
 def served_content_type(shared_file: SharedFile, *, inline: bool) -> str:
     if shared_file.content_type in _ACTIVE_TYPES or (inline and not is_previewable(shared_file.content_type)):
         return "application/octet-stream"
@@ -221,14 +238,17 @@ def shared_file_download_response(*, request, shared_file: SharedFile, client: s
             raise FileUsedUp()
     pk = shared_file.pk
 
+    async def count():
+        await sync_to_async(_finish)(pk, reserved=reserved, counted=True)
+        await cache.aset(counted_key, 1, settings.PAN_DOWNLOAD_RESUME_WINDOW)
+
     async def on_complete():
         if counts:
-            await sync_to_async(_finish)(pk, reserved=reserved, counted=True)
-            await cache.aset(counted_key, 1, settings.PAN_DOWNLOAD_RESUME_WINDOW)
+            await _even_if_cancelled(count())
 
     async def on_abort():
         if reserved:
-            await sync_to_async(_finish)(pk, reserved=True, counted=False)
+            await _even_if_cancelled(sync_to_async(_finish)(pk, reserved=True, counted=False))
 
     return stream_file(
         storage=default_storage,

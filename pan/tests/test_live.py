@@ -195,3 +195,48 @@ def test_the_page_download_counts_once_and_serves_the_bytes(daphne_server, uploa
         time.sleep(0.05)
     assert detail["download_count"] == 1, daphne_server.log()[-4000:]
     assert detail["state"] == "active"
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00"], ids=["0 bytes", "1 byte"])
+def test_tiny_files_round_trip_through_the_server(daphne_server, uploader_token, data):
+    response = httpx.post(
+        f"{daphne_server.url}/api/files",
+        files={"file": ("tiny.bin", data)},
+        headers={"Authorization": f"Bearer {uploader_token}"},
+    )
+    assert response.status_code == 201
+    info = response.json()
+    assert info["sha256"] == hashlib.sha256(data).hexdigest()
+    download = httpx.get(f"{daphne_server.url}/api/files/{info['unique_name']}/content?code={info['share_code']}")
+    assert download.status_code == 200
+    assert download.content == data
+    assert download.headers["content-length"] == str(len(data))
+
+
+def test_a_download_cut_off_by_the_client_gives_its_slot_back(daphne_server, uploader_token):
+    data = secrets.token_bytes(32 * MiB)
+    info = httpx.post(
+        f"{daphne_server.url}/api/files",
+        files={"file": ("once.bin", data)},
+        data={"max_downloads": "1"},
+        headers={"Authorization": f"Bearer {uploader_token}"},
+        timeout=60,
+    ).json()
+    url = f"{daphne_server.url}/api/files/{info['unique_name']}/content?code={info['share_code']}"
+    with httpx.Client(timeout=30) as first:
+        with first.stream("GET", url) as response:
+            assert response.status_code == 200
+            chunks = response.iter_raw(64 * 1024)
+            next(chunks)
+            # While the first download holds the only slot, nobody else gets it.
+            assert httpx.get(url, headers={"Range": "bytes=-10"}).status_code == 410
+            chunks.close()
+        # Leaving the block closes the connection with most of the file unsent.
+    deadline = time.monotonic() + 10
+    while True:
+        second = httpx.get(url)
+        if second.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert second.status_code == 200
+    assert second.content == data
