@@ -153,11 +153,19 @@ def shared_file_create(
 
 
 def shared_file_delete(*, shared_file: SharedFile) -> None:
-    """Remove the row and, once that is committed, the stored bytes."""
-    storage_name = shared_file.storage_name
+    """Remove the row and, once that is committed, the stored bytes.
+
+    The bytes go in `shared_file_bytes_delete_on_commit`, connected to
+    `post_delete`, so rows removed by a cascade (a deleted user) lose their
+    bytes too.
+    """
     with transaction.atomic():
         shared_file.delete()
-        transaction.on_commit(lambda: _delete_bytes(storage_name))
+
+
+def shared_file_bytes_delete_on_commit(*, shared_file: SharedFile) -> None:
+    storage_name = shared_file.storage_name
+    transaction.on_commit(lambda: _delete_bytes(storage_name))
 
 
 def share_code_regenerate(*, shared_file: SharedFile) -> SharedFile:

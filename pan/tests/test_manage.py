@@ -172,3 +172,13 @@ def test_admin_is_for_admins_only(bob, shared):
     member = Client()
     member.force_login(bob)
     assert member.get("/admin/pan/sharedfile/").status_code == 302
+
+
+def test_deleting_a_user_removes_their_files_bytes(make_user, api_as, django_capture_on_commit_callbacks):
+    dave = make_user("dave", roles=["admin"])
+    info = post_upload(api_as(dave), filename="d.txt").json()
+    assert stored(info["unique_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        dave.delete()
+    assert not SharedFile.objects.exists()
+    assert not stored(info["unique_name"])
