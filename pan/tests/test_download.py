@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from pan.models import SharedFile
@@ -88,6 +88,9 @@ def test_a_file_under_attack_stops_accepting_codes_and_its_owner_sees_it(shared,
     assert response.json()["error"]["code"] == "file_locked"
     seen = uploader.get(f"/api/files/{info['unique_name']}").json()
     assert seen["code_locked_seconds"] > 0
+    owner_page = Client()
+    owner_page.force_login(SharedFile.objects.get().owner)
+    assert "data-locked=" in owner_page.get("/files/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     # A new code lifts the lock.
     new = uploader.post(f"/api/files/{info['unique_name']}/code").json()
     assert new["code_locked_seconds"] == 0
