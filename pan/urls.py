@@ -1,7 +1,35 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, register_converter
+
+from . import api, views
+
+
+class UniqueNameConverter:
+    regex = r"[A-Za-z0-9_-]{1,32}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(UniqueNameConverter, "unique")
 
 # Routes under /api/ (included by project/urls.py with the "api/" prefix).
-api_urlpatterns = []
+api_urlpatterns = [
+    path("files", api.FileListApi.as_view(), name="api-files"),
+    path("files/<unique:unique_name>", api.FileDetailApi.as_view(), name="api-file"),
+    path("files/<unique:unique_name>/code", api.FileCodeApi.as_view(), name="api-file-code"),
+    path("files/<unique:unique_name>/revoke", api.FileRevokeApi.as_view(), name="api-file-revoke"),
+    path("files/<unique:unique_name>/content", api.FileContentApi.as_view(), name="api-file-content"),
+]
 
 # Page routes at the site root.
-page_urlpatterns = []
+page_urlpatterns = [
+    path("share/", views.share_page, name="share"),
+    path("files/", views.my_files_page, name="my-files"),
+    path("files/<unique:unique_name>/<str:action>", views.my_file_action, name="my-file-action"),
+    path("f/<unique:unique_name>/", views.file_page, name="file-page"),
+    path("f/<unique:unique_name>/download", views.file_download, name="file-download"),
+    path("f/<unique:unique_name>/preview", views.file_preview, name="file-preview"),
+]

@@ -319,7 +319,30 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Shared files (pan) ---------------------------------------------------
-# (settings of the pan app go here)
+# Largest accepted upload, in bytes (over it: 413 and nothing kept).
+PAN_MAX_UPLOAD_SIZE = env.int("PAN_MAX_UPLOAD_SIZE", default=2 * 1024**3)
+# Lifetime of an upload without `expires_in`, in seconds (0 = never expires).
+PAN_DEFAULT_EXPIRY = env.int("PAN_DEFAULT_EXPIRY", default=7 * 24 * 3600)
+# Longest `expires_in` accepted, in seconds.
+PAN_MAX_EXPIRY = env.int("PAN_MAX_EXPIRY", default=10 * 365 * 24 * 3600)
+# How long revoked files are kept before `purge_expired` removes them, in seconds.
+PAN_REVOKED_RETENTION = env.int("PAN_REVOKED_RETENTION", default=7 * 24 * 3600)
+# Code guessing: wrong codes per (client, file) and per file before 429, and
+# the windows (seconds) they are counted in.
+PAN_CODE_CLIENT_LIMIT = env.int("PAN_CODE_CLIENT_LIMIT", default=5)
+PAN_CODE_CLIENT_WINDOW = env.int("PAN_CODE_CLIENT_WINDOW", default=15 * 60)
+PAN_CODE_FILE_LIMIT = env.int("PAN_CODE_FILE_LIMIT", default=50)
+PAN_CODE_FILE_WINDOW = env.int("PAN_CODE_FILE_WINDOW", default=60 * 60)
+# A client that completed a download is not counted again within this many seconds.
+PAN_DOWNLOAD_RESUME_WINDOW = env.int("PAN_DOWNLOAD_RESUME_WINDOW", default=10 * 60)
+# Require login and the `download` permission to download (default: the code is enough).
+PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
+# Base of the share links printed by `manage.py import_files`.
+PAN_PUBLIC_URL = env.str("PAN_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Uploads stream to a temporary file while their SHA-256 is computed; nothing
+# large is ever held in memory (pan/uploads.py).
+FILE_UPLOAD_HANDLERS = ["pan.uploads.HashingUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
 
 
 # --- Short links (shortener) ----------------------------------------------

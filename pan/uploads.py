@@ -1,0 +1,93 @@
+"""Streaming uploads: the multipart body goes to a temporary file in chunks,
+hashed and counted on the way, so memory does not grow with the file size.
+
+Django's ASGI handler has already spooled the raw body (to disk beyond
+`FILE_UPLOAD_MAX_MEMORY_SIZE`); the multipart parser then hands this handler
+64 KiB chunks, which go straight to a `TemporaryUploadedFile`. Passing
+`PAN_MAX_UPLOAD_SIZE` stops the upload with `FileTooLarge` (413) and removes
+the temporary file at once.
+"""
+
+import hashlib
+import mimetypes
+import re
+import unicodedata
+
+from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+from .errors import FileTooLarge
+
+MAX_FILE_NAME_BYTES = 255
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
+# Bidirectional overrides let "gpj.exe" show as "exe.jpg"; they go too.
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class HashingUploadHandler(TemporaryFileUploadHandler):
+    """A temporary-file upload handler that also computes SHA-256 and size."""
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.sha256 = hashlib.sha256()
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.PAN_MAX_UPLOAD_SIZE:
+            # Close (and so delete) the temporary file before giving up.
+            self.file.close()
+            raise FileTooLarge()
+        self.sha256.update(raw_data)
+        self.file.write(raw_data)
+
+    def file_complete(self, file_size):
+        uploaded = super().file_complete(file_size)
+        uploaded.sha256_hexdigest = self.sha256.hexdigest()
+        return uploaded
+
+
+def file_name_sanitise(raw: str) -> str:
+    """The client's file name made safe to keep as metadata and to offer back.
+
+    Only the last path component survives (`../../etc/passwd` → `passwd`,
+    `C:\\x\\y` → `y`); control, bidi-override and unassigned characters go;
+    NFC; at most 255 UTF-8 bytes, keeping a short extension; an empty result
+    becomes `file`. It is never used as a storage path.
+    """
+    name = unicodedata.normalize("NFC", str(raw or ""))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        ch
+        for ch in name
+        if unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} and ch not in _BIDI_CONTROLS
+    )
+    name = name.strip().strip(".").strip()
+    if not name:
+        return "file"
+    if len(name.encode()) > MAX_FILE_NAME_BYTES:
+        stem, dot, extension = name.rpartition(".")
+        if not dot or not stem or len(extension.encode()) > 16:
+            stem, dot, extension = name, "", ""
+        budget = MAX_FILE_NAME_BYTES - len((dot + extension).encode())
+        stem = stem.encode()[:budget].decode(errors="ignore")
+        name = stem + dot + extension
+    return name
+
+
+def content_type_for(declared: str | None, file_name: str) -> str:
+    """A clean `type/subtype`: the client's if well-formed, else guessed from the name."""
+    declared = (declared or "").split(";", 1)[0].strip().lower()
+    if declared and declared != "application/octet-stream" and _CONTENT_TYPE.match(declared):
+        return declared
+    guessed, _encoding = mimetypes.guess_type(file_name, strict=False)
+    return guessed if guessed and _CONTENT_TYPE.match(guessed) else "application/octet-stream"
+
+
+def is_previewable(content_type: str) -> bool:
+    """Images and videos may be shown inline; SVG can carry script, so it may not."""
+    return (content_type.startswith("image/") and content_type != "image/svg+xml") or content_type.startswith("video/")
+
+
+__all__ = ["HashingUploadHandler", "TemporaryUploadedFile", "content_type_for", "file_name_sanitise"]

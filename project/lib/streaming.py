@@ -1,0 +1,230 @@
+"""Range-aware streaming of a stored file under ASGI.
+
+Used by file downloads and previews (pan) and the video stream. Never
+`FileResponse` here: under ASGI Django reads a sync iterator whole into
+memory. The bytes come from an async generator that reads 256 KiB chunks
+through the storage API in a worker thread (so S3 works, the event loop
+never blocks, and daphne's unbounded buffer stays small).
+
+    byte_range = requested_range(request, size=..., etag=..., last_modified=...)
+    response = stream_file(storage=..., name=..., byte_range=byte_range, ...)
+
+`requested_range` raises `RangeNotSatisfiable`; `range_not_satisfiable(size)`
+is the matching 416 response. `file_response(request, ...)` does both.
+"""
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import http_date, parse_http_date_safe
+
+logger = logging.getLogger(__name__)
+CHUNK_SIZE = 256 * 1024
+_RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive; end < start means an empty body (a 0-byte file)
+    size: int
+    partial: bool
+
+    @property
+    def length(self) -> int:
+        return max(0, self.end - self.start + 1)
+
+    @property
+    def reaches_end(self) -> bool:
+        """Does this response carry the file's last byte (or is the file empty)?"""
+        return self.size == 0 or self.end == self.size - 1
+
+
+def _if_range_matches(request, etag: str, last_modified: datetime | None) -> bool:
+    condition = request.headers.get("If-Range")
+    if condition is None:
+        return True
+    condition = condition.strip()
+    if condition.startswith(('"', "W/")):
+        # RFC 9110 §13.1.5: only a strong comparison counts.
+        return not condition.startswith("W/") and condition == etag
+    since = parse_http_date_safe(condition)
+    return last_modified is not None and since is not None and int(last_modified.timestamp()) == since
+
+
+def requested_range(request, *, size: int, etag: str, last_modified: datetime | None = None) -> ByteRange:
+    """The single byte range a request asks for, or the whole file.
+
+    A `Range` that does not parse, asks for several ranges, or comes with an
+    `If-Range` that no longer matches is ignored (the whole file, 200), as
+    RFC 9110 allows. Raises `RangeNotSatisfiable` when the range lies
+    entirely beyond the end of the file.
+    """
+    whole = ByteRange(0, size - 1, size, partial=False)
+    header = request.headers.get("Range")
+    if not header or request.method not in ("GET", "HEAD") or not _if_range_matches(request, etag, last_modified):
+        return whole
+    match = _RANGE.match(header)
+    if not match or (not match.group(1) and not match.group(2)):
+        return whole
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return whole  # syntactically invalid: ignore
+        if start >= size:
+            raise RangeNotSatisfiable()
+    else:
+        suffix = int(last)
+        if suffix == 0:
+            raise RangeNotSatisfiable()
+        start, end = max(0, size - suffix), size - 1
+        if size == 0:
+            raise RangeNotSatisfiable()
+    return ByteRange(start, end, size, partial=True)
+
+
+def range_not_satisfiable(size: int) -> HttpResponse:
+    response = HttpResponse(status=416, content_type="text/plain")
+    response["Content-Range"] = f"bytes */{size}"
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """RFC 6266 with an ASCII fallback and an RFC 5987 `filename*` for everything else."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\%;' else "_" for ch in filename) or "file"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _chunks(storage, name: str, byte_range: ByteRange, chunk_size: int, on_complete, on_abort):
+    completed = False
+    try:
+        if byte_range.length:
+            handle = await sync_to_async(storage.open, thread_sensitive=False)(name, "rb")
+            try:
+                if byte_range.start:
+                    await sync_to_async(handle.seek, thread_sensitive=False)(byte_range.start)
+                remaining = byte_range.length
+                while remaining > 0:
+                    chunk = await sync_to_async(handle.read, thread_sensitive=False)(min(chunk_size, remaining))
+                    if not chunk:
+                        raise OSError(f"{name} ended {remaining} bytes early")
+                    remaining -= len(chunk)
+                    yield chunk
+            finally:
+                await sync_to_async(handle.close, thread_sensitive=False)()
+        # The server asked for more after the last chunk: every byte of this
+        # response has been handed over.
+        completed = True
+        if on_complete is not None:
+            await on_complete()
+    finally:
+        if not completed and on_abort is not None:
+            try:
+                await on_abort()
+            except Exception:  # noqa: BLE001 - must not mask the original error
+                logger.exception("download abort hook failed for %s", name)
+
+
+async def _closing(parts):
+    async with aclosing(parts):
+        async for part in parts:
+            yield part
+
+
+class _ClosingStreamingResponse(StreamingHttpResponse):
+    """Closing the response's iterator closes the file generator too.
+
+    Django's own wrappers stop iterating an async generator without closing
+    it, which would leave our `finally` (the abort hook) to the garbage
+    collector, in another task and thread. This way it runs at once, in
+    the request's own context.
+    """
+
+    @property
+    def streaming_content(self):
+        return _closing(self._iterator)
+
+    @streaming_content.setter
+    def streaming_content(self, value):
+        self._set_streaming_content(value)
+
+    def __aiter__(self):
+        return _closing(self._iterator)
+
+
+def stream_file(
+    *,
+    storage,
+    name: str,
+    byte_range: ByteRange,
+    content_type: str,
+    etag: str,
+    last_modified: datetime | None = None,
+    filename: str | None = None,
+    inline: bool = False,
+    head: bool = False,
+    on_complete: Callable[[], Awaitable[None]] | None = None,
+    on_abort: Callable[[], Awaitable[None]] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> HttpResponse:
+    """A 200 or 206 response for `byte_range` of a stored file.
+
+    Always sends `Content-Length`, `ETag`, `Accept-Ranges: bytes`,
+    `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`;
+    `Content-Disposition` is `attachment` unless `inline`. `on_complete` runs
+    after the last byte has been handed to the server, `on_abort` when the
+    stream stops before that (client gone, error). A HEAD response carries
+    the headers only and calls neither.
+    """
+    if head:
+        response = HttpResponse(status=206 if byte_range.partial else 200)
+    else:
+        response = _ClosingStreamingResponse(
+            _chunks(storage, name, byte_range, chunk_size, on_complete, on_abort),
+            status=206 if byte_range.partial else 200,
+        )
+    response["Content-Type"] = content_type
+    response["Content-Length"] = str(byte_range.length)
+    if byte_range.partial:
+        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{byte_range.size}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    if filename is not None or not inline:
+        response["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename or "file")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def file_response(request, *, storage, name: str, size: int, content_type: str, etag: str, **kwargs) -> HttpResponse:
+    """`requested_range` and `stream_file` together; 416 when the range is unsatisfiable."""
+    try:
+        byte_range = requested_range(request, size=size, etag=etag, last_modified=kwargs.get("last_modified"))
+    except RangeNotSatisfiable:
+        return range_not_satisfiable(size)
+    return stream_file(
+        storage=storage,
+        name=name,
+        byte_range=byte_range,
+        content_type=content_type,
+        etag=etag,
+        head=request.method == "HEAD",
+        **kwargs,
+    )
