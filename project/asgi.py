@@ -13,21 +13,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from pan.asgi import (  # noqa: E402
-    UploadSizeGuard,
-    daphne_body_from_disk,
-    daphne_send_backpressure,
-    daphne_without_form_parsing,
-)
+from pan.asgi import UploadSizeGuard  # noqa: E402
+from project.lib import daphne_fixes  # noqa: E402
 from project.routing import websocket_urlpatterns  # noqa: E402
 
-# Under daphne, big uploads and downloads would otherwise sit in memory whole:
-# Twisted parses multipart bodies it never uses, daphne queues an entire
-# request body before the application reads any, and it buffers responses
-# for slow clients without limit (see pan/asgi.py).
-daphne_without_form_parsing()
-daphne_body_from_disk()
-daphne_send_backpressure()
+# Without these, daphne holds big uploads and downloads in memory whole and
+# drops over-size WebSocket messages without a close code (see the module).
+daphne_fixes.apply_all()
 
 application = ProtocolTypeRouter(
     {

@@ -30,32 +30,3 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_MESSAGE_TOO_BIG)
                 return
             await self.send(bytes_data=bytes_data)
-
-
-def daphne_closes_over_size_messages() -> None:
-    """Make daphne answer an over-size message with a 1009 close frame.
-
-    daphne refuses messages over its own `--websocket_max_message_size`
-    (1 MiB by default, the same as WS_ECHO_MAX_MESSAGE_BYTES) before they
-    reach the consumer, but autobahn's default `failByDrop` then drops the
-    TCP connection without a close frame, and clients see an abnormal
-    closure (1006). With `failByDrop=False` autobahn sends 1009 "message
-    too big" first (RFC 6455 §7.1.7 allows either). daphne imports the
-    application before it builds its WebSocket factory, so patching here,
-    on import of the routes, is early enough. Other ASGI servers are
-    untouched: the consumer's own check answers 1009 there.
-    """
-    try:
-        from daphne.ws_protocol import WebSocketFactory
-    except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
-        return
-    original = WebSocketFactory.setProtocolOptions
-    if getattr(original, "pan_close_not_drop", False):
-        return
-
-    def set_protocol_options(self, *args, **kwargs):
-        kwargs.setdefault("failByDrop", False)
-        return original(self, *args, **kwargs)
-
-    set_protocol_options.pan_close_not_drop = True
-    WebSocketFactory.setProtocolOptions = set_protocol_options

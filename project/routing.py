@@ -2,9 +2,7 @@
 
 from django.urls import path
 
-from project.consumers import EchoConsumer, daphne_closes_over_size_messages
-
-daphne_closes_over_size_messages()
+from project.consumers import EchoConsumer
 
 websocket_urlpatterns = [
     path("ws/echo/", EchoConsumer.as_asgi()),

@@ -1,0 +1,245 @@
+"""Fixes to daphne 4.2.x, the server `make run` uses, applied at start-up.
+
+Each fix is measured and tested, switches itself off for any other daphne
+version (or another ASGI server), and says why it exists:
+
+- `without_form_parsing`: Twisted parsed every multipart body into memory
+  (a 100 MB upload cost 1.3 GB) although daphne never uses the result.
+- `body_from_disk`: daphne queued a whole request body in memory before the
+  application read any of it.
+- `send_backpressure`: daphne buffered responses for slow clients without
+  limit (a 200 MB download held 200 MB).
+- `closes_over_size_messages`: an over-size WebSocket message dropped the
+  TCP connection (clients saw 1006) instead of closing with 1009.
+
+With them a 200 MB round trip grows daphne by ~10 MiB (pan/tests/test_live.py).
+"""
+
+import asyncio
+import functools
+import inspect
+import io
+import os
+
+
+def apply_all() -> None:
+    without_form_parsing()
+    body_from_disk()
+    send_backpressure()
+    closes_over_size_messages()
+
+
+def without_form_parsing() -> None:
+    """Stop Twisted from parsing multipart bodies that daphne never uses.
+
+    Twisted's `Request` reads a whole `multipart/form-data` body into memory
+    and parses it with the email parser into `request.args` (twisted#5511)
+    before daphne hands the raw body to the application: a 100 MB upload
+    cost daphne 1.3 GB. Twisted's `parsePOSTFormSubmission=False` turns
+    that off; daphne itself only forwards the raw body.
+    """
+    try:
+        from daphne.http_protocol import WebRequest
+    except ImportError:  # served by another ASGI server
+        return
+    if getattr(WebRequest.__init__, "pan_no_form_parsing", False):
+        return
+    from twisted.web.http import Request
+
+    if "parsePOSTFormSubmission" not in inspect.signature(Request.__init__).parameters:
+        return
+    original = WebRequest.__init__
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        original(self, *args, **kwargs)
+
+    __init__.pan_no_form_parsing = True
+    WebRequest.__init__ = __init__
+
+
+class _DiskBackedBodyQueue(asyncio.Queue):
+    """daphne's input queue for one HTTP request, without the body in memory.
+
+    Twisted has already written the whole body to a temporary file; daphne
+    then reads all of it into this queue at once, in 8 KiB messages, before
+    the application has read any (daphne/http_protocol.py `process`): the
+    server held as much memory as the upload was large. Here a body message
+    keeps only its place in that file, and `get` reads it back when the
+    application asks, joining neighbours into reads of up to 256 KiB.
+    """
+
+    read_size = 256 * 1024
+
+    def __init__(self, content):
+        super().__init__()
+        self._content = content
+        self._queued_bytes = 0
+
+    def put_nowait(self, message):
+        if message.get("type") == "http.request" and message.get("body"):
+            length = len(message["body"])
+            message = {"type": "http.request", "more_body": message.get("more_body", False)}
+            message["pan_span"] = (self._queued_bytes, length)
+            self._queued_bytes += length
+        super().put_nowait(message)
+
+    async def get(self):
+        message = await super().get()
+        span = message.pop("pan_span", None)
+        if span is None:
+            return message
+        offset, length = span
+        while message.get("more_body") and length < self.read_size and not self.empty():
+            following = self._queue[0]  # same process, same loop: peek without waiting
+            if "pan_span" not in following:
+                break
+            super().get_nowait()
+            length += following["pan_span"][1]
+            message["more_body"] = following.get("more_body", False)
+        try:
+            message["body"] = os.pread(self._content.fileno(), length, offset)
+        except (OSError, ValueError):  # the request is over and Twisted closed the file
+            return {"type": "http.disconnect"}
+        return message
+
+
+def body_from_disk() -> None:
+    """Give daphne's HTTP requests a `_DiskBackedBodyQueue` (daphne 4.2.x only)."""
+    try:
+        import daphne
+        from daphne.server import Server
+    except ImportError:
+        return
+    if not daphne.__version__.startswith("4.2.") or getattr(Server.create_application, "pan_disk_body", False):
+        return
+    original = Server.create_application
+
+    def create_application(self, protocol, scope):
+        content = getattr(protocol, "content", None)
+        if scope.get("type") != "http" or content is None or isinstance(content, io.BytesIO):
+            return original(self, protocol, scope)
+        # daphne 4.2.3's create_application, with the queue swapped.
+        if "application_instance" in self.connections[protocol]:
+            raise RuntimeError("an application instance already exists for this request")
+        input_queue = _DiskBackedBodyQueue(content)
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(
+            scope=scope, receive=input_queue.get, send=functools.partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance, loop=asyncio.get_event_loop()
+        )
+        return input_queue
+
+    create_application.pan_disk_body = True
+    Server.create_application = create_application
+
+
+def _content_length(start_message) -> int | None:
+    for name, value in start_message.get("headers", []):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class _WriteGate:
+    """A Twisted push producer for one response: Twisted pauses it while the
+    socket's send buffer is full, and the application's `send` waits."""
+
+    def __init__(self):
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def pauseProducing(self):  # noqa: N802 - Twisted's interface
+        self._open.clear()
+
+    def resumeProducing(self):  # noqa: N802
+        self._open.set()
+
+    def stopProducing(self):  # noqa: N802 - the connection is going away: never block on it
+        self._open.set()
+
+    async def wait(self):
+        await self._open.wait()
+
+
+def send_backpressure() -> None:
+    """Make daphne's `send` wait while the client is not reading (daphne 4.2.x).
+
+    daphne writes every response chunk to Twisted at once, so a download to
+    a slow client piled up in the server's memory (200 MB for a 200 MB file).
+    With a `_WriteGate` registered as the request's producer, a body message
+    returns only once the socket can take more.
+    """
+    try:
+        import daphne
+        from daphne.http_protocol import WebRequest
+        from daphne.server import Server
+    except ImportError:
+        return
+    if not daphne.__version__.startswith("4.2.") or getattr(Server.handle_reply, "pan_backpressure", False):
+        return
+    original = Server.handle_reply
+
+    async def handle_reply(self, protocol, message):
+        if not isinstance(protocol, WebRequest):
+            return await original(self, protocol, message)
+        kind = message.get("type")
+        gate = getattr(protocol, "pan_write_gate", None)
+        if kind == "http.response.body" and not message.get("more_body", False) and gate is not None:
+            # The last body message finishes the request: let go of Twisted first.
+            protocol.pan_write_gate = None
+            if protocol.channel is not None:  # None once the client has gone
+                protocol.unregisterProducer()
+        await original(self, protocol, message)
+        if kind == "http.response.start" and not protocol.finished and protocol.producer is None:
+            protocol.pan_write_gate = _WriteGate()
+            protocol.pan_bytes_left = _content_length(message)
+            protocol.registerProducer(protocol.pan_write_gate, True)
+        elif kind == "http.response.body" and gate is not None and message.get("more_body", False):
+            left = getattr(protocol, "pan_bytes_left", None)
+            if left is not None:
+                left = protocol.pan_bytes_left = left - len(message.get("body", b""))
+            # Once every byte of the body is with Twisted there is nothing
+            # left to hold back: the application may finish (and count the
+            # download) while Twisted sends the rest.
+            if left is None or left > 0:
+                await gate.wait()
+
+    handle_reply.pan_backpressure = True
+    Server.handle_reply = handle_reply
+
+
+def closes_over_size_messages() -> None:
+    """Make daphne answer an over-size message with a 1009 close frame.
+
+    daphne refuses messages over its own `--websocket_max_message_size`
+    (1 MiB by default, the same as WS_ECHO_MAX_MESSAGE_BYTES) before they
+    reach the consumer, but autobahn's default `failByDrop` then drops the
+    TCP connection without a close frame, and clients see an abnormal
+    closure (1006). With `failByDrop=False` autobahn sends 1009 "message
+    too big" first (RFC 6455 §7.1.7 allows either). daphne imports the
+    application before it builds its WebSocket factory, so patching here,
+    on import of the routes, is early enough. Other ASGI servers are
+    untouched: the consumer's own check answers 1009 there.
+    """
+    try:
+        from daphne.ws_protocol import WebSocketFactory
+    except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
+        return
+    original = WebSocketFactory.setProtocolOptions
+    if getattr(original, "pan_close_not_drop", False):
+        return
+
+    def set_protocol_options(self, *args, **kwargs):
+        kwargs.setdefault("failByDrop", False)
+        return original(self, *args, **kwargs)
+
+    set_protocol_options.pan_close_not_drop = True
+    WebSocketFactory.setProtocolOptions = set_protocol_options
