@@ -23,6 +23,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SITE_NAME = env.str("SITE_NAME", default="Pan")
+# Where people reach this site; used for links made outside a request
+# (management commands). Inside a request, links follow the request's host.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 
 def _secret(name: str) -> str:
@@ -132,7 +135,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": Path(env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))),
+            "NAME": BASE_DIR / env.str("SQLITE_PATH", default="db.sqlite3"),  # relative: to the project
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE
                 # takes the write lock at BEGIN so two writers queue on the
@@ -211,7 +214,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_ROOT = BASE_DIR / env.str("MEDIA_ROOT", default="media")  # an absolute path stays as it is
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -337,12 +340,10 @@ PAN_CODE_FILE_WINDOW = env.int("PAN_CODE_FILE_WINDOW", default=60 * 60)
 PAN_DOWNLOAD_RESUME_WINDOW = env.int("PAN_DOWNLOAD_RESUME_WINDOW", default=10 * 60)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
-# Base of the share links printed by `manage.py import_files`.
-PAN_PUBLIC_URL = env.str("PAN_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing
 # large is ever held in memory (pan/uploads.py).
 FILE_UPLOAD_HANDLERS = ["pan.uploads.HashingUploadHandler"]
-FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 
 
 # --- Short links (shortener) ----------------------------------------------

@@ -204,7 +204,7 @@ def short_link_delete(*, link: ShortLink) -> None:
 
 def short_link_url(*, key: str, base_url: str | None = None) -> str:
     """The public short URL of a key: `SHORT_LINK_BASE_URL` or `base_url`, then `/s/<key>`."""
-    base = settings.SHORT_LINK_BASE_URL or base_url or "http://127.0.0.1:8000"
+    base = settings.SHORT_LINK_BASE_URL or base_url or settings.PUBLIC_BASE_URL
     return f"{base.rstrip('/')}/s/{key}"
 
 

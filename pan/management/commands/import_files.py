@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--expires-in", type=int, default=None, help="seconds (0 = never; default from settings)")
         parser.add_argument("--max-downloads", type=int, default=None)
-        parser.add_argument("--base-url", default=settings.PAN_PUBLIC_URL, help="start of the printed links")
+        parser.add_argument("--base-url", default=settings.PUBLIC_BASE_URL, help="start of the printed links")
 
     def handle(self, *args, **options):
         user = get_user_model().objects.filter(username=options["user"]).first()

@@ -8,7 +8,7 @@ from shortener import services
 
 
 class Command(BaseCommand):
-    help = "Shorten a URL and print the short link (SHORT_LINK_BASE_URL, default http://127.0.0.1:8000)."
+    help = "Shorten a URL and print the short link (SHORT_LINK_BASE_URL, else PUBLIC_BASE_URL)."
 
     def add_arguments(self, parser):
         parser.add_argument("url")
