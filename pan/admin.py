@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
-from .models import FileState, SharedFile
+from . import posts, services
+from .models import FileState, Post, SharedFile, Video
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -104,3 +104,26 @@ class SharedFileAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for shared_file in queryset:
             services.shared_file_delete(shared_file=shared_file)
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ("title", "content_type", "size", "created_at", "updated_at")
+    search_fields = ("title",)
+    readonly_fields = ("size", "created_at", "updated_at")
+    fields = ("title", "file", "content_type", "size", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        if "file" in form.changed_data:
+            obj.content_type = ""  # a new file: describe it afresh
+        posts.video_describe(video=obj)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ("title", "published", "video", "created_at", "updated_at")
+    list_filter = ("published",)
+    search_fields = ("title", "body")
+    autocomplete_fields = ("video",)
+    readonly_fields = ("created_at", "updated_at")

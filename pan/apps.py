@@ -16,3 +16,4 @@ class PanConfig(AppConfig):
         from .models import SharedFile
 
         post_delete.connect(_delete_stored_bytes, sender=SharedFile, dispatch_uid="pan-delete-stored-bytes")
+        from . import posts  # noqa: F401 - connects the post cache receivers

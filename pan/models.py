@@ -108,3 +108,50 @@ class SharedFile(models.Model):
 
 def storage_name_for(unique_name: str) -> str:
     return f"files/{unique_name}"
+
+
+def _video_name(instance, filename: str) -> str:
+    # Like shared files: a random name, never the uploader's.
+    return f"videos/{secrets.token_urlsafe(16)}"
+
+
+class Video(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=_video_name, max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    size = models.BigIntegerField(_("size"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("video")
+        verbose_name_plural = _("videos")
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"/videos/{self.pk}/"
+
+
+class Post(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    video = models.ForeignKey(
+        Video, verbose_name=_("video"), null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    published = models.BooleanField(_("published"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"/post/{self.pk}/"

@@ -32,4 +32,7 @@ page_urlpatterns = [
     path("f/<unique:unique_name>/", views.file_page, name="file-page"),
     path("f/<unique:unique_name>/download", views.file_download, name="file-download"),
     path("f/<unique:unique_name>/preview", views.file_preview, name="file-preview"),
+    path("post/<int:post_id>/", views.post_page, name="post"),
+    path("videos/<int:video_id>/", views.video_page, name="video"),
+    path("videos/<int:video_id>/stream", views.video_stream, name="video-stream"),
 ]

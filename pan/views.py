@@ -1,23 +1,26 @@
-"""Pages: the share list, the owner's files, the public file page and its downloads."""
+"""Pages: the share list, the owner's files, the public file page and its
+downloads; posts, video pages and the video stream."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import ListView
 
 from accounts.permissions import PanPermissionRequiredMixin, user_has_pan_permission
 from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
+from project.lib.streaming import file_response
 
-from . import downloads, selectors, services
+from . import downloads, posts, selectors, services
 from .errors import LoginRequiredToDownload
-from .models import FileState
+from .models import FileState, Video
 from .uploads import is_previewable
 
 
@@ -172,3 +175,42 @@ def my_file_action(request, unique_name, action):
     }[action]
     messages.success(request, done % {"name": name})
     return redirect("/files/")
+
+
+# --- Posts and videos ---------------------------------------------------
+
+
+@require_safe
+def post_page(request, post_id: int):
+    fragment = posts.post_fragment(post_id=post_id)
+    if fragment is None:
+        return render(request, "404.html", status=404)
+    return render(request, "pan/post.html", {"fragment": fragment})
+
+
+@require_safe
+def video_page(request, video_id: int):
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None:
+        return render(request, "pan/video_missing.html", status=404)
+    return render(request, "pan/video.html", {"video": video})
+
+
+@require_safe
+async def video_stream(request, video_id: int):
+    video = await Video.objects.filter(pk=video_id).afirst()
+    if video is None or not video.file:
+        # No page layout here: it would read the session user, a sync call.
+        return HttpResponseNotFound(b"no such video", content_type="text/plain")
+    version = int(video.updated_at.timestamp())
+    return file_response(
+        request,
+        storage=default_storage,
+        name=video.file.name,
+        size=video.size,
+        content_type=video.content_type or "application/octet-stream",
+        etag=f'"video-{video.pk}-{version}-{video.size}"',
+        last_modified=video.updated_at,
+        filename=video.title,
+        inline=True,
+    )

@@ -346,6 +346,10 @@ FILE_UPLOAD_HANDLERS = ["pan.uploads.HashingUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 
 
+# Posts: rendered post fragments stay cached this long (changes clear them at once).
+POST_CACHE_SECONDS = env.int("POST_CACHE_SECONDS", default=3600)
+
+
 # --- Short links (shortener) ----------------------------------------------
 # The public address short links are printed with (`<base>/s/<key>`); empty:
 # taken from each request (and http://127.0.0.1:8000 for `manage.py shorten`).
