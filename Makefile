@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup setup-dev test lint format messages browser clean
+.PHONY: run setup setup-dev test lint format messages browser bench clean
 
 run: setup
 	$(BIN)/python -m project.envfile
@@ -34,6 +34,10 @@ browser:
 test: setup-dev browser
 	$(BIN)/python manage.py collectstatic --noinput -v0 --settings=project.settings_test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Starts its own daphne on a free port (embedded default, rate limits off).
+bench: setup-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Pan's benchmark: `python -m bench` (or `make bench`). See docs/performance.md."""
