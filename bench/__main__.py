@@ -188,12 +188,11 @@ async def run(args) -> dict:
             rows.append(row)
             content_url = f"{base}/api/files/{created['unique_name']}/content"
             code = {"X-Share-Code": created["share_code"]}
+            checked = f"download {file_mib} MiB, SHA-256 checked"
+            rows.append(await download(session, checked, content_url, file_mib, pid, sha, headers=code))
             for attempt in (1, 2):
-                rows.append(
-                    await download(
-                        session, f"download {file_mib} MiB #{attempt}", content_url, file_mib, pid, sha, code
-                    )
-                )
+                name = f"download {file_mib} MiB #{attempt}"
+                rows.append(await download(session, name, content_url, file_mib, pid, headers=code))
 
             rows.append(
                 {"name": f"ceiling: cat {file_mib} MiB > /dev/null", "mib_per_s": round(cat_throughput(path), 1)}
