@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from pan.asgi import UploadSizeGuard  # noqa: E402
 from project.lib import daphne_fixes  # noqa: E402
 from project.routing import websocket_urlpatterns  # noqa: E402
+from shortener.asgi import ShortLinkFastPath  # noqa: E402
 
 # Without these, daphne holds big uploads and downloads in memory whole and
 # drops over-size WebSocket messages without a close code (see the module).
@@ -23,8 +24,10 @@ daphne_fixes.apply_all()
 
 application = ProtocolTypeRouter(
     {
-        # Oversized uploads are refused before Django spools their body.
-        "http": UploadSizeGuard(django_asgi_app),
+        # Successful short-link redirects are answered before Django's
+        # middleware (shortener/asgi.py); oversized uploads are refused
+        # before Django spools their body (pan/asgi.py).
+        "http": ShortLinkFastPath(UploadSizeGuard(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -74,30 +74,39 @@ class TimingMiddleware(_DualModeMiddleware):
         return response
 
     def _finish(self, request, response, seconds: float) -> None:
-        response["X-Process-Time"] = f"{seconds:.6f}"
-        response["Server-Timing"] = f"app;dur={seconds * 1000:.3f}"
-        if self.log_enabled and access_log.isEnabledFor(logging.INFO):
-            address = client_address(request)
+        for name, value in timing_headers(seconds):
+            response[name] = value
+        if self.log_enabled:
             port = request.META.get("REMOTE_PORT")
-            port = "-" if port is None else port
-            # The path only: query strings carry share codes and tokens.
-            access_log.info(
-                "%s:%s %s %s %s %.3fms",
-                address,
-                port,
-                request.method,
-                request.path,
-                response.status_code,
-                seconds * 1000,
-                extra={
-                    "client_address": address,
-                    "client_port": port,
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": seconds * 1000,
-                },
-            )
+            log_access(client_address(request), port, request.method, request.path, response.status_code, seconds)
+
+
+def timing_headers(seconds: float) -> list[tuple[str, str]]:
+    return [("X-Process-Time", f"{seconds:.6f}"), ("Server-Timing", f"app;dur={seconds * 1000:.3f}")]
+
+
+def log_access(address: str, port, method: str, path: str, status: int, seconds: float) -> None:
+    """One access-log line. The path only: query strings carry share codes and tokens."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    port = "-" if port is None else port
+    access_log.info(
+        "%s:%s %s %s %s %.3fms",
+        address,
+        port,
+        method,
+        path,
+        status,
+        seconds * 1000,
+        extra={
+            "client_address": address,
+            "client_port": port,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": seconds * 1000,
+        },
+    )
 
 
 class RateLimitMiddleware(_DualModeMiddleware):

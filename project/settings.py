@@ -356,6 +356,8 @@ POST_CACHE_SECONDS = env.int("POST_CACHE_SECONDS", default=3600)
 SHORT_LINK_BASE_URL = env.str("SHORT_LINK_BASE_URL", default="")
 # How long a key -> target lookup stays cached (changes drop it at once).
 SHORT_LINK_CACHE_SECONDS = env.int("SHORT_LINK_CACHE_SECONDS", default=3600)
+# Answer successful redirects before Django's middleware (shortener/asgi.py).
+SHORT_LINK_FAST_PATH = env.bool("SHORT_LINK_FAST_PATH", default=True)
 # Allow targets on loopback/private/link-local addresses, localhost and
 # single-label hosts (an intranet-only installation). Off: such links are 400.
 SHORT_LINK_ALLOW_PRIVATE_TARGETS = env.bool("SHORT_LINK_ALLOW_PRIVATE_TARGETS", default=False)

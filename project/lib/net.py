@@ -26,10 +26,14 @@ def client_address(request) -> str:
     added an entry is one of `TRUSTED_PROXIES`; anyone else could write
     whatever they like in that header.
     """
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    return client_address_of(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def client_address_of(remote: str, forwarded: str) -> str:
+    """`client_address` from the peer address and the X-Forwarded-For value."""
+    remote = remote or "unknown"
     if not settings.TRUSTED_PROXIES or not _is_trusted(remote):
         return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     address = remote
     while hops and _is_trusted(address):

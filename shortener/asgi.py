@@ -1,0 +1,132 @@
+"""The short-link redirect's fast path, in front of Django's middleware.
+
+A successful redirect needs nothing from the middleware stack: no session,
+user, CSRF, messages, locale, CORS or static files. Passing through it cost
+about 60 % of the redirect's throughput (docs/performance.md), and every
+request that touched the database opened a new connection in a new thread.
+So `GET`/`HEAD` of `/s/<key>` and `/short/<key>` are answered here, by the
+same service the Django view calls (`short_link_visit`), with the headers
+the stack would have added: the redirect's own, the security headers, and
+the timing headers and access-log line of `project.middleware`.
+
+Everything else goes to Django unchanged: any error (404/410 pages and JSON
+in the caller's language come from the view), a host not in
+ALLOWED_HOSTS, a plain-HTTP request that must be redirected to HTTPS, a
+request with an `Origin` (CORS decides), and the fast path switched off
+(`SHORT_LINK_FAST_PATH=false`).
+
+Outside Django's request cycle the ORM's sync work runs in asgiref's one
+shared thread, so that thread's database connection stays open between
+redirects (that is much of the gain). After any unexpected error it is
+closed, and the next redirect opens a fresh one.
+"""
+
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+from django.http.request import split_domain_port, validate_host
+from django.utils.encoding import iri_to_uri
+
+from project.lib.errors import ApplicationError
+from project.lib.net import client_address_of
+from project.middleware import log_access, timing_headers
+
+from . import services
+from .models import KEY_PATTERN
+from .views import REDIRECT_REFERRER_POLICY
+
+PREFIXES = ("/s/", "/short/")
+
+
+def _key_of(path: str) -> str | None:
+    for prefix in PREFIXES:
+        if path.startswith(prefix):
+            key = path[len(prefix) :]
+            return key if KEY_PATTERN.match(key) else None
+    return None
+
+
+def _allowed_hosts() -> list[str]:
+    if settings.ALLOWED_HOSTS or not settings.DEBUG:
+        return settings.ALLOWED_HOSTS
+    return [".localhost", "127.0.0.1", "[::1]"]  # what Django allows in DEBUG
+
+
+def _is_secure(scope, headers: dict) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    if proxy_header:
+        name, value = proxy_header
+        wire_name = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+        return headers.get(wire_name, b"").decode("latin-1").split(",")[0].strip() == value
+    return False
+
+
+def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    """What SecurityMiddleware and XFrameOptionsMiddleware add to a redirect."""
+    headers = []
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    if secure and settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        headers.append((b"strict-transport-security", hsts.encode()))
+    headers.append((b"x-frame-options", settings.X_FRAME_OPTIONS.encode()))
+    return headers
+
+
+class ShortLinkFastPath:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not settings.SHORT_LINK_FAST_PATH:
+            return await self.app(scope, receive, send)
+        key = _key_of(scope["path"])
+        if key is None:
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        domain, _port = split_domain_port(headers.get(b"host", b"").decode("latin-1"))
+        secure = _is_secure(scope, headers)
+        if (
+            not domain
+            or not validate_host(domain, _allowed_hosts())
+            or (settings.SECURE_SSL_REDIRECT and not secure)
+            or b"origin" in headers
+        ):
+            return await self.app(scope, receive, send)
+
+        started = time.perf_counter()
+        try:
+            target = await services.short_link_visit(key=key, count=scope["method"] == "GET")
+        except ApplicationError:
+            return await self.app(scope, receive, send)  # the view renders it in the caller's language
+        except Exception:  # noqa: BLE001 - e.g. a database restart: let Django answer, with a fresh connection
+            await sync_to_async(close_old_connections)()
+            return await self.app(scope, receive, send)
+        seconds = time.perf_counter() - started
+
+        response_headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", b"0"),
+            (b"location", iri_to_uri(target).encode("latin-1")),
+            (b"cache-control", b"private, max-age=0"),
+            (b"referrer-policy", REDIRECT_REFERRER_POLICY.encode()),
+            *_security_headers(secure),
+        ]
+        if settings.TIMING_ENABLED:
+            response_headers += [(name.lower().encode(), value.encode()) for name, value in timing_headers(seconds)]
+        await send({"type": "http.response.start", "status": 302, "headers": response_headers})
+        await send({"type": "http.response.body", "body": b""})
+        if settings.TIMING_ENABLED and settings.ACCESS_LOG_ENABLED:
+            peer_host, peer_port = scope.get("client") or ("", None)
+            address = client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+            log_access(address, peer_port, scope["method"], scope["path"], 302, seconds)
