@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# daphne (the default) or uvicorn (faster here; see docs/performance.md)
+SERVER ?= daphne
 
 .PHONY: run setup setup-dev test lint format messages browser bench clean
 
@@ -12,7 +14,11 @@ run: setup
 	$(BIN)/python -m project.envfile
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
+ifeq ($(SERVER),uvicorn)
+	$(BIN)/uvicorn --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets project.asgi:application
+else
 	$(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
+endif
 
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed

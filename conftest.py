@@ -134,3 +134,12 @@ def s3_server():
     server = S3Server().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server():
+    """The same app under uvicorn (uvloop, httptools): the documented alternative server."""
+    from project.testing import LiveServer
+
+    with LiveServer(server="uvicorn") as server:
+        yield server

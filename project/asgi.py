@@ -4,6 +4,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from project.lib.memory import release_large_allocations
+
+# Argon2's 19 MiB blocks would otherwise stay with the process (see module).
+release_large_allocations()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 # Django must be set up before anything imports models (consumers, routing).

@@ -1,4 +1,5 @@
-"""The echo through daphne started as the README starts it, with a real client and a real browser."""
+"""The echo through daphne started as the README starts it (and through
+uvicorn, the documented alternative), with a real client and a real browser."""
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -9,13 +10,18 @@ pytestmark = pytest.mark.live
 MIB = 1024 * 1024
 
 
+@pytest.fixture(params=["daphne", "uvicorn"])
+def echo_server(request):
+    return request.getfixturevalue(f"{request.param}_server")
+
+
 def echo_socket(server):
     url = server.url.replace("http://", "ws://") + "/ws/echo/"
     return connect(url, origin=server.url, max_size=None, open_timeout=10, close_timeout=5)
 
 
-def test_text_binary_and_a_one_mib_message_come_back_unchanged(daphne_server):
-    with echo_socket(daphne_server) as socket:
+def test_text_binary_and_a_one_mib_message_come_back_unchanged(echo_server):
+    with echo_socket(echo_server) as socket:
         socket.send("hello, 你好")
         assert socket.recv(timeout=5) == "hello, 你好"
         socket.send(b"\x00\x01\xfe\xff")
@@ -28,15 +34,15 @@ def test_text_binary_and_a_one_mib_message_come_back_unchanged(daphne_server):
         assert socket.recv(timeout=10) == text
 
 
-def test_a_hundred_messages_come_back_in_order(daphne_server):
-    with echo_socket(daphne_server) as socket:
+def test_a_hundred_messages_come_back_in_order(echo_server):
+    with echo_socket(echo_server) as socket:
         for number in range(100):
             socket.send(f"message {number}")
         assert [socket.recv(timeout=5) for _ in range(100)] == [f"message {n}" for n in range(100)]
 
 
-def test_an_over_size_message_closes_with_1009(daphne_server):
-    with echo_socket(daphne_server) as socket:
+def test_an_over_size_message_closes_with_1009(echo_server):
+    with echo_socket(echo_server) as socket:
         socket.send(b"\x00" * (MIB + 1))
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=10)
