@@ -76,27 +76,24 @@ class SharedFileAdmin(admin.ModelAdmin):
     def state_label(self, shared_file):
         return FileState(shared_file.state()).label
 
+    def _apply(self, request, queryset, service, message: str) -> None:
+        """Run one service per selected file (admin writes follow the same rules)."""
+        for shared_file in queryset:
+            service(shared_file=shared_file)
+        count = queryset.count()
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
+
     @admin.action(description=_("Revoke the selected files"))
     def revoke(self, request, queryset):
-        for shared_file in queryset:
-            services.shared_file_revoke(shared_file=shared_file)
         count = queryset.count()
-        self.message_user(
-            request,
-            ngettext("Revoked %(count)d file.", "Revoked %(count)d files.", count) % {"count": count},
-            messages.SUCCESS,
-        )
+        message = ngettext("Revoked %(count)d file.", "Revoked %(count)d files.", count)
+        self._apply(request, queryset, services.shared_file_revoke, message)
 
     @admin.action(description=_("Give the selected files new share codes"))
     def regenerate_code(self, request, queryset):
-        for shared_file in queryset:
-            services.share_code_regenerate(shared_file=shared_file)
         count = queryset.count()
-        self.message_user(
-            request,
-            ngettext("Gave %(count)d file a new code.", "Gave %(count)d files new codes.", count) % {"count": count},
-            messages.SUCCESS,
-        )
+        message = ngettext("Gave %(count)d file a new code.", "Gave %(count)d files new codes.", count)
+        self._apply(request, queryset, services.share_code_regenerate, message)
 
     def delete_model(self, request, obj):
         services.shared_file_delete(shared_file=obj)
