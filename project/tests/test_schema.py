@@ -10,7 +10,20 @@ def test_openapi_document_validates_and_lists_the_endpoints():
     assert response.status_code == 200
     schema = response.json()
     validate_schema(schema)
-    for path in ["/api/register", "/api/login", "/api/token/refresh", "/api/logout", "/api/me"]:
+    for path in [
+        "/api/register",
+        "/api/login",
+        "/api/token/refresh",
+        "/api/logout",
+        "/api/me",
+        "/api/files",
+        "/api/files/{unique_name}",
+        "/api/files/{unique_name}/code",
+        "/api/files/{unique_name}/revoke",
+        "/api/files/{unique_name}/content",
+        "/api/short",
+        "/api/short/{key}",
+    ]:
         assert path in schema["paths"], path
     assert (
         "bearerAuth" in {k for k in schema["components"]["securitySchemes"]}
