@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +33,7 @@ from .memory import PeakSampler
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from project.testing import LiveServer  # noqa: E402
+from project.testing import LiveServer, free_port  # noqa: E402
 
 CHUNK = 1024 * 1024
 
@@ -47,6 +48,7 @@ def parse_args(argv=None):
     parser.add_argument("--file-mib", type=int, default=200, help="size of the upload/download file")
     parser.add_argument("--quick", action="store_true", help="small counts and a 5 MiB file")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate cores")
+    parser.add_argument("--no-fastapi", action="store_true", help="skip the FastAPI tutorial app comparison")
     parser.add_argument("--out", type=Path, help="JSON output path (default bench/results/<time>.json)")
     return parser.parse_args(argv)
 
@@ -176,6 +178,9 @@ async def run(args) -> dict:
                     )  # fmt: skip
                     rows.append(result.summary())
 
+            if not args.no_fastapi:
+                rows += await fastapi_rows(session, workdir, n, pin=bool(pid and not args.no_pin))
+
             ws_url = base.replace("http", "ws", 1) + "/ws/echo/"
             for connections, total in ((1, n(5000, 200)), (50, n(25000, 1000))):
                 result = await websocket_echo(
@@ -221,19 +226,62 @@ async def run(args) -> dict:
     }
 
 
+async def fastapi_rows(session, workdir: Path, n, pin: bool) -> list[dict]:
+    """Redirect and page of the FastAPI tutorial app (bench/fastapi_app.py) under uvicorn."""
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        return [{"name": "FastAPI tutorial app", "skipped": "fastapi is not installed (make setup-dev)"}]
+    from . import fastapi_app
+
+    database = workdir / "fastapi.sqlite3"
+    fastapi_app.create(str(database), "bench001", "unique-bench")
+    port = free_port()
+    env = {**os.environ, "BENCH_FASTAPI_DB": str(database)}
+    command = [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603, ASYNC220 - our own app, started once
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        for _ in range(100):
+            try:
+                async with session.get(base + "/f/unique-bench/") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+        if pin:
+            os.sched_setaffinity(process.pid, {0})
+        scenarios = [
+            ("FastAPI: short-link redirect", "/s/bench001", 302, [(1, n(2000, 100)), (32, n(10000, 300))]),
+            ("FastAPI: file page", "/f/unique-bench/", 200, [(1, n(1000, 50)), (32, n(4000, 200))]),
+        ]
+        for name, path, expect, steps in scenarios:
+            for concurrency, total in steps:
+                result = await http_load(
+                    session, name, "GET", base + path, expect=expect, concurrency=concurrency, total=total, seconds=20
+                )
+                rows.append(result.summary())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    return rows
+
+
 def table(report: dict) -> str:
     columns = ("conc", 5), ("reqs", 7), ("rps", 9), ("p50 ms", 8), ("p99 ms", 8), ("MiB/s", 8), ("RSS MiB", 15)
-    header = f"{'measurement':<34} " + " ".join(f"{title:>{width}}" for title, width in columns)
+    header = f"{'measurement':<36} " + " ".join(f"{title:>{width}}" for title, width in columns)
     lines = [header, "-" * len(header)]
     for row in report["rows"]:
         if "skipped" in row:
-            lines.append(f"{row['name']:<34} skipped: {row['skipped']}")
+            lines.append(f"{row['name']:<36} skipped: {row['skipped']}")
             continue
         rss = ""
         if "rss_peak_mib" in row and row["rss_peak_mib"] == row["rss_peak_mib"]:  # not NaN
             rss = f"{row['rss_before_mib']:.0f}->{row['rss_peak_mib']:.0f}"
         lines.append(
-            f"{row['name']:<34} {row.get('concurrency', ''):>5} {row.get('requests', ''):>7} "
+            f"{row['name']:<36} {row.get('concurrency', ''):>5} {row.get('requests', ''):>7} "
             f"{row.get('rps', ''):>9} {row.get('p50_ms', ''):>8} {row.get('p99_ms', ''):>8} "
             f"{row.get('mib_per_s', ''):>8} {rss:>15}"
             + ("" if row.get("errors", 0) == 0 else f"  errors={row['errors']}")
