@@ -31,6 +31,7 @@ $(VENV)/.runtime-installed: requirements.txt
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m project.envfile
 	touch $@
 
 # Browser tests use Debian's Chromium (never Playwright's own download).
