@@ -7,6 +7,7 @@ Every variable is listed, with a comment, in `.env.example`.
 """
 
 import json
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,11 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Variables already in the environment win over the file. ENV_FILE names
+# another file; empty reads none (the tests do that, to stay hermetic).
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SITE_NAME = env.str("SITE_NAME", default="Pan")

@@ -11,6 +11,9 @@ import tempfile
 for _name in ("SECRET_KEY", "JWT_SIGNING_KEY", "SERVER_STATUS_TOKEN"):
     os.environ.setdefault(_name, f"test-{_name.lower()}-not-secret-0123456789abcdefghijklmnop")
 os.environ.setdefault("CACHE_KEY_PREFIX", "pan-test")
+# A developer's .env must not change what the tests test; servers and
+# manage.py subprocesses the tests start inherit this too.
+os.environ["ENV_FILE"] = ""
 
 from .settings import *  # noqa: E402, F403
 from .settings import PASSWORD_HASHERS, STORAGES  # noqa: E402

@@ -75,6 +75,7 @@ class LiveServer:
                 "SQLITE_PATH": str(self.tmp / "live.sqlite3"),
                 "CACHE_KEY_PREFIX": f"pan-live-{secrets.token_hex(4)}",
                 "PYTHONUNBUFFERED": "1",
+                "ENV_FILE": "",  # never the developer's .env: this server's settings are all here
             }
         )
         self.env.update(extra_env or {})
