@@ -9,11 +9,11 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import ListView
 
-from accounts.permissions import PanPermissionRequiredMixin, user_has_pan_permission
+from accounts.permissions import PanPermissionRequiredMixin
 from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
 from project.lib.streaming import file_response
@@ -103,10 +103,10 @@ def file_preview(request, unique_name):
     return downloads.shared_file_download_response(request=request, shared_file=shared_file, client=client, inline=True)
 
 
-def _with_share_details(request, page_files, *, manages):
+def _with_share_details(request, page_files):
     rows = []
     for shared_file in page_files:
-        mine = manages or shared_file.owner_id == request.user.pk
+        mine = selectors.shared_file_code_visible(user=request.user, shared_file=shared_file)
         state = shared_file.state()
         row = {"file": shared_file, "mine": mine, "state": state, "state_label": FileState(state).label}
         if mine:
@@ -132,8 +132,7 @@ class SharePage(PanPermissionRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        manages = user_has_pan_permission(self.request.user, "manage")
-        context["rows"] = _with_share_details(self.request, context["page_obj"], manages=manages)
+        context["rows"] = _with_share_details(self.request, context["page_obj"])
         return context
 
 
@@ -145,14 +144,18 @@ def my_files_page(request):
     """`/files/`: the user's own files, with delete, new code and revoke."""
     files = selectors.shared_file_list_managed(user=request.user).filter(owner=request.user)
     page = Paginator(files, 20).get_page(request.GET.get("page"))
-    rows = _with_share_details(request, page, manages=True)
+    rows = _with_share_details(request, page)
     return render(request, "pan/files.html", {"page_obj": page, "rows": rows})
 
 
+# action in the URL -> (service, message shown after it)
 _ACTIONS = {
-    "delete": (services.shared_file_delete, "shared_file"),
-    "code": (services.share_code_regenerate, "shared_file"),
-    "revoke": (services.shared_file_revoke, "shared_file"),
+    "delete": (services.shared_file_delete, gettext_lazy("Deleted %(name)s.")),
+    "code": (
+        services.share_code_regenerate,
+        gettext_lazy("%(name)s has a new share code; the old one no longer works."),
+    ),
+    "revoke": (services.shared_file_revoke, gettext_lazy("%(name)s is no longer shared.")),
 }
 
 
@@ -166,14 +169,9 @@ def my_file_action(request, unique_name, action):
     except ApplicationError as exc:
         raise Http404() from exc
     name = shared_file.file_name
-    service, _argument = _ACTIONS[action]
+    service, done = _ACTIONS[action]
     service(shared_file=shared_file)
-    done = {
-        "delete": _("Deleted %(name)s."),
-        "code": _("%(name)s has a new share code; the old one no longer works."),
-        "revoke": _("%(name)s is no longer shared."),
-    }[action]
-    messages.success(request, done % {"name": name})
+    messages.success(request, str(done) % {"name": name})
     return redirect("/files/")
 
 
