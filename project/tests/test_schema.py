@@ -25,10 +25,11 @@ def test_openapi_document_validates_and_lists_the_endpoints():
         "/api/short/{key}",
     ]:
         assert path in schema["paths"], path
-    assert (
-        "bearerAuth" in {k for k in schema["components"]["securitySchemes"]}
-        or "jwtAuth" in schema["components"]["securitySchemes"]
-    )
+    bearer = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == bearer
+    # Signed-in endpoints say how to sign in; the login itself needs nothing.
+    assert {"jwtAuth": []} in schema["paths"]["/api/me"]["get"]["security"]
+    assert schema["paths"]["/api/login"]["post"]["security"] == [{}]
 
 
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
