@@ -1,12 +1,11 @@
 from django.contrib import admin, messages
-from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import posts, services
-from .models import FileState, Post, SharedFile, Video
+from .models import DownloadGrant, Item, Post, Share, ShareState, Video
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -14,30 +13,49 @@ class StateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return FileState.choices
+        return ShareState.choices
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        used_up = Q(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
-        expired = Q(expires_at__lte=now)
-        match self.value():
-            case FileState.ACTIVE:
-                return queryset.active(now)
-            case FileState.REVOKED:
-                return queryset.filter(revoked_at__isnull=False)
-            case FileState.EXPIRED:
-                return queryset.filter(expired, revoked_at__isnull=True)
-            case FileState.USED_UP:
-                return queryset.filter(used_up, revoked_at__isnull=True).exclude(expired)
+        if self.value() in ShareState.values:
+            return queryset.in_state(self.value(), timezone.now())
         return queryset
 
 
-@admin.register(SharedFile)
-class SharedFileAdmin(admin.ModelAdmin):
+class ItemInline(admin.TabularInline):
+    model = Item
+    extra = 0
+    can_delete = False
+    fields = ["path", "kind", "human_size", "content_type", "sha256"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("size"))
+    def human_size(self, item):
+        return filesizeformat(item.size)
+
+
+class GrantInline(admin.TabularInline):
+    """Who downloads: each grant, when it last counted, and the slot it holds."""
+
+    model = DownloadGrant
+    extra = 0
+    can_delete = False
+    fields = ["key", "created_at", "counted_at", "lease_until", "streams"]
+    readonly_fields = fields
+    verbose_name_plural = _("download grants and leases")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Share)
+class ShareAdmin(admin.ModelAdmin):
     list_display = [
-        "file_name",
+        "__str__",
         "owner",
-        "human_size",
+        "item_count",
         "download_count",
         "max_downloads",
         "expires_at",
@@ -45,62 +63,77 @@ class SharedFileAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = [StateFilter, "created_at", "expires_at"]
-    search_fields = ["file_name", "unique_name", "owner__username", "sha256"]
+    search_fields = ["title", "unique_name", "owner__username", "items__name", "items__sha256"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
-    actions = ["revoke", "regenerate_code"]
+    actions = ["revoke", "restore", "regenerate_code"]
+    inlines = [ItemInline, GrantInline]
     readonly_fields = [
         "unique_name",
-        "file_name",
-        "size",
-        "content_type",
-        "sha256",
         "owner",
         "created_at",
+        "updated_at",
         "download_count",
-        "downloads_in_flight",
-        "share_code",
+        "code",
         "revoked_at",
+        "complete",
+        "broken_at",
     ]
-    fields = [*readonly_fields[:7], "expires_at", "max_downloads", *readonly_fields[7:]]
+    fields = [
+        "unique_name",
+        "title",
+        "message",
+        "owner",
+        "created_at",
+        "expires_at",
+        "max_downloads",
+        *readonly_fields[3:],
+    ]
 
     def has_add_permission(self, request):
-        # Files arrive through the upload service (API, page, import_files).
+        # Shares arrive through the upload service (API, page, import_files).
         return False
 
-    @admin.display(description=_("size"), ordering="size")
-    def human_size(self, shared_file):
-        return filesizeformat(shared_file.size)
+    @admin.display(description=_("items"))
+    def item_count(self, share):
+        return share.items.count()
 
     @admin.display(description=_("state"))
-    def state_label(self, shared_file):
-        return FileState(shared_file.state()).label
+    def state_label(self, share):
+        return ShareState(share.state()).label
 
     def _apply(self, request, queryset, service, message: str) -> None:
-        """Run one service per selected file (admin writes follow the same rules)."""
-        for shared_file in queryset:
-            service(shared_file=shared_file)
-        count = queryset.count()
-        self.message_user(request, message % {"count": count}, messages.SUCCESS)
+        """Run one service per selected share (admin writes follow the same rules)."""
+        for share in queryset:
+            service(share=share)
+        self.message_user(request, message, messages.SUCCESS)
 
-    @admin.action(description=_("Revoke the selected files"))
+    @admin.action(description=_("Revoke the selected shares"))
     def revoke(self, request, queryset):
         count = queryset.count()
-        message = ngettext("Revoked %(count)d file.", "Revoked %(count)d files.", count)
-        self._apply(request, queryset, services.shared_file_revoke, message)
+        message = ngettext("Revoked %(count)d share.", "Revoked %(count)d shares.", count) % {"count": count}
+        self._apply(request, queryset, services.share_revoke, message)
 
-    @admin.action(description=_("Give the selected files new share codes"))
+    @admin.action(description=_("Share the selected shares again"))
+    def restore(self, request, queryset):
+        count = queryset.count()
+        message = ngettext("Restored %(count)d share.", "Restored %(count)d shares.", count) % {"count": count}
+        self._apply(request, queryset, services.share_restore, message)
+
+    @admin.action(description=_("Give the selected shares new codes"))
     def regenerate_code(self, request, queryset):
         count = queryset.count()
-        message = ngettext("Gave %(count)d file a new code.", "Gave %(count)d files new codes.", count)
+        message = ngettext("Gave %(count)d share a new code.", "Gave %(count)d shares new codes.", count) % {
+            "count": count
+        }
         self._apply(request, queryset, services.share_code_regenerate, message)
 
     def delete_model(self, request, obj):
-        services.shared_file_delete(shared_file=obj)
+        services.share_delete(share=obj)
 
     def delete_queryset(self, request, queryset):
-        for shared_file in queryset:
-            services.shared_file_delete(shared_file=shared_file)
+        for share in queryset:
+            services.share_delete(share=share)
 
 
 @admin.register(Video)

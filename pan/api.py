@@ -1,4 +1,5 @@
-"""The files API: thin DRF views over pan/services.py and pan/downloads.py."""
+"""The shares API: thin DRF views over pan/services.py, pan/access.py and
+pan/downloads.py. `/api/files…` keeps the first wave's one-file paths."""
 
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +8,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,124 +17,264 @@ from accounts.serializers import ErrorSerializer
 from project.lib.errors import ValidationFailed
 from project.lib.net import client_address
 
-from . import downloads, selectors, services
-from .errors import MalformedUpload
-from .serializers import OwnedFileSerializer, SharedFileSerializer, UploadInputSerializer
-from .uploads import file_name_sanitise
+from . import access, downloads, selectors, services
+from .errors import ItemNotFound, MalformedUpload
+from .grants import grant_key_for_tool
+from .serializers import (
+    ItemsInputSerializer,
+    OwnedShareSerializer,
+    ShareInputSerializer,
+    ShareSerializer,
+    ShareUpdateSerializer,
+    UploadInputSerializer,
+)
+from .uploads import PathKeepingMultiPartParser, file_name_sanitise
 
-_FILE_MISSING = {"file": [_("Choose a file to upload.")]}
+_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+_BYTES = {
+    (200, "application/octet-stream"): OpenApiTypes.BINARY,
+    (206, "application/octet-stream"): OpenApiTypes.BINARY,
+    403: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    410: ErrorSerializer,
+    429: ErrorSerializer,
+    503: ErrorSerializer,
+}
+_CODE_PARAMETERS = [
+    OpenApiParameter("code", str, OpenApiParameter.QUERY, required=False),
+    OpenApiParameter("X-Share-Code", str, OpenApiParameter.HEADER, required=False),
+]
 
 
-class FileListApi(GenericAPIView):
-    serializer_class = SharedFileSerializer
+def _owned(request, share, *, qr: bool = False, status_code=200, legacy: bool = False) -> Response:
+    context = {"request": request, "include_code": True, "include_qr": qr, "legacy": legacy}
+    return Response(ShareSerializer(share, context=context).data, status=status_code)
+
+
+def _uploads(request, *, many: bool = True) -> list:
+    try:
+        uploads = request.FILES.getlist("file")
+    except (ParseError, MultiPartParserError) as exc:
+        raise MalformedUpload() from exc
+    if not uploads:
+        raise ValidationFailed(fields={"file": [_("Choose a file to upload.")]})
+    return uploads
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class _MultipartPost:
+    """POST takes multipart with folder paths kept; other methods JSON."""
+
+    def get_parsers(self):
+        if getattr(self, "request", None) is not None and self.request.method == "POST":
+            return [PathKeepingMultiPartParser()]
+        return super().get_parsers()
+
+
+class ShareListApi(_MultipartPost, GenericAPIView):
+    serializer_class = ShareSerializer
 
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsAuthenticated(), HasPanPermission("upload")()]
         return [IsAuthenticated()]
 
-    def get_parsers(self):
-        if getattr(self, "request", None) is not None and self.request.method == "POST":
-            return [MultiPartParser()]
-        return super().get_parsers()
-
-    @extend_schema(responses={200: OwnedFileSerializer(many=True), 401: ErrorSerializer})
+    @extend_schema(responses={200: OwnedShareSerializer(many=True), 401: ErrorSerializer})
     def get(self, request):
-        """Your files, newest first (every file with the `manage` permission), paginated."""
-        page = self.paginate_queryset(selectors.shared_file_list_managed(user=request.user))
-        data = SharedFileSerializer(page, many=True, context={"request": request, "include_code": True}).data
+        """Your shares, newest first (every share with the `manage` permission), paginated."""
+        page = self.paginate_queryset(selectors.share_list_managed(user=request.user))
+        data = ShareSerializer(page, many=True, context={"request": request, "include_code": True}).data
         return self.get_paginated_response(data)
 
     @extend_schema(
-        request={"multipart/form-data": UploadInputSerializer},
-        responses={
-            201: OwnedFileSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            413: ErrorSerializer,
-        },
+        request={"multipart/form-data": ShareInputSerializer},
+        responses={201: OwnedShareSerializer, **_ERRORS, 413: ErrorSerializer},
     )
     def post(self, request):
-        """Upload a file (multipart field `file`); needs the `upload` permission."""
-        try:
-            upload = request.FILES.get("file")
-        except (ParseError, MultiPartParserError) as exc:
-            raise MalformedUpload() from exc
-        if upload is None:
-            raise ValidationFailed(fields=_FILE_MISSING)
-        shared_file = services.shared_file_create(
+        """Share files (any number of `file` parts); needs the `upload` permission."""
+        uploading = _flag(request.data.get("uploading", ""))
+        uploads = _uploads(request) if not uploading or request.FILES else []
+        share = services.share_create(
             owner=request.user,
-            content=upload,
-            file_name=file_name_sanitise(upload.name),
-            content_type=upload.content_type,
+            files=[services.IncomingFile.from_upload(upload) for upload in uploads],
+            title=request.data.get("title"),
+            message=request.data.get("message"),
             expires_in=request.data.get("expires_in"),
             max_downloads=request.data.get("max_downloads"),
+            uploading=uploading,
         )
-        context = {"request": request, "include_code": True, "include_qr": True}
-        return Response(SharedFileSerializer(shared_file, context=context).data, status=status.HTTP_201_CREATED)
+        return _owned(request, share, qr=True, status_code=status.HTTP_201_CREATED)
 
 
-class FileDetailApi(APIView):
-    @extend_schema(responses={200: OwnedFileSerializer, 404: ErrorSerializer})
+class ShareDetailApi(APIView):
+    @extend_schema(responses={200: OwnedShareSerializer, 404: ErrorSerializer})
     def get(self, request, unique_name):
-        """A file's metadata: owner and `manage` also get the code, link and QR code; `visit` holders the rest."""
-        shared_file, manages = selectors.shared_file_get_visible(user=request.user, unique_name=unique_name)
+        """A share's metadata: owner and `manage` also get the code, link and QR code; `visit` holders the rest."""
+        share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
         context = {"request": request, "include_code": manages, "include_qr": manages}
-        return Response(SharedFileSerializer(shared_file, context=context).data)
+        return Response(ShareSerializer(share, context=context).data)
+
+    @extend_schema(request=ShareUpdateSerializer, responses={200: OwnedShareSerializer, **_ERRORS})
+    def patch(self, request, unique_name):
+        """Change title, message, expiry, limit, or complete an open share (owner or `manage`)."""
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+        if not isinstance(request.data, dict):
+            raise ValidationFailed()
+        services.share_update(share=share, changes=dict(request.data))
+        return _owned(request, selectors.share_get_managed(user=request.user, unique_name=unique_name))
 
     @extend_schema(responses={204: None, 404: ErrorSerializer})
     def delete(self, request, unique_name):
-        """Delete a file: its row and its stored bytes (owner or `manage`)."""
-        shared_file = selectors.shared_file_get_managed(user=request.user, unique_name=unique_name)
-        services.shared_file_delete(shared_file=shared_file)
+        """Delete a share: its rows and its stored bytes (owner or `manage`)."""
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+        services.share_delete(share=share)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FileCodeApi(APIView):
-    @extend_schema(request=None, responses={200: OwnedFileSerializer, 404: ErrorSerializer})
+class ShareItemsApi(_MultipartPost, APIView):
+    def get_permissions(self):
+        return [IsAuthenticated(), HasPanPermission("upload")()]
+
+    @extend_schema(
+        request={"multipart/form-data": ItemsInputSerializer},
+        responses={201: OwnedShareSerializer, **_ERRORS, 409: ErrorSerializer, 413: ErrorSerializer},
+    )
     def post(self, request, unique_name):
-        """Regenerate the share code; the old one stops working (owner or `manage`)."""
-        shared_file = selectors.shared_file_get_managed(user=request.user, unique_name=unique_name)
-        services.share_code_regenerate(shared_file=shared_file)
-        context = {"request": request, "include_code": True, "include_qr": True}
-        return Response(SharedFileSerializer(shared_file, context=context).data)
+        """Add files to a share still uploading (`complete=true` closes it)."""
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+        services.share_items_add(
+            share=share,
+            files=[services.IncomingFile.from_upload(upload) for upload in _uploads(request)],
+            complete=_flag(request.data.get("complete", "")),
+        )
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+        return _owned(request, share, status_code=status.HTTP_201_CREATED)
 
 
-class FileRevokeApi(APIView):
-    @extend_schema(request=None, responses={200: OwnedFileSerializer, 404: ErrorSerializer})
-    def post(self, request, unique_name):
-        """Stop sharing the file: downloads answer 410 (owner or `manage`)."""
-        shared_file = selectors.shared_file_get_managed(user=request.user, unique_name=unique_name)
-        services.shared_file_revoke(shared_file=shared_file)
-        return Response(SharedFileSerializer(shared_file, context={"request": request, "include_code": True}).data)
+def _share_action(service, doc: str):
+    class ShareActionApi(APIView):
+        @extend_schema(request=None, responses={200: OwnedShareSerializer, 404: ErrorSerializer}, description=doc)
+        def post(self, request, unique_name):
+            share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+            service(share=share)
+            return _owned(request, share, qr=True, legacy=request.path.startswith("/api/files/"))
+
+    return ShareActionApi
+
+
+ShareCodeApi = _share_action(services.share_code_regenerate, "A new code; the old one stops working at once.")
+ShareRevokeApi = _share_action(services.share_revoke, "Stop sharing: downloads answer 410 until restored.")
+ShareRestoreApi = _share_action(services.share_restore, "Share a revoked share again.")
+
+
+def _download_access(request, unique_name):
+    """(share, grant key or None): the access check, and whose download this is."""
+    code = request.headers.get("X-Share-Code") or request.query_params.get("code")
+    client = client_address(request)
+    grant_key = grant_key_for_tool(client=client, user_agent=request.headers.get("User-Agent", ""))
+    share, manages = access.share_access(
+        unique_name=unique_name, code=code, user=request.user, client=client, grant_key=grant_key
+    )
+    return share, None if manages else grant_key
+
+
+class ShareItemContentApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[*_CODE_PARAMETERS, OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
+        responses={**_BYTES, 416: None},
+    )
+    def get(self, request, unique_name, item_id):
+        """One item's bytes, with the code in `X-Share-Code` or `?code=`. Supports `Range`/`If-Range`."""
+        share, grant_key = _download_access(request, unique_name)
+        item = downloads.share_item_get(share=share, item_id=item_id)
+        return downloads.item_download_response(
+            request=request, share=share, item=item, grant_key=grant_key, session=False
+        )
+
+    def head(self, request, unique_name, item_id):
+        return self.get(request, unique_name, item_id)
+
+
+class ShareZipApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[*_CODE_PARAMETERS, OpenApiParameter("items", str, OpenApiParameter.QUERY, required=False)],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **_BYTES},
+    )
+    def get(self, request, unique_name):
+        """All items (or `?items=1,3`) as one streamed zip, `Content-Length` known in advance."""
+        share, grant_key = _download_access(request, unique_name)
+        items = downloads.share_items_pick(share=share, raw=request.query_params.get("items"))
+        return downloads.zip_download_response(
+            request=request, share=share, items=items, grant_key=grant_key, session=False
+        )
+
+    def head(self, request, unique_name):
+        return self.get(request, unique_name)
+
+
+# --- The first wave's one-file paths ------------------------------------------
+
+
+class FileListApi(ShareListApi):
+    @extend_schema(responses={200: OwnedShareSerializer(many=True), 401: ErrorSerializer})
+    def get(self, request):
+        """Your shares in the one-file shape (with `unique_name`, `share_code`, `file_name`…)."""
+        page = self.paginate_queryset(selectors.share_list_managed(user=request.user))
+        context = {"request": request, "include_code": True, "legacy": True}
+        return self.get_paginated_response(ShareSerializer(page, many=True, context=context).data)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadInputSerializer},
+        responses={201: OwnedShareSerializer, **_ERRORS, 413: ErrorSerializer},
+    )
+    def post(self, request):
+        """Share one file (multipart field `file`): a one-item share."""
+        upload = _uploads(request)[0]
+        incoming = services.IncomingFile(upload, file_name_sanitise(upload.name), upload.content_type)
+        share = services.share_create(
+            owner=request.user,
+            files=[incoming],
+            expires_in=request.data.get("expires_in"),
+            max_downloads=request.data.get("max_downloads"),
+        )
+        return _owned(request, share, qr=True, status_code=status.HTTP_201_CREATED, legacy=True)
+
+
+class FileDetailApi(ShareDetailApi):
+    http_method_names = ["get", "delete", "head", "options"]
+
+    @extend_schema(responses={200: OwnedShareSerializer, 404: ErrorSerializer})
+    def get(self, request, unique_name):
+        """A share's metadata in the one-file shape."""
+        share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
+        context = {"request": request, "include_code": manages, "include_qr": manages, "legacy": True}
+        return Response(ShareSerializer(share, context=context).data)
 
 
 class FileContentApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("code", str, OpenApiParameter.QUERY, required=False),
-            OpenApiParameter("X-Share-Code", str, OpenApiParameter.HEADER, required=False),
-            OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False),
-        ],
-        responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            (206, "application/octet-stream"): OpenApiTypes.BINARY,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            410: ErrorSerializer,
-            416: None,
-            429: ErrorSerializer,
-        },
+        parameters=[*_CODE_PARAMETERS, OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
+        responses={**_BYTES, 416: None},
     )
     def get(self, request, unique_name):
-        """The file's bytes, with the code in `X-Share-Code` or `?code=`. Supports `Range`/`If-Range`."""
-        code = request.headers.get("X-Share-Code") or request.query_params.get("code")
-        client = client_address(request)
-        shared_file = downloads.shared_file_access(unique_name=unique_name, code=code, user=request.user, client=client)
-        return downloads.shared_file_download_response(request=request, shared_file=shared_file, client=client)
+        """A one-item share's bytes (the first item of any share). Supports `Range`/`If-Range`."""
+        share, grant_key = _download_access(request, unique_name)
+        item = share.items.first()
+        if item is None:
+            raise ItemNotFound()
+        return downloads.item_download_response(
+            request=request, share=share, item=item, grant_key=grant_key, session=False
+        )
 
     def head(self, request, unique_name):
         return self.get(request, unique_name)

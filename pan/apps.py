@@ -1,19 +1,21 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete
+from django.utils.translation import gettext_lazy as _
 
 
 def _delete_stored_bytes(sender, instance, **kwargs):
-    from .services import shared_file_bytes_delete_on_commit
+    from .services import item_bytes_delete_on_commit
 
-    shared_file_bytes_delete_on_commit(shared_file=instance)
+    item_bytes_delete_on_commit(item=instance)
 
 
 class PanConfig(AppConfig):
     name = "pan"
-    verbose_name = "Shared files"
+    verbose_name = _("Shares")
 
     def ready(self):
-        from .models import SharedFile
+        from .models import Item
 
-        post_delete.connect(_delete_stored_bytes, sender=SharedFile, dispatch_uid="pan-delete-stored-bytes")
+        # Items removed by a cascade (a deleted share or user) lose their bytes too.
+        post_delete.connect(_delete_stored_bytes, sender=Item, dispatch_uid="pan-delete-stored-bytes")
         from . import posts  # noqa: F401 - connects the post cache receivers

@@ -4,11 +4,13 @@ Django's ASGI handler reads the whole request body before any view runs, so
 the view's size check (pan/uploads.py) would only come after the body was
 spooled to disk. This guard answers 413 at once for `POST /api/files` when
 `Content-Length` is over `PAN_MAX_UPLOAD_SIZE` (plus room for the multipart
-framing), and for bodies without a length it counts bytes as they arrive
+framing), and for `POST /api/shares` and `…/items` over `PAN_MAX_SHARE_SIZE`,
+and for bodies without a length it counts bytes as they arrive
 and stops Django's read as soon as the count passes the limit.
 """
 
 import json
+import re
 
 from django.conf import settings
 from django.utils import translation
@@ -18,9 +20,19 @@ from project.lib.errors import error_body
 
 from .errors import FileTooLarge
 
-UPLOAD_PATHS = frozenset({"/api/files"})
-# Boundaries, part headers and the small form fields around the file.
+# Boundaries, part headers and the small form fields around the files.
 MULTIPART_ALLOWANCE = 64 * 1024
+PART_ALLOWANCE = 2 * 1024  # headers of one more part (a 1 024-byte path and its escapes)
+_SHARE_UPLOAD = re.compile(r"^/api/shares(/[A-Za-z0-9_-]{1,32}/items)?$")
+
+
+def upload_limit(path: str) -> int | None:
+    """The largest body accepted on an upload path (None: not an upload path)."""
+    if path == "/api/files":
+        return settings.PAN_MAX_UPLOAD_SIZE + MULTIPART_ALLOWANCE
+    if _SHARE_UPLOAD.match(path):
+        return settings.PAN_MAX_SHARE_SIZE + MULTIPART_ALLOWANCE + PART_ALLOWANCE * settings.PAN_MAX_SHARE_ITEMS
+    return None
 
 
 def _language(accept: str) -> str:
@@ -57,9 +69,11 @@ class UploadSizeGuard:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") not in UPLOAD_PATHS:
+        limit = (
+            upload_limit(scope.get("path", "")) if scope["type"] == "http" and scope.get("method") == "POST" else None
+        )
+        if limit is None:
             return await self.app(scope, receive, send)
-        limit = settings.PAN_MAX_UPLOAD_SIZE + MULTIPART_ALLOWANCE
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             try:

@@ -1,13 +1,25 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from project.lib.errors import ApplicationError, Gone, NotFound, PermissionDenied, TooManyRequests
+from project.lib.errors import ApplicationError, Conflict, Gone, NotFound, PermissionDenied, TooManyRequests
 
 
 class FileTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = "file_too_large"
     default_message = _("The file is larger than this server accepts.")
+
+
+class ShareTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "share_too_large"
+    default_message = _("The files together are larger than one share may hold.")
+
+
+class TooManyItems(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "too_many_items"
+    default_message = _("A share holds at most %(max)s items.")
 
 
 class MalformedUpload(ApplicationError):
@@ -17,22 +29,48 @@ class MalformedUpload(ApplicationError):
 
 class FileNotFound(NotFound):
     code = "file_not_found"
-    default_message = _("No such file.")
+    default_message = _("No such share.")
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+    default_message = _("No such item in this share.")
 
 
 class FileExpired(Gone):
     code = "file_expired"
-    default_message = _("This file has expired.")
+    default_message = _("This share has expired.")
 
 
 class FileRevoked(Gone):
     code = "file_revoked"
-    default_message = _("The owner has stopped sharing this file.")
+    default_message = _("The owner has stopped sharing this.")
 
 
 class FileUsedUp(Gone):
     code = "file_used_up"
-    default_message = _("This file has reached its download limit.")
+    default_message = _("This share has reached its download limit.")
+
+
+class ItemMissing(Gone):
+    code = "item_missing"
+    default_message = _("The stored bytes of this file are missing; its owner has been told.")
+
+
+class StorageUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "storage_unavailable"
+    default_message = _("The file storage cannot be reached right now. Try again in a moment.")
+
+
+class ShareStillUploading(Conflict):
+    code = "share_uploading"
+    default_message = _("This share is still being uploaded. Try again when it is complete.")
+
+
+class ShareNotFilling(Conflict):
+    code = "share_complete"
+    default_message = _("This share is complete; items can no longer be added.")
 
 
 class CodeRejected(PermissionDenied):
@@ -42,12 +80,12 @@ class CodeRejected(PermissionDenied):
 
 class CodeGuessingLimited(TooManyRequests):
     code = "code_guessing_limited"
-    default_message = _("Too many wrong codes for this file. Try again later.")
+    default_message = _("Too many wrong codes. Try again later.")
 
 
 class FileLockedForCodes(TooManyRequests):
     code = "file_locked"
-    default_message = _("This file is not accepting codes for a while after too many wrong ones.")
+    default_message = _("This share is not accepting codes for a while after too many wrong ones.")
 
 
 class LoginRequiredToDownload(ApplicationError):

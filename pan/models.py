@@ -1,6 +1,14 @@
-"""Shared files: the bytes live in Django's storage under `storage_name`."""
+"""Shares and their items; download grants that count what recipients take.
+
+A share is what a person hands out: one code, optional password, title and
+message, expiry, download limit, owner — and one or more items (files whose
+bytes live in Django's storage under a random `storage_key`, or texts).
+Every state is one queryset (`Share.objects.active()`, …) and `Share.state()`
+is its Python twin; a test checks they agree.
+"""
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -8,10 +16,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# Share codes: no look-alikes (0/O, 1/I/L), upper case; input is upper-cased
-# before the constant-time comparison, so codes are case-insensitive.
+# Share codes: no look-alikes (0/O, 1/I/L), upper case. New codes have 8
+# characters (shown XXXX-XXXX); codes of the first wave had 6 and still work.
 SHARE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-SHARE_CODE_LENGTH = 6
+SHARE_CODE_LENGTH = 8
+LEGACY_SHARE_CODE_LENGTH = 6
 
 
 def new_share_code() -> str:
@@ -23,91 +32,216 @@ def new_unique_name() -> str:
     return secrets.token_urlsafe(16)
 
 
-class FileState(models.TextChoices):
+def new_storage_key() -> str:
+    # Independent of the public id: knowing a share's link says nothing about where its bytes are.
+    return f"items/{secrets.token_urlsafe(24)}"
+
+
+def share_code_display(code: str) -> str:
+    """`ABCD2345` → `ABCD-2345` (first-wave 6-character codes are shown as they are)."""
+    return f"{code[:4]}-{code[4:]}" if len(code) == SHARE_CODE_LENGTH else code
+
+
+class ShareState(models.TextChoices):
     ACTIVE = "active", _("active")
+    UPLOADING = "uploading", _("still uploading")
     EXPIRED = "expired", _("expired")
     REVOKED = "revoked", _("revoked")
     USED_UP = "used_up", _("used up")
 
 
-class SharedFileQuerySet(models.QuerySet):
-    def active(self, now=None):
+def _used_up() -> Q:
+    return Q(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
+
+
+class ShareQuerySet(models.QuerySet):
+    """One queryset per state; states are exclusive, in the order revoked,
+    expired, used up, uploading, active (the order of `Share.state`)."""
+
+    def revoked(self):
+        return self.filter(revoked_at__isnull=False)
+
+    def expired(self, now=None):
         now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__lte=now)
+
+    def _live(self, now):
+        return self.filter(Q(revoked_at__isnull=True), Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+    def used_up(self, now=None):
+        return self._live(now or timezone.now()).filter(_used_up())
+
+    def uploading(self, now=None):
+        return self._live(now or timezone.now()).exclude(_used_up()).filter(complete=False)
+
+    def active(self, now=None):
+        """Shares a recipient can download now."""
+        return self._live(now or timezone.now()).exclude(_used_up()).filter(complete=True)
+
+    def in_state(self, state: str, now=None):
+        return {
+            ShareState.ACTIVE: self.active,
+            ShareState.UPLOADING: self.uploading,
+            ShareState.EXPIRED: self.expired,
+            ShareState.USED_UP: self.used_up,
+        }.get(state, lambda now: self.revoked())(now)
+
+    def purgeable(self, now=None):
+        """What `purge_expired` removes, whatever leases its downloads left:
+        expired and used-up shares, shares revoked longer than
+        `PAN_REVOKED_RETENTION`, and uploads abandoned (no new item) for
+        `PAN_UPLOAD_LEFTOVER_AGE` seconds."""
+        now = now or timezone.now()
+        revoked_before = now - timedelta(seconds=settings.PAN_REVOKED_RETENTION)
+        abandoned_before = now - timedelta(seconds=settings.PAN_UPLOAD_LEFTOVER_AGE)
         return self.filter(
-            Q(revoked_at__isnull=True),
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            Q(max_downloads__isnull=True) | Q(download_count__lt=F("max_downloads")),
+            Q(pk__in=self.expired(now).values("pk"))
+            | Q(pk__in=self.used_up(now).values("pk"))
+            | Q(revoked_at__lte=revoked_before)
+            | Q(complete=False, updated_at__lte=abandoned_before)
         )
 
     def visible_to(self, user):
-        """What a user may manage: their own files, or all with `manage`."""
-        if user.has_perm("accounts.manage"):
+        """What a user may manage: their own shares, or all with `manage`."""
+        from accounts.permissions import user_has_pan_permission
+
+        if user_has_pan_permission(user, "manage"):
             return self.all()
         return self.filter(owner=user)
 
 
-class SharedFile(models.Model):
-    unique_name = models.CharField(_("unique name"), max_length=32, unique=True, default=new_unique_name)
-    file_name = models.CharField(_("file name"), max_length=255)
-    size = models.BigIntegerField(_("size"))
-    content_type = models.CharField(_("content type"), max_length=100, default="application/octet-stream")
-    sha256 = models.CharField("SHA-256", max_length=64)
+class Share(models.Model):
+    unique_name = models.CharField(_("id"), max_length=32, unique=True, default=new_unique_name)
+    code = models.CharField(_("share code"), max_length=SHARE_CODE_LENGTH, default=new_share_code, db_index=True)
+    # A Django password hash (Argon2) or empty: no password.
+    password = models.CharField(_("password"), max_length=256, blank=True, default="")
+    title = models.CharField(_("title"), max_length=200, blank=True, default="")
+    message = models.TextField(_("message"), blank=True, default="")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shared_files", verbose_name=_("owner")
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares", verbose_name=_("owner")
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
     max_downloads = models.PositiveIntegerField(_("maximum downloads"), null=True, blank=True)
     download_count = models.PositiveIntegerField(_("downloads"), default=0)
-    # Full downloads under way that hold one of the `max_downloads` slots.
-    downloads_in_flight = models.PositiveIntegerField(default=0)
-    share_code = models.CharField(_("share code"), max_length=SHARE_CODE_LENGTH, default=new_share_code)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # False while the owner is still adding items (created first, filled after).
+    complete = models.BooleanField(_("complete"), default=True)
+    # Set when a stored object was found missing: the owner sees the share is broken.
+    broken_at = models.DateTimeField(_("broken"), null=True, blank=True)
 
-    objects = SharedFileQuerySet.as_manager()
+    objects = ShareQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = _("shared file")
-        verbose_name_plural = _("shared files")
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
         constraints = [
-            models.CheckConstraint(condition=Q(size__gte=0), name="pan_sharedfile_size_not_negative"),
             models.CheckConstraint(
                 condition=Q(max_downloads__isnull=True) | Q(max_downloads__gte=1),
-                name="pan_sharedfile_max_downloads_positive",
+                name="pan_share_max_downloads_positive",
             ),
         ]
 
     def __str__(self):
-        return f"{self.file_name} ({self.unique_name})"
+        return self.title or self.unique_name
 
     def get_absolute_url(self) -> str:
         return f"/f/{self.unique_name}/"
 
-    @property
-    def storage_name(self) -> str:
-        return storage_name_for(self.unique_name)
+    def share_path(self) -> str:
+        return f"/f/{self.unique_name}/?code={self.code}"
 
     @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
+    def code_display(self) -> str:
+        return share_code_display(self.code)
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+    @property
+    def downloads_left(self) -> int | None:
+        return None if self.max_downloads is None else max(0, self.max_downloads - self.download_count)
 
     def state(self, now=None) -> str:
+        """The Python twin of the state querysets (same order, same rules)."""
         now = now or timezone.now()
         if self.revoked_at is not None:
-            return FileState.REVOKED
+            return ShareState.REVOKED
         if self.expires_at is not None and self.expires_at <= now:
-            return FileState.EXPIRED
+            return ShareState.EXPIRED
         if self.max_downloads is not None and self.download_count >= self.max_downloads:
-            return FileState.USED_UP
-        return FileState.ACTIVE
+            return ShareState.USED_UP
+        if not self.complete:
+            return ShareState.UPLOADING
+        return ShareState.ACTIVE
 
-    def share_path(self) -> str:
-        return f"/f/{self.unique_name}/?code={self.share_code}"
+
+class ItemKind(models.TextChoices):
+    FILE = "file", _("file")
+    TEXT = "text", _("text")
 
 
-def storage_name_for(unique_name: str) -> str:
-    return f"files/{unique_name}"
+class Item(models.Model):
+    """One file or text of a share. `path` is display metadata only (folder
+    uploads keep `photos/a.jpg`); bytes live under `storage_key`."""
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="items", verbose_name=_("share"))
+    kind = models.CharField(_("kind"), max_length=8, choices=ItemKind.choices, default=ItemKind.FILE)
+    name = models.CharField(_("name"), max_length=255)
+    path = models.CharField(_("path"), max_length=1024)
+    size = models.BigIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100, default="application/octet-stream")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    storage_key = models.CharField(_("storage key"), max_length=255, blank=True, default="")
+    text = models.TextField(_("text"), blank=True, default="")
+    text_format = models.CharField(_("text format"), max_length=32, blank=True, default="")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+        constraints = [
+            models.UniqueConstraint(fields=["share", "path"], name="pan_item_path_unique_in_share"),
+            models.CheckConstraint(condition=Q(size__gte=0), name="pan_item_size_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.path
+
+
+class DownloadGrant(models.Model):
+    """A recipient's right to download a share, and the slot it holds.
+
+    `key` is `s:<random>` for a browser session (kept in the session) or
+    `c:<hash of client and user agent>` for tools. `counted_at` is when the
+    grant last counted a download; within `PAN_DOWNLOAD_GRANT_WINDOW` after
+    it, later items and resumes are free. `lease_until` reserves one of the
+    share's `max_downloads` slots while bytes flow (`streams` of them);
+    a lapsed lease reserves nothing, so a killed process never locks a share.
+    """
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="grants", verbose_name=_("share"))
+    key = models.CharField(_("key"), max_length=64)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    counted_at = models.DateTimeField(_("counted"), null=True, blank=True)
+    # What was completed under the grant since it was last counted: item ids and "zip".
+    fetched = models.JSONField(_("fetched"), default=list, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    streams = models.PositiveIntegerField(_("streams"), default=0)
+
+    class Meta:
+        verbose_name = _("download grant")
+        verbose_name_plural = _("download grants")
+        constraints = [models.UniqueConstraint(fields=["share", "key"], name="pan_grant_unique_per_share")]
+        indexes = [models.Index(fields=["share", "lease_until"], name="pan_grant_lease")]
+
+    def __str__(self):
+        return self.key
 
 
 def _video_name(instance, filename: str) -> str:

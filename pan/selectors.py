@@ -1,40 +1,47 @@
-"""Reads scoped to a user: ownership is enforced in the query."""
+"""Reads scoped to a user: ownership is enforced in the query, and "not
+yours" is the same 404 as "no such share"."""
+
+from django.db.models import Count, Prefetch, Sum
 
 from accounts.permissions import user_has_pan_permission
 
+from .access import share_managed_by
 from .errors import FileNotFound
-from .models import SharedFile
+from .models import Item, Share
 
 
-def shared_file_list_managed(*, user):
-    """The user's own files; every file for `manage` holders. Newest first."""
-    return SharedFile.objects.visible_to(user).select_related("owner")
+def _with_items(queryset):
+    return queryset.select_related("owner").prefetch_related(
+        Prefetch("items", queryset=Item.objects.order_by("position", "id"))
+    )
 
 
-def shared_file_get_managed(*, user, unique_name: str) -> SharedFile:
-    """A file the user may change (owner or `manage`); anything else is `FileNotFound`."""
-    shared_file = shared_file_list_managed(user=user).filter(unique_name=unique_name).first()
-    if shared_file is None:
+def share_list_managed(*, user):
+    """The user's own shares; every share for `manage` holders. Newest first."""
+    return _with_items(Share.objects.visible_to(user)).annotate(
+        item_count=Count("items"), total_size=Sum("items__size")
+    )
+
+
+def share_get_managed(*, user, unique_name: str) -> Share:
+    """A share the user may change (owner or `manage`); anything else is `FileNotFound`."""
+    share = _with_items(Share.objects.visible_to(user)).filter(unique_name=unique_name).first()
+    if share is None:
         raise FileNotFound()
-    return shared_file
+    return share
 
 
-def shared_file_code_visible(*, user, shared_file: SharedFile) -> bool:
-    """Only the owner and `manage` holders see a file's code, link and QR code."""
-    return shared_file.owner_id == user.pk or user_has_pan_permission(user, "manage")
-
-
-def shared_file_get_visible(*, user, unique_name: str) -> tuple[SharedFile, bool]:
-    """A file's metadata for its owner, `manage` or `visit` holders: (file, may see the code)."""
-    shared_file = SharedFile.objects.select_related("owner").filter(unique_name=unique_name).first()
-    if shared_file is None:
+def share_get_visible(*, user, unique_name: str) -> tuple[Share, bool]:
+    """A share's metadata for its owner, `manage` or `visit` holders: (share, may see the code)."""
+    share = _with_items(Share.objects.all()).filter(unique_name=unique_name).first()
+    if share is None:
         raise FileNotFound()
-    manages = shared_file_code_visible(user=user, shared_file=shared_file)
+    manages = share_managed_by(user=user, share=share)
     if not manages and not user_has_pan_permission(user, "visit"):
         raise FileNotFound()
-    return shared_file, manages
+    return share, manages
 
 
-def shared_file_list_shared(*, now=None):
-    """The share list: every file that can still be downloaded, newest first."""
-    return SharedFile.objects.active(now).select_related("owner")
+def share_list_shared(*, now=None):
+    """The share list (`visit`): every share that can be downloaded now, newest first."""
+    return _with_items(Share.objects.active(now))

@@ -2,47 +2,97 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .downloads import code_guessing_locked_for
-from .models import SharedFile
+from .access import code_guessing_locked_for
+from .models import Item, Share, ShareState
 from .services import share_link_qr_data_uri
 
 
+class ShareInputSerializer(serializers.Serializer):
+    """Documents the multipart form of `POST /api/shares`; the service validates the values."""
+
+    file = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text=_("Files to share; a file name may carry a relative folder path (photos/a.jpg)."),
+    )
+    title = serializers.CharField(required=False, max_length=200)
+    message = serializers.CharField(required=False, max_length=2000)
+    expires_in = serializers.IntegerField(
+        required=False, min_value=0, help_text=_("Seconds until the share expires; 0 = never.")
+    )
+    max_downloads = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("How many downloads before the share is used up.")
+    )
+    uploading = serializers.BooleanField(
+        required=False, help_text=_("Create the share open, to be filled by POST /api/shares/<id>/items.")
+    )
+
+
+class ItemsInputSerializer(serializers.Serializer):
+    file = serializers.ListField(child=serializers.FileField())
+    complete = serializers.BooleanField(required=False, help_text=_("Close the share after these files."))
+
+
+class ShareUpdateSerializer(serializers.Serializer):
+    """What `PATCH /api/shares/<id>` may change; anything else is 400."""
+
+    title = serializers.CharField(required=False, allow_blank=True)
+    message = serializers.CharField(required=False, allow_blank=True)
+    expires_in = serializers.IntegerField(required=False, help_text=_("Seconds from now; 0 = never."))
+    max_downloads = serializers.IntegerField(required=False, allow_null=True)
+    complete = serializers.BooleanField(required=False)
+
+
 class UploadInputSerializer(serializers.Serializer):
-    """Documents the multipart form; the service validates the values."""
+    """Documents the multipart form of `POST /api/files` (one file)."""
 
     file = serializers.FileField(help_text=_("The file to share."))
     expires_in = serializers.IntegerField(
-        required=False, min_value=0, help_text=_("Seconds until the file expires; 0 = never.")
+        required=False, min_value=0, help_text=_("Seconds until the share expires; 0 = never.")
     )
     max_downloads = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("How many downloads before the file is used up.")
+        required=False, min_value=1, help_text=_("How many downloads before the share is used up.")
     )
 
 
-class SharedFileSerializer(serializers.ModelSerializer):
-    """A file's metadata. With `include_code` in the context (owner or
-    `manage`): the share code, the link with the code embedded and the
-    code-lock state; with `include_qr` also a QR code of that link."""
+class ItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Item
+        fields = ["id", "kind", "name", "path", "size", "content_type", "sha256"]
+        read_only_fields = fields
 
-    url = serializers.SerializerMethodField(help_text=_("The file page."))
+
+class ShareSerializer(serializers.ModelSerializer):
+    """A share's public metadata. With `include_code` in the context (owner or
+    `manage`): the code, the link with the code, the code-lock state; with
+    `include_qr` also a QR code of that link."""
+
+    id = serializers.CharField(source="unique_name", read_only=True)
+    url = serializers.SerializerMethodField(help_text=_("The share page."))
     state = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.username", read_only=True)
+    items = ItemSerializer(many=True, read_only=True)
+    total_size = serializers.SerializerMethodField()
+    downloads_left = serializers.IntegerField(read_only=True, allow_null=True)
+    broken = serializers.SerializerMethodField()
 
     class Meta:
-        model = SharedFile
+        model = Share
         fields = [
-            "unique_name",
-            "file_name",
-            "size",
-            "content_type",
-            "sha256",
+            "id",
+            "title",
+            "message",
             "owner",
             "created_at",
             "expires_at",
             "max_downloads",
             "download_count",
+            "downloads_left",
             "state",
+            "total_size",
+            "broken",
             "url",
+            "items",
         ]
         read_only_fields = fields
 
@@ -51,39 +101,56 @@ class SharedFileSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
     @extend_schema_field(serializers.URLField())
-    def get_url(self, shared_file) -> str:
-        return self._absolute(shared_file.get_absolute_url())
+    def get_url(self, share) -> str:
+        return self._absolute(share.get_absolute_url())
 
-    @extend_schema_field(serializers.ChoiceField(choices=["active", "expired", "revoked", "used_up"]))
-    def get_state(self, shared_file) -> str:
-        return str(shared_file.state())
+    @extend_schema_field(serializers.ChoiceField(choices=ShareState.values))
+    def get_state(self, share) -> str:
+        return str(share.state())
 
-    def to_representation(self, shared_file):
-        data = super().to_representation(shared_file)
+    def get_total_size(self, share) -> int:
+        return sum(item.size for item in share.items.all())
+
+    def get_broken(self, share) -> bool:
+        return share.broken_at is not None
+
+    def to_representation(self, share):
+        data = super().to_representation(share)
         if self.context.get("include_code"):
-            share_url = self._absolute(shared_file.share_path())
-            data["share_code"] = shared_file.share_code
+            share_url = self._absolute(share.share_path())
+            data["code"] = share.code
+            data["code_display"] = share.code_display
             data["share_url"] = share_url
-            data["revoked_at"] = shared_file.revoked_at.isoformat() if shared_file.revoked_at else None
-            data["code_locked_seconds"] = code_guessing_locked_for(unique_name=shared_file.unique_name)
+            data["revoked_at"] = share.revoked_at.isoformat() if share.revoked_at else None
+            data["code_locked_seconds"] = code_guessing_locked_for(share=share)
             if self.context.get("include_qr"):
                 data["qr"] = share_link_qr_data_uri(url=share_url)
+        if self.context.get("legacy"):
+            # The first wave's one-file fields, kept for `/api/files` clients.
+            first = next(iter(share.items.all()), None)
+            data["unique_name"] = share.unique_name
+            if first is not None:
+                data.update(file_name=first.name, size=first.size, content_type=first.content_type, sha256=first.sha256)
+            if "code" in data:
+                data["share_code"] = data["code"]
         return data
 
 
-class OwnedFileSerializer(SharedFileSerializer):
+class OwnedShareSerializer(ShareSerializer):
     """Documentation of the owner's view (the fields added for owners and `manage`)."""
 
-    share_code = serializers.CharField()
+    code = serializers.CharField()
+    code_display = serializers.CharField(help_text=_("The code as people read it: XXXX-XXXX."))
     share_url = serializers.URLField()
     revoked_at = serializers.DateTimeField(allow_null=True)
-    code_locked_seconds = serializers.IntegerField(help_text=_("Seconds until the file accepts codes again."))
+    code_locked_seconds = serializers.IntegerField(help_text=_("Seconds until the share accepts codes again."))
     qr = serializers.CharField(required=False, help_text=_("SVG QR code of share_url, as a data URI."))
 
-    class Meta(SharedFileSerializer.Meta):
+    class Meta(ShareSerializer.Meta):
         fields = [
-            *SharedFileSerializer.Meta.fields,
-            "share_code",
+            *ShareSerializer.Meta.fields,
+            "code",
+            "code_display",
             "share_url",
             "revoked_at",
             "code_locked_seconds",

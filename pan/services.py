@@ -1,7 +1,9 @@
-"""Rules for shared files: upload, codes, revoke, delete, purge.
+"""Rules for shares: create, fill, edit, codes, revoke, restore, delete, purge.
 
 Every interface (API, pages, admin, management commands) calls these.
-Downloads and the access check live in `pan/downloads.py`.
+Access checks and guessing limits live in `pan/access.py`, download grants
+and leases in `pan/grants.py`, the responses that stream bytes in
+`pan/downloads.py`.
 """
 
 import hashlib
@@ -13,18 +15,35 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from project.lib.errors import ValidationFailed
 
-from .errors import FileTooLarge
-from .models import SharedFile, new_share_code, new_unique_name, storage_name_for
-from .uploads import content_type_for, file_name_sanitise
+from .errors import FileTooLarge, ShareNotFilling, ShareTooLarge, TooManyItems
+from .models import Item, ItemKind, Share, ShareState, new_share_code, new_storage_key
+from .uploads import content_type_for, item_path_deduplicate, item_path_sanitise
 
 logger = logging.getLogger(__name__)
-CHUNK_SIZE = 256 * 1024
+MAX_TITLE = 200
+MAX_MESSAGE = 2000
+
+
+@dataclass
+class IncomingFile:
+    """One file to store: an upload from `HashingUploadHandler` (SHA-256 and
+    size already known) or any readable binary file (hashed while stored).
+    `path` is the client's name or relative path, checked by
+    `item_path_sanitise`."""
+
+    content: object
+    path: str
+    content_type: str | None = None
+    progress: object = None
+
+    @classmethod
+    def from_upload(cls, upload) -> "IncomingFile":
+        return cls(upload, getattr(upload, "client_path", None) or upload.name, upload.content_type)
 
 
 class _HashingReader:
@@ -56,11 +75,14 @@ class _HashingReader:
         return chunk
 
 
-def _delete_bytes(storage_name: str) -> None:
+def _delete_bytes(storage_key: str) -> None:
     try:
-        default_storage.delete(storage_name)
-    except Exception:  # noqa: BLE001 - a leftover file must not fail the request; purge retries
-        logger.exception("could not delete stored file %s", storage_name)
+        default_storage.delete(storage_key)
+    except Exception:  # noqa: BLE001 - a leftover object must not fail the request; purge retries
+        logger.exception("could not delete stored object %s", storage_key)
+
+
+# --- Validation of the share's fields ------------------------------------
 
 
 def validate_expires_in(value) -> int | None:
@@ -90,137 +112,341 @@ def validate_max_downloads(value) -> int | None:
     return count
 
 
+def _validate_text(field: str, value, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed(fields={field: [_("Enter text.")]})
+    value = value.strip()
+    if len(value) > limit or "\x00" in value:
+        raise ValidationFailed(fields={field: [_("Enter at most %(max)s characters.") % {"max": limit}]})
+    return value
+
+
 def _expiry(expires_in: int | None, now):
     seconds = settings.PAN_DEFAULT_EXPIRY if expires_in is None else expires_in
     return now + timedelta(seconds=seconds) if seconds else None
 
 
-def shared_file_create(
+# --- Storing items --------------------------------------------------------
+
+
+@dataclass
+class _Stored:
+    storage_key: str
+    path: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+def _check_sizes(files: list[IncomingFile], *, already_items: int, already_bytes: int) -> None:
+    if already_items + len(files) > settings.PAN_MAX_SHARE_ITEMS:
+        raise TooManyItems(TooManyItems.default_message % {"max": settings.PAN_MAX_SHARE_ITEMS})
+    known = 0
+    for incoming in files:
+        size = getattr(incoming.content, "size", None) if hasattr(incoming.content, "sha256_hexdigest") else None
+        if size is not None:
+            if size > settings.PAN_MAX_UPLOAD_SIZE:
+                raise FileTooLarge()
+            known += size
+    if already_bytes + known > settings.PAN_MAX_SHARE_SIZE:
+        raise ShareTooLarge()
+
+
+def _store(incoming: IncomingFile, path: str) -> _Stored:
+    """Write one file's bytes under a fresh random key; raises and keeps nothing on error."""
+    storage_key = new_storage_key()
+    content = incoming.content
+    precomputed = getattr(content, "sha256_hexdigest", None)
+    if precomputed is not None:
+        source, sha256, size = content, precomputed, content.size
+    else:
+        reader = _HashingReader(content, incoming.progress)
+        source = File(reader, name=path.rsplit("/", 1)[-1])
+    saved = None
+    try:
+        saved = default_storage.save(storage_key, source)
+        if saved != storage_key:
+            raise RuntimeError(f"storage renamed {storage_key} to {saved}")
+    except BaseException:
+        _delete_bytes(saved or storage_key)
+        raise
+    if precomputed is None:
+        sha256, size = reader.sha256.hexdigest(), reader.size
+    name = path.rsplit("/", 1)[-1]
+    return _Stored(storage_key, path, size, sha256, content_type_for(incoming.content_type, name))
+
+
+def _store_all(files: list[IncomingFile], taken: set[str], budget: int) -> list[_Stored]:
+    """Store every file (paths checked first, so a bad one stores nothing)."""
+    paths = []
+    for incoming in files:
+        path = item_path_deduplicate(item_path_sanitise(incoming.path), taken)
+        taken.add(path)
+        paths.append(path)
+    stored: list[_Stored] = []
+    try:
+        for incoming, path in zip(files, paths, strict=True):
+            stored.append(_store(incoming, path))
+            budget -= stored[-1].size
+            if budget < 0:
+                raise ShareTooLarge()
+    except BaseException:
+        for item in stored:
+            _delete_bytes(item.storage_key)
+        raise
+    return stored
+
+
+def _items_create(share: Share, stored: list[_Stored], *, first_position: int) -> list[Item]:
+    return Item.objects.bulk_create(
+        Item(
+            share=share,
+            kind=ItemKind.FILE,
+            name=s.path.rsplit("/", 1)[-1],
+            path=s.path,
+            size=s.size,
+            content_type=s.content_type,
+            sha256=s.sha256,
+            storage_key=s.storage_key,
+            position=first_position + number,
+        )
+        for number, s in enumerate(stored)
+    )
+
+
+def share_create(
     *,
     owner,
-    content,
-    file_name: str,
-    content_type: str | None = None,
+    files: list[IncomingFile],
+    title: str | None = None,
+    message: str | None = None,
     expires_in=None,
     max_downloads=None,
-    progress=None,
-) -> SharedFile:
-    """Store an upload under a fresh random name and record it.
+    uploading: bool = False,
+) -> Share:
+    """Store files and record them as one share with a fresh code.
 
-    `content` is an uploaded file from `HashingUploadHandler` (SHA-256 and
-    size already known) or any readable binary file (hashed while it is
-    stored; `progress(n)` is called per chunk). `expires_in` is seconds
-    (None = `PAN_DEFAULT_EXPIRY`, 0 = never). Raises `ValidationFailed` or
-    `FileTooLarge`; on any error neither a row nor stored bytes remain.
+    `expires_in` is seconds (None = `PAN_DEFAULT_EXPIRY`, 0 = never).
+    `uploading=True` makes an open share that may start empty and is filled
+    by `share_items_add` (recipients see "still uploading" until it is
+    completed). Raises `ValidationFailed` (bad field or path, no files),
+    `FileTooLarge`/`ShareTooLarge`/`TooManyItems` (413). On any error
+    neither rows nor stored bytes remain.
     """
     expires_in = validate_expires_in(expires_in)
     max_downloads = validate_max_downloads(max_downloads)
-    safe_name = file_name_sanitise(file_name)
-    unique_name = new_unique_name()
-    storage_name = storage_name_for(unique_name)
-    precomputed = getattr(content, "sha256_hexdigest", None)
-    if precomputed is not None:
-        if content.size > settings.PAN_MAX_UPLOAD_SIZE:
-            raise FileTooLarge()
-        source, sha256, size = content, precomputed, content.size
-    else:
-        reader = _HashingReader(content, progress)
-        source = File(reader, name=safe_name)
-    saved_name = None
+    title = _validate_text("title", title, MAX_TITLE)
+    message = _validate_text("message", message, MAX_MESSAGE)
+    if not files and not uploading:
+        raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
+    _check_sizes(files, already_items=0, already_bytes=0)
+    stored = _store_all(files, set(), settings.PAN_MAX_SHARE_SIZE)
     try:
-        saved_name = default_storage.save(storage_name, source)
-        if saved_name != storage_name:
-            raise RuntimeError(f"storage renamed {storage_name} to {saved_name}")
-        if precomputed is None:
-            sha256, size = reader.sha256.hexdigest(), reader.size
         now = timezone.now()
         with transaction.atomic():
-            return SharedFile.objects.create(
-                unique_name=unique_name,
-                file_name=safe_name,
-                size=size,
-                content_type=content_type_for(content_type, safe_name),
-                sha256=sha256,
+            share = Share.objects.create(
+                code=_fresh_code(),
                 owner=owner,
+                title=title,
+                message=message,
                 created_at=now,
                 expires_at=_expiry(expires_in, now),
                 max_downloads=max_downloads,
+                complete=not uploading,
             )
+            _items_create(share, stored, first_position=0)
     except BaseException:
-        # Aborted, too large, or the database refused: keep nothing.
-        _delete_bytes(saved_name or storage_name)
+        for item in stored:
+            _delete_bytes(item.storage_key)
         raise
+    return share
 
 
-def shared_file_delete(*, shared_file: SharedFile) -> None:
-    """Remove the row and, once that is committed, the stored bytes.
+def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool = False) -> list[Item]:
+    """Add files to a share that is still uploading; `complete=True` closes it after.
 
-    The bytes go in `shared_file_bytes_delete_on_commit`, connected to
-    `post_delete`, so rows removed by a cascade (a deleted user) lose their
-    bytes too.
+    Raises `ShareNotFilling` (409) for a share already complete, the size
+    and path errors of `share_create`; nothing is kept on error.
+    """
+    if share.complete:
+        raise ShareNotFilling()
+    existing = share.items.all()
+    _check_sizes(
+        files,
+        already_items=existing.count(),
+        already_bytes=sum(existing.values_list("size", flat=True)),
+    )
+    taken = set(existing.values_list("path", flat=True))
+    used = sum(existing.values_list("size", flat=True))
+    stored = _store_all(files, taken, settings.PAN_MAX_SHARE_SIZE - used)
+    try:
+        with transaction.atomic():
+            locked = Share.objects.select_for_update().get(pk=share.pk)
+            if locked.complete:
+                raise ShareNotFilling()
+            # Another upload may have taken a path meanwhile: renumber under the lock.
+            current = set(locked.items.values_list("path", flat=True))
+            for item in stored:
+                if item.path in current:
+                    item.path = item_path_deduplicate(item.path, current)
+                current.add(item.path)
+            if len(current) > settings.PAN_MAX_SHARE_ITEMS:
+                raise TooManyItems(TooManyItems.default_message % {"max": settings.PAN_MAX_SHARE_ITEMS})
+            position = (locked.items.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+            items = _items_create(locked, stored, first_position=position)
+            if complete:
+                _share_complete(locked)
+            else:
+                locked.save(update_fields=["updated_at"])
+    except BaseException:
+        for item in stored:
+            _delete_bytes(item.storage_key)
+        raise
+    share.refresh_from_db()
+    return items
+
+
+def _share_complete(share: Share) -> None:
+    if not share.items.exists():
+        raise ValidationFailed(fields={"file": [_("Add at least one file before completing the share.")]})
+    share.complete = True
+    share.save(update_fields=["complete", "updated_at"])
+
+
+_EDITABLE = {"title", "message", "expires_in", "max_downloads", "complete"}
+
+
+def share_update(*, share: Share, changes: dict) -> Share:
+    """PATCH: `title`, `message`, `expires_in` (seconds from now; 0 = never),
+    `max_downloads` (null = no limit), `complete` (true closes an open share).
+
+    Any other field is refused with `ValidationFailed` and nothing changes.
+    """
+    unknown = sorted(set(changes) - _EDITABLE)
+    if unknown:
+        raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in unknown})
+    fields = []
+    if "title" in changes:
+        share.title = _validate_text("title", changes["title"], MAX_TITLE)
+        fields.append("title")
+    if "message" in changes:
+        share.message = _validate_text("message", changes["message"], MAX_MESSAGE)
+        fields.append("message")
+    if "expires_in" in changes:
+        seconds = validate_expires_in(changes["expires_in"])
+        if seconds is None:
+            raise ValidationFailed(fields={"expires_in": [_("Enter a whole number of seconds.")]})
+        share.expires_at = _expiry(seconds, timezone.now())
+        fields.append("expires_at")
+    if "max_downloads" in changes:
+        share.max_downloads = validate_max_downloads(changes["max_downloads"])
+        fields.append("max_downloads")
+    complete = changes.get("complete")
+    if complete not in (None, True, False, "true", "false"):
+        raise ValidationFailed(fields={"complete": [_("Enter true or false.")]})
+    with transaction.atomic():
+        if fields:
+            share.save(update_fields=[*fields, "updated_at"])
+        if complete in (True, "true") and not share.complete:
+            _share_complete(share)
+        elif complete in (False, "false") and share.complete:
+            raise ValidationFailed(fields={"complete": [_("A complete share cannot be reopened.")]})
+    return share
+
+
+# --- Codes, revoke, restore, delete -----------------------------------------
+
+
+def _fresh_code() -> str:
+    """A new code no live share uses (so a code alone finds one share)."""
+    for _attempt in range(10):
+        code = new_share_code()
+        if not Share.objects.filter(code=code, revoked_at__isnull=True).exists():
+            return code
+    raise RuntimeError("could not find a free share code")  # 2^40 codes: never in practice
+
+
+def share_code_regenerate(*, share: Share) -> Share:
+    """A new code: the old one stops working at once, and the guessing lock on the share lifts."""
+    from .access import code_guessing_reset
+
+    share.code = _fresh_code()
+    share.save(update_fields=["code", "updated_at"])
+    code_guessing_reset(share=share)
+    return share
+
+
+def share_revoke(*, share: Share) -> Share:
+    """Stop sharing: every download and code check answers 410 until restored."""
+    if share.revoked_at is None:
+        share.revoked_at = timezone.now()
+        share.save(update_fields=["revoked_at", "updated_at"])
+    return share
+
+
+def share_restore(*, share: Share) -> Share:
+    """Share a revoked share again, with the same code."""
+    if share.revoked_at is not None:
+        share.revoked_at = None
+        share.save(update_fields=["revoked_at", "updated_at"])
+    return share
+
+
+def share_delete(*, share: Share) -> None:
+    """Remove the share, its items and grants and, once committed, the stored bytes.
+
+    The bytes go in `item_bytes_delete_on_commit`, connected to
+    `post_delete` of items, so a cascade (a deleted user) removes them too.
     """
     with transaction.atomic():
-        shared_file.delete()
+        share.delete()
 
 
-def shared_file_bytes_delete_on_commit(*, shared_file: SharedFile) -> None:
-    storage_name = shared_file.storage_name
-    transaction.on_commit(lambda: _delete_bytes(storage_name))
+def item_bytes_delete_on_commit(*, item: Item) -> None:
+    if item.storage_key:
+        storage_key = item.storage_key
+        transaction.on_commit(lambda: _delete_bytes(storage_key))
 
 
-def share_code_regenerate(*, shared_file: SharedFile) -> SharedFile:
-    """A new code: the old one stops working, and the guessing locks on the file reset."""
-    from .downloads import code_guessing_reset
-
-    shared_file.share_code = new_share_code()
-    shared_file.save(update_fields=["share_code"])
-    code_guessing_reset(unique_name=shared_file.unique_name)
-    return shared_file
+def share_mark_broken(*, share: Share) -> None:
+    """A stored object was found missing: record it for the owner."""
+    Share.objects.filter(pk=share.pk, broken_at__isnull=True).update(broken_at=timezone.now())
 
 
-def shared_file_revoke(*, shared_file: SharedFile) -> SharedFile:
-    """Stop sharing: every download and code check answers 410 from now on."""
-    if shared_file.revoked_at is None:
-        shared_file.revoked_at = timezone.now()
-        shared_file.save(update_fields=["revoked_at"])
-    return shared_file
+# --- Purge ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PurgedFile:
+class PurgedShare:
     unique_name: str
-    file_name: str
+    title: str
     owner: str
     reason: str
 
 
-def shared_file_purge_expired(*, now=None) -> list[PurgedFile]:
-    """Remove expired, used-up, and long-revoked files: rows and bytes.
+def share_purge_expired(*, now=None) -> tuple[list[PurgedShare], list[str]]:
+    """Remove what `Share.objects.purgeable` names, whatever leases its
+    downloads left behind: rows and bytes. Then old grants that hold
+    nothing, and upload leftovers (`pan/leftovers.py`).
 
-    Revoked files are kept `PAN_REVOKED_RETENTION` seconds (their owner may
-    still want to see why a link stopped working). Files with a download
-    under way are left for the next run.
+    Returns (the shares removed, one line per leftover removed).
     """
+    from .leftovers import upload_leftovers_purge
+
     now = now or timezone.now()
-    revoked_before = now - timedelta(seconds=settings.PAN_REVOKED_RETENTION)
-    doomed = (
-        SharedFile.objects.filter(
-            Q(expires_at__lte=now)
-            | Q(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
-            | Q(revoked_at__lte=revoked_before)
-        )
-        .filter(downloads_in_flight=0)
-        .select_related("owner")
-        .order_by("created_at")
-    )
     purged = []
-    for shared_file in doomed:
-        reason = {"revoked": "revoked", "expired": "expired", "used_up": "used up"}.get(
-            shared_file.state(now), "expired"
+    for share in Share.objects.purgeable(now).select_related("owner").order_by("created_at"):
+        reason = {ShareState.REVOKED: "revoked", ShareState.USED_UP: "used up", ShareState.UPLOADING: "abandoned"}.get(
+            share.state(now), "expired"
         )
-        purged.append(PurgedFile(shared_file.unique_name, shared_file.file_name, shared_file.owner.username, reason))
-        shared_file_delete(shared_file=shared_file)
-    return purged
+        purged.append(PurgedShare(share.unique_name, str(share), share.owner.username, reason))
+        share_delete(share=share)
+    from .grants import grants_purge_stale
+
+    grants_purge_stale(now=now)
+    return purged, upload_leftovers_purge(now=now)
 
 
 def share_link_qr_data_uri(*, url: str) -> str:
@@ -228,7 +454,3 @@ def share_link_qr_data_uri(*, url: str) -> str:
     import segno
 
     return segno.make(url, error="m").svg_data_uri(scale=4, border=2)
-
-
-def cache_key(*parts) -> str:
-    return "pan:" + ":".join(str(p) for p in parts)

@@ -16,10 +16,18 @@ import unicodedata
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import DataAndFiles, MultiPartParser
+
+from project.lib.errors import ValidationFailed
 
 from .errors import FileTooLarge
 
 MAX_FILE_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
 # Bidirectional overrides let "gpj.exe" show as "exe.jpg"; they go too.
 _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -28,8 +36,10 @@ _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u20
 class HashingUploadHandler(TemporaryFileUploadHandler):
     """A temporary-file upload handler that also computes SHA-256 and size."""
 
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        super().new_file(field_name, file_name, *args, **kwargs)
+        # UploadedFile.name keeps only the last component; folder uploads need the path.
+        self.client_path = file_name
         self.sha256 = hashlib.sha256()
         self.received = 0
 
@@ -45,6 +55,7 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     def file_complete(self, file_size):
         uploaded = super().file_complete(file_size)
         uploaded.sha256_hexdigest = self.sha256.hexdigest()
+        uploaded.client_path = self.client_path
         return uploaded
 
 
@@ -74,6 +85,82 @@ def file_name_sanitise(raw: str) -> str:
         stem = stem.encode()[:budget].decode(errors="ignore")
         name = stem + dot + extension
     return name
+
+
+def _bad_path(message) -> ValidationFailed:
+    return ValidationFailed(fields={"file": [message]})
+
+
+def item_path_sanitise(raw: str) -> str:
+    """A folder upload's relative path (`photos/2024/a.jpg`), checked segment
+    by segment; it is display metadata only, never a storage path.
+
+    NFC; empty and `.` segments drop out. Raises `ValidationFailed` (400)
+    for what no honest client sends: `..`, an absolute or drive path, a
+    backslash, NUL, control or bidi-override characters, a segment over 255
+    UTF-8 bytes or a path over 1 024. An empty result becomes `file`.
+    """
+    path = unicodedata.normalize("NFC", str(raw or ""))
+    if "\\" in path:
+        raise _bad_path(_("File paths use / between folders, not \\."))
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise _bad_path(_("File paths must be relative, not absolute."))
+    for ch in path:
+        if unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} or ch in _BIDI_CONTROLS:
+            raise _bad_path(_("File paths may not contain control characters."))
+    segments = [segment.strip() for segment in path.split("/")]
+    segments = [segment for segment in segments if segment not in ("", ".")]
+    if ".." in segments:
+        raise _bad_path(_("File paths may not contain “..”."))
+    if any(len(segment.encode()) > MAX_FILE_NAME_BYTES for segment in segments):
+        raise _bad_path(_("A file or folder name is longer than 255 bytes."))
+    path = "/".join(segments)
+    if len(path.encode()) > MAX_PATH_BYTES:
+        raise _bad_path(_("A file path is longer than 1024 bytes."))
+    return path or "file"
+
+
+def item_path_deduplicate(path: str, taken: set[str]) -> str:
+    """`a.txt`, then `a (2).txt`, `a (3).txt`…: two items never share a path."""
+    if path not in taken:
+        return path
+    folder, slash, name = path.rpartition("/")
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        stem, dot, extension = name, "", ""
+    number = 2
+    while True:
+        candidate = f"{folder}{slash}{stem} ({number}){dot}{extension}"
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+class _PathKeepingDjangoParser(DjangoMultiPartParser):
+    """Django keeps only the last component of a part's file name; folder
+    uploads need the relative path, which `item_path_sanitise` checks."""
+
+    def sanitize_file_name(self, file_name):
+        import html
+
+        return html.unescape(file_name) or None
+
+
+class PathKeepingMultiPartParser(MultiPartParser):
+    """DRF's multipart parser with `_PathKeepingDjangoParser` inside."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context["request"]
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        try:
+            parser = _PathKeepingDjangoParser(meta, stream, request.upload_handlers, encoding)
+            data, files = parser.parse()
+            return DataAndFiles(data, files)
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
 
 
 def content_type_for(declared: str | None, file_name: str) -> str:

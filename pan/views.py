@@ -1,5 +1,12 @@
-"""Pages: the share list, the owner's files, the public file page and its
-downloads; posts, video pages and the video stream."""
+"""Pages: the share list, the owner's shares, the public share page and its
+downloads; posts, video pages and the video stream.
+
+The share page unlocks a share for the browser session (POST of its code);
+downloads from the page then go through the same access check with the
+session's unlock and the session's download grant (pan/grants.py)."""
+
+import hashlib
+import hmac
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,37 +25,65 @@ from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
 from project.lib.streaming import file_response
 
-from . import downloads, posts, selectors, services
+from . import access, downloads, posts, selectors, services
 from .errors import LoginRequiredToDownload
-from .models import FileState, Video
+from .grants import grant_key_for_session
+from .models import ShareState, Video
 from .uploads import is_previewable
 
+SESSION_UNLOCKED = "pan_unlocked"
 
-def _error_page(request, exc: ApplicationError, *, unique_name: str, shared_file=None, code: str = ""):
+
+def _unlock_token(share) -> str:
+    # Tied to the current code: a regenerated code locks every session out again.
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{share.unique_name}:{share.code}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+
+
+def _is_unlocked(request, share) -> bool:
+    unlocked = request.session.get(SESSION_UNLOCKED) or {}
+    token = unlocked.get(share.unique_name) if isinstance(unlocked, dict) else None
+    return isinstance(token, str) and hmac.compare_digest(token, _unlock_token(share))
+
+
+def _unlock(request, share) -> None:
+    unlocked = request.session.get(SESSION_UNLOCKED)
+    unlocked = dict(unlocked) if isinstance(unlocked, dict) else {}
+    unlocked[share.unique_name] = _unlock_token(share)
+    request.session[SESSION_UNLOCKED] = dict(list(unlocked.items())[-50:])
+
+
+def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None, code: str = ""):
     """A service error as a page with the same status (404 and 410 pages of their own)."""
     if isinstance(exc, NotFound):
         return render(request, "pan/file_missing.html", {"message": exc.message}, status=404)
     if isinstance(exc, Gone):
-        return render(request, "pan/file_gone.html", {"message": exc.message}, status=410)
+        return render(request, "pan/file_gone.html", {"message": exc.message, "code": exc.code}, status=410)
     if isinstance(exc, LoginRequiredToDownload):
         return redirect_to_login(f"/f/{unique_name}/")
-    if shared_file is None:
+    if share is None:
         context = {"message": exc.message, "status": exc.status_code}
         response = render(request, "pan/file_error.html", context, status=exc.status_code)
     else:
-        response = _file_page_render(request, shared_file, code=code, error=exc.message, status=exc.status_code)
+        response = _share_page_render(request, share, code=code, error=exc.message, status=exc.status_code)
     if isinstance(exc, TooManyRequests):
         response["Retry-After"] = str(exc.retry_after)
     return response
 
 
-def _file_page_render(request, shared_file, *, code="", error=None, preview=False, status=200):
+def _share_page_render(request, share, *, code="", error=None, status=200):
+    unlocked = _is_unlocked(request, share) or access.share_managed_by(user=request.user, share=share)
+    items = list(share.items.all())
     context = {
-        "shared_file": shared_file,
+        "share": share,
+        "items": items,
+        "total_size": sum(item.size for item in items),
+        "unlocked": unlocked,
         "code": code,
         "error": error,
-        "preview": preview and is_previewable(shared_file.content_type),
-        "kind": shared_file.content_type.split("/", 1)[0],
+        "uploading": share.state() == ShareState.UPLOADING,
+        "previewable": {item.pk for item in items if is_previewable(item.content_type)},
         "login_needed": settings.PAN_DOWNLOAD_REQUIRES_LOGIN and not request.user.is_authenticated,
     }
     return render(request, "pan/file.html", context, status=status)
@@ -56,79 +91,144 @@ def _file_page_render(request, shared_file, *, code="", error=None, preview=Fals
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def file_page(request, unique_name):
-    """`/f/<unique>/`: never counts as a download (link-preview bots fetch it).
-
-    POST checks the code and shows an inline preview for images and videos.
-    """
+    """`/f/<id>/`: the share page. GET never counts as a download (link
+    previews fetch it); POST checks the code and unlocks the share for
+    this browser session."""
     try:
-        shared_file = downloads.shared_file_lookup(unique_name=unique_name)
+        share = access.share_lookup(unique_name=unique_name)
+        if not access.share_managed_by(user=request.user, share=share):
+            access.share_raise_if_gone(share, grant_key=grant_key_for_session(request.session))
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name)
     if request.method != "POST":
-        return _file_page_render(request, shared_file, code=request.GET.get("code", "")[:32])
+        return _share_page_render(request, share, code=request.GET.get("code", "")[:32])
     code = request.POST.get("code", "")[:32]
     try:
-        downloads.shared_file_access(
-            unique_name=unique_name, code=code, user=request.user, client=client_address(request)
+        access.share_access(
+            unique_name=unique_name,
+            code=code,
+            user=request.user,
+            client=client_address(request),
+            grant_key=grant_key_for_session(request.session),
         )
     except ApplicationError as exc:
-        return _error_page(request, exc, unique_name=unique_name, shared_file=shared_file, code=code)
-    return _file_page_render(request, shared_file, code=code.strip().upper(), preview=True)
+        return _error_page(request, exc, unique_name=unique_name, share=share, code=code)
+    _unlock(request, share)
+    return redirect(share.get_absolute_url())
+
+
+def _page_download_access(request, unique_name, *, code=None):
+    """(share, grant key or None) for a download from the share page."""
+    grant_key = grant_key_for_session(request.session)
+    share = access.share_lookup(unique_name=unique_name)
+    share, manages = access.share_access(
+        unique_name=unique_name,
+        code=code,
+        user=request.user,
+        client=client_address(request),
+        unlocked=_is_unlocked(request, share),
+        grant_key=grant_key,
+    )
+    if code is not None and not manages:
+        _unlock(request, share)
+    return share, None if manages else grant_key
+
+
+@require_http_methods(["GET", "HEAD"])
+def item_download(request, unique_name, item_id):
+    """`/f/<id>/items/<item>/download`: one item, for a session that unlocked the share."""
+    try:
+        share, grant_key = _page_download_access(request, unique_name)
+        item = downloads.share_item_get(share=share, item_id=item_id)
+        return downloads.item_download_response(
+            request=request, share=share, item=item, grant_key=grant_key, session=True
+        )
+    except ApplicationError as exc:
+        return _error_page(request, exc, unique_name=unique_name)
+
+
+@require_http_methods(["GET", "HEAD"])
+def item_preview(request, unique_name, item_id):
+    """Inline bytes for image and video previews (`Range` for seeking); counts nothing."""
+    try:
+        share, _grant_key = _page_download_access(request, unique_name)
+        item = downloads.share_item_get(share=share, item_id=item_id)
+    except ApplicationError as exc:
+        return _error_page(request, exc, unique_name=unique_name)
+    if not is_previewable(item.content_type):
+        raise Http404()
+    return downloads.item_download_response(
+        request=request, share=share, item=item, grant_key=None, session=True, inline=True
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def zip_download(request, unique_name):
+    """`/f/<id>/zip`: every item (or `?items=`) as one zip."""
+    try:
+        share, grant_key = _page_download_access(request, unique_name)
+        items = downloads.share_items_pick(share=share, raw=request.GET.get("items"))
+        return downloads.zip_download_response(
+            request=request, share=share, items=items, grant_key=grant_key, session=True
+        )
+    except ApplicationError as exc:
+        return _error_page(request, exc, unique_name=unique_name)
 
 
 @require_POST
 def file_download(request, unique_name):
-    """The download button: the code in the form field `code`."""
+    """The first wave's download form (the code in the field `code`): the
+    share's only item, or its zip when it has several."""
     code = request.POST.get("code", "")[:32]
-    client = client_address(request)
     try:
-        shared_file = downloads.shared_file_access(unique_name=unique_name, code=code, user=request.user, client=client)
-        return downloads.shared_file_download_response(request=request, shared_file=shared_file, client=client)
+        share, grant_key = _page_download_access(request, unique_name, code=code)
+        items = list(share.items.all())
+        if len(items) == 1:
+            return downloads.item_download_response(
+                request=request, share=share, item=items[0], grant_key=grant_key, session=True
+            )
+        return downloads.zip_download_response(
+            request=request, share=share, items=items, grant_key=grant_key, session=True
+        )
     except ApplicationError as exc:
-        shown = selectors.shared_file_list_shared().filter(unique_name=unique_name).first()
-        return _error_page(request, exc, unique_name=unique_name, shared_file=shown, code=code)
+        shown = selectors.share_list_shared().filter(unique_name=unique_name).first()
+        return _error_page(request, exc, unique_name=unique_name, share=shown, code=code)
 
 
-@require_http_methods(["GET", "HEAD"])
-def file_preview(request, unique_name):
-    """Inline bytes for the image or video preview (`?code=`), with `Range` for seeking."""
-    code = request.GET.get("code", "")[:32]
-    client = client_address(request)
-    try:
-        shared_file = downloads.shared_file_access(unique_name=unique_name, code=code, user=request.user, client=client)
-    except ApplicationError as exc:
-        return _error_page(request, exc, unique_name=unique_name)
-    if not is_previewable(shared_file.content_type):
-        raise Http404()
-    return downloads.shared_file_download_response(request=request, shared_file=shared_file, client=client, inline=True)
-
-
-def _with_share_details(request, page_files):
+def _with_share_details(request, shares):
     rows = []
-    for shared_file in page_files:
-        mine = selectors.shared_file_code_visible(user=request.user, shared_file=shared_file)
-        state = shared_file.state()
-        row = {"file": shared_file, "mine": mine, "state": state, "state_label": FileState(state).label}
+    for share in shares:
+        mine = access.share_managed_by(user=request.user, share=share)
+        state = share.state()
+        items = list(share.items.all())
+        row = {
+            "share": share,
+            "items": items,
+            "total_size": sum(item.size for item in items),
+            "mine": mine,
+            "state": state,
+            "state_label": ShareState(state).label,
+        }
         if mine:
-            link = request.build_absolute_uri(shared_file.share_path())
+            link = request.build_absolute_uri(share.share_path())
             row.update(
                 link=link,
                 qr=services.share_link_qr_data_uri(url=link),
-                locked=downloads.code_guessing_locked_for(unique_name=shared_file.unique_name),
+                locked=access.code_guessing_locked_for(share=share),
             )
         rows.append(row)
     return rows
 
 
 class SharePage(PanPermissionRequiredMixin, ListView):
-    """`/share/` (needs `visit`): every downloadable file, newest first."""
+    """`/share/` (needs `visit`): every downloadable share, newest first."""
 
     pan_permission = "visit"
     template_name = "pan/share.html"
     paginate_by = 20
 
     def get_queryset(self):
-        return selectors.shared_file_list_shared()
+        return selectors.share_list_shared()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -141,21 +241,22 @@ share_page = SharePage.as_view()
 
 @login_required
 def my_files_page(request):
-    """`/files/`: the user's own files, with delete, new code and revoke."""
-    files = selectors.shared_file_list_managed(user=request.user).filter(owner=request.user)
-    page = Paginator(files, 20).get_page(request.GET.get("page"))
+    """`/files/`: the user's own shares, with delete, new code, revoke and restore."""
+    shares = selectors.share_list_managed(user=request.user).filter(owner=request.user)
+    page = Paginator(shares, 20).get_page(request.GET.get("page"))
     rows = _with_share_details(request, page)
     return render(request, "pan/files.html", {"page_obj": page, "rows": rows})
 
 
 # action in the URL -> (service, message shown after it)
 _ACTIONS = {
-    "delete": (services.shared_file_delete, gettext_lazy("Deleted %(name)s.")),
+    "delete": (services.share_delete, gettext_lazy("Deleted %(name)s.")),
     "code": (
         services.share_code_regenerate,
         gettext_lazy("%(name)s has a new share code; the old one no longer works."),
     ),
-    "revoke": (services.shared_file_revoke, gettext_lazy("%(name)s is no longer shared.")),
+    "revoke": (services.share_revoke, gettext_lazy("%(name)s is no longer shared.")),
+    "restore": (services.share_restore, gettext_lazy("%(name)s is shared again.")),
 }
 
 
@@ -165,14 +266,24 @@ def my_file_action(request, unique_name, action):
     if action not in _ACTIONS:
         raise Http404()
     try:
-        shared_file = selectors.shared_file_get_managed(user=request.user, unique_name=unique_name)
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
     except ApplicationError as exc:
         raise Http404() from exc
-    name = shared_file.file_name
+    name = share_display_name(share)
     service, done = _ACTIONS[action]
-    service(shared_file=shared_file)
+    service(share=share)
     messages.success(request, str(done) % {"name": name})
     return redirect("/files/")
+
+
+def share_display_name(share) -> str:
+    """What people call a share: its title, else its first item's name (+ how many more)."""
+    if share.title:
+        return share.title
+    items = list(share.items.all())
+    if not items:
+        return share.unique_name
+    return items[0].name if len(items) == 1 else f"{items[0].name} (+{len(items) - 1})"
 
 
 # --- Posts and videos ---------------------------------------------------

@@ -52,3 +52,16 @@ def client_key(address: str) -> str:
     if ip.version == 6:
         return str(ip.ipv4_mapped)
     return str(ip)
+
+
+def network_key(address: str) -> str:
+    """The network an address belongs to, for limits on a whole network:
+    IPv4 /24, IPv6 /48."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

@@ -13,12 +13,14 @@ never blocks, and daphne's unbounded buffer stays small).
 is the matching 416 response. `file_response(request, ...)` does both.
 """
 
+import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
@@ -109,34 +111,88 @@ def content_disposition(disposition: str, filename: str) -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def _chunks(storage, name: str, byte_range: ByteRange, chunk_size: int, on_complete, on_abort):
+class DownloadTracker(Protocol):
+    """Bookkeeping hooks of a counted download (pan.grants.DownloadTracker)."""
+
+    async def progress(self) -> None: ...  # bytes are flowing (renew a lease now and then)
+
+    async def complete(self) -> None: ...  # the last chunk is about to be handed over; may raise to stop
+
+    async def abort(self) -> None: ...  # the response stopped short
+
+
+async def _shielded(coroutine) -> None:
+    """Run a bookkeeping write to its end even when the request is cancelled.
+
+    A client that closes the connection makes the server cancel the
+    response task; a cancelled `sync_to_async` call that has not started
+    would never run, leaving a reserved slot behind until its lease lapses.
+    """
+    task = asyncio.ensure_future(coroutine)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+async def tracked(chunks: AsyncIterator[bytes], length: int, tracker: DownloadTracker | None, label: str = ""):
+    """Pass `chunks` (exactly `length` bytes in all) on, telling `tracker`.
+
+    `complete()` runs before the chunk that carries the last byte is yielded:
+    once yielded it is the server's, and a client that hangs up the instant
+    it has it makes the server cancel this generator before it is asked for
+    more, so "after the last chunk" would never run. `abort()` runs when the
+    stream stops before `complete()` (client gone, storage error).
+    """
     completed = False
     try:
-        if byte_range.length:
-            handle = await sync_to_async(storage.open, thread_sensitive=False)(name, "rb")
-            try:
-                if byte_range.start:
-                    await sync_to_async(handle.seek, thread_sensitive=False)(byte_range.start)
-                remaining = byte_range.length
-                while remaining > 0:
-                    chunk = await sync_to_async(handle.read, thread_sensitive=False)(min(chunk_size, remaining))
-                    if not chunk:
-                        raise OSError(f"{name} ended {remaining} bytes early")
-                    remaining -= len(chunk)
-                    yield chunk
-            finally:
-                await sync_to_async(handle.close, thread_sensitive=False)()
-        # The server asked for more after the last chunk: every byte of this
-        # response has been handed over.
-        completed = True
-        if on_complete is not None:
-            await on_complete()
+        sent = 0
+        if length == 0 and tracker is not None:
+            completed = True
+            await _shielded(tracker.complete())
+        async for chunk in chunks:
+            sent += len(chunk)
+            if tracker is not None:
+                if sent >= length and not completed:
+                    completed = True
+                    await _shielded(tracker.complete())
+                else:
+                    await tracker.progress()
+            yield chunk
+        if sent != length:
+            raise OSError(f"{label} ended after {sent} of {length} bytes")
     finally:
-        if not completed and on_abort is not None:
+        if not completed and tracker is not None:
             try:
-                await on_abort()
+                await _shielded(tracker.abort())
             except Exception:  # noqa: BLE001 - must not mask the original error
-                logger.exception("download abort hook failed for %s", name)
+                logger.exception("download abort hook failed for %s", label)
+
+
+async def storage_chunks(storage, name: str, start: int, length: int, chunk_size: int = CHUNK_SIZE, handle=None):
+    """`length` bytes of a stored file from `start`, read in a worker thread
+    chunk by chunk (so S3 works and the event loop never blocks). `handle`:
+    an already open file (opening first lets a caller answer 404/503 before
+    any response starts)."""
+    if not length:
+        if handle is not None:
+            await sync_to_async(handle.close, thread_sensitive=False)()
+        return
+    if handle is None:
+        handle = await sync_to_async(storage.open, thread_sensitive=False)(name, "rb")
+    try:
+        if start:
+            await sync_to_async(handle.seek, thread_sensitive=False)(start)
+        remaining = length
+        while remaining > 0:
+            chunk = await sync_to_async(handle.read, thread_sensitive=False)(min(chunk_size, remaining))
+            if not chunk:
+                raise OSError(f"{name} ended {remaining} bytes early")
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        await sync_to_async(handle.close, thread_sensitive=False)()
 
 
 async def _closing(parts):
@@ -177,25 +233,24 @@ def stream_file(
     filename: str | None = None,
     inline: bool = False,
     head: bool = False,
-    on_complete: Callable[[], Awaitable[None]] | None = None,
-    on_abort: Callable[[], Awaitable[None]] | None = None,
+    tracker: DownloadTracker | None = None,
+    handle=None,
     chunk_size: int = CHUNK_SIZE,
 ) -> HttpResponse:
     """A 200 or 206 response for `byte_range` of a stored file.
 
     Always sends `Content-Length`, `ETag`, `Accept-Ranges: bytes`,
     `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`;
-    `Content-Disposition` is `attachment` unless `inline`. `on_complete` runs
-    after the last byte has been handed to the server, `on_abort` when the
-    stream stops before that (client gone, error). A HEAD response carries
-    the headers only and calls neither.
+    `Content-Disposition` is `attachment` unless `inline`. `tracker` is told
+    of progress, completion (before the last chunk) and aborts (see
+    `tracked`). A HEAD response carries the headers only and tells nothing.
     """
     if head:
         response = HttpResponse(status=206 if byte_range.partial else 200)
     else:
+        chunks = storage_chunks(storage, name, byte_range.start, byte_range.length, chunk_size, handle)
         response = _ClosingStreamingResponse(
-            _chunks(storage, name, byte_range, chunk_size, on_complete, on_abort),
-            status=206 if byte_range.partial else 200,
+            tracked(chunks, byte_range.length, tracker, name), status=206 if byte_range.partial else 200
         )
     response["Content-Type"] = content_type
     response["Content-Length"] = str(byte_range.length)
@@ -207,9 +262,23 @@ def stream_file(
         response["Last-Modified"] = http_date(last_modified.timestamp())
     if filename is not None or not inline:
         response["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename or "file")
+    served_bytes_headers(response)
+    return response
+
+
+def served_bytes_headers(response: HttpResponse) -> None:
+    """What every response carrying stored bytes sends, so no browser runs them."""
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "private, no-store"
+
+
+def stream_chunks(chunks: AsyncIterator[bytes], *, length: int, tracker=None, label: str = "") -> HttpResponse:
+    """A 200 streaming response of exactly `length` bytes from `chunks`,
+    closed promptly when the server stops (see `_ClosingStreamingResponse`)."""
+    response = _ClosingStreamingResponse(tracked(chunks, length, tracker, label))
+    response["Content-Length"] = str(length)
+    served_bytes_headers(response)
     return response
 
 

@@ -1,0 +1,166 @@
+"""The one access check in front of every way bytes leave the server, and the
+guessing limits on codes (SPEC §4.2, §4.3).
+
+Every download (API, page, zip, preview) calls `share_access`, then one of
+the response builders in `pan/downloads.py`.
+
+Guessing limits: each code check counts one attempt in four layers first
+and decides after (`project.lib.attempts`, atomic on locmem and Redis, so N
+simultaneous wrong codes get at most the limit checked): one client on one
+share, one client on all shares (IPv4 address, IPv6 /64), one network on
+all shares (IPv4 /24, IPv6 /48), and one share from everyone. A right code
+gives its attempt back. While a layer is full every code, even the right
+one, answers 429 with `Retry-After`.
+"""
+
+import hashlib
+import hmac
+import unicodedata
+
+from django.conf import settings
+
+from accounts.permissions import user_has_pan_permission
+from project.lib.attempts import Layer, attempts_give_back, attempts_locked_for, attempts_reset, attempts_take
+from project.lib.net import client_key, network_key
+
+from .errors import (
+    CodeGuessingLimited,
+    CodeRejected,
+    DownloadNotAllowed,
+    FileExpired,
+    FileLockedForCodes,
+    FileNotFound,
+    FileRevoked,
+    FileUsedUp,
+    LoginRequiredToDownload,
+    ShareStillUploading,
+)
+from .grants import grant_is_fresh
+from .models import Share, ShareState
+
+
+def _hashed(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
+
+
+def _share_layer(share: Share) -> Layer:
+    return Layer(
+        f"code:share:{share.unique_name}",
+        settings.PAN_CODE_SHARE_LIMIT,
+        settings.PAN_CODE_SHARE_WINDOW,
+        FileLockedForCodes,
+    )
+
+
+def _layers(share: Share, client: str) -> list[Layer]:
+    who, network = _hashed(client_key(client)), _hashed(network_key(client))
+    return [
+        Layer(
+            f"code:client-share:{share.unique_name}:{who}",
+            settings.PAN_CODE_CLIENT_LIMIT,
+            settings.PAN_CODE_CLIENT_WINDOW,
+            CodeGuessingLimited,
+        ),
+        Layer(
+            f"code:client:{who}",
+            settings.PAN_CODE_CLIENT_ALL_LIMIT,
+            settings.PAN_CODE_CLIENT_ALL_WINDOW,
+            CodeGuessingLimited,
+        ),
+        Layer(
+            f"code:network:{network}",
+            settings.PAN_CODE_NETWORK_LIMIT,
+            settings.PAN_CODE_NETWORK_WINDOW,
+            CodeGuessingLimited,
+        ),
+        _share_layer(share),
+    ]
+
+
+def share_code_normalise(raw: str | None) -> str:
+    """What people type or paste: `abcd-2345`, ` ABCD 2345 `, full-width
+    `ＡＢＣＤ－２３４５` all become `ABCD2345`."""
+    text = unicodedata.normalize("NFKC", str(raw or ""))[:64]
+    return "".join(ch for ch in text if ch.isalnum()).upper()
+
+
+def code_guessing_locked_for(*, share: Share) -> int:
+    """Seconds until a share under attack accepts codes again (0 = it does)."""
+    return attempts_locked_for(_share_layer(share))
+
+
+def code_guessing_reset(*, share: Share) -> None:
+    attempts_reset([_share_layer(share)])
+
+
+def share_code_check(*, share: Share, code: str | None, client: str) -> None:
+    """Compare a code in constant time, within the guessing limits.
+
+    Raises `CodeGuessingLimited`/`FileLockedForCodes` (429, `Retry-After`)
+    while a layer is full, else `CodeRejected` (403) for a wrong or missing
+    code.
+    """
+    layers = _layers(share, client)
+    attempts_take(layers)
+    given = share_code_normalise(code).encode()
+    if given and hmac.compare_digest(given, share.code.encode()):
+        attempts_give_back(layers)
+        return
+    raise CodeRejected()
+
+
+def share_managed_by(*, user, share: Share) -> bool:
+    """The one "owner or `manage`" rule: these see codes and change shares."""
+    if not (user and user.is_authenticated):
+        return False
+    return share.owner_id == user.pk or user_has_pan_permission(user, "manage")
+
+
+def share_lookup(*, unique_name: str) -> Share:
+    share = Share.objects.select_related("owner").filter(unique_name=unique_name).first()
+    if share is None:
+        raise FileNotFound()
+    return share
+
+
+def share_raise_if_gone(share: Share, *, grant_key: str | None = None) -> None:
+    """410 for revoked, expired and used-up shares (a recipient whose grant
+    counted within the window may still fetch a used-up one); 409 while
+    the share is still uploading."""
+    state = share.state()
+    if state == ShareState.REVOKED:
+        raise FileRevoked()
+    if state == ShareState.EXPIRED:
+        raise FileExpired()
+    if state == ShareState.USED_UP and not grant_is_fresh(share=share, key=grant_key):
+        raise FileUsedUp()
+    if state == ShareState.UPLOADING:
+        raise ShareStillUploading()
+
+
+def share_access(
+    *, unique_name: str, code: str | None, user, client: str, unlocked: bool = False, grant_key: str | None = None
+) -> tuple[Share, bool]:
+    """The single access check. Returns (share, the caller manages it).
+
+    In order: unknown → `FileNotFound` (404); gone → 410 (see
+    `share_raise_if_gone`); with `PAN_DOWNLOAD_REQUIRES_LOGIN`, anonymous →
+    401 and no `download` permission → 403; then, unless the caller is the
+    owner or holds `manage`, or the share was `unlocked` in this browser
+    session, the code (`share_code_check`).
+    """
+    share = share_lookup(unique_name=unique_name)
+    manages = share_managed_by(user=user, share=share)
+    if manages and share.state() == ShareState.UPLOADING:
+        pass  # the owner may fetch what has arrived so far
+    else:
+        share_raise_if_gone(share, grant_key=grant_key)
+    if settings.PAN_DOWNLOAD_REQUIRES_LOGIN:
+        if not (user and user.is_authenticated):
+            raise LoginRequiredToDownload()
+        if not (user_has_pan_permission(user, "download") or manages):
+            raise DownloadNotAllowed()
+    if manages or unlocked:
+        return share, manages
+    share_code_check(share=share, code=code, client=client)
+    return share, manages

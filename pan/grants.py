@@ -1,0 +1,256 @@
+"""Download grants and leases: what counts as a download (SPEC §4.4).
+
+A recipient who passed the access check downloads under a grant
+(`DownloadGrant`): `s:<random>` kept in a browser session, or for tools
+`c:<hash of client address and User-Agent>`. The rules:
+
+- A response counts when it hands the last byte of an item or zip to the
+  server: `download_complete` runs just before that last chunk is yielded,
+  so a client that hangs up the instant it has the bytes is counted (the
+  server may cancel the response before it asks for more). The grant is
+  counted once; `max_downloads` caps the count.
+- A counting response first reserves a slot: a lease on the grant
+  (`lease_until`), taken only while `download_count` plus the live leases
+  of other grants stay under `max_downloads`, under a lock on the share
+  row, so N+1 recipients can never all get a full body, in any number of
+  processes. The lease is renewed while bytes flow and lapses
+  `PAN_DOWNLOAD_LEASE_SECONDS` after they stop; an abort releases it at
+  once; a killed process's lease simply lapses.
+- Within `PAN_DOWNLOAD_GRANT_WINDOW` after a grant counted, a session's
+  every download is free (even once the share is used up); a tool's
+  downloads of other items and its `Range` resumes are free, but a full
+  download of what it already completed is a new download.
+- HEAD, previews, ranges that stop short of the end, and the owner's own
+  downloads count nothing and need no slot.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from project.lib.net import client_key
+
+from .errors import FileExpired, FileRevoked, FileUsedUp
+from .models import DownloadGrant, Share, ShareState
+
+SESSION_GRANTS = "pan_grants"
+
+
+class DownloadSlotLost(Exception):
+    """The lease lapsed (bytes stopped flowing too long) and the slot went to someone else."""
+
+
+def grant_key_for_tool(*, client: str, user_agent: str) -> str:
+    """Tools have no session: a grant per client address and User-Agent
+    (people behind one NAT address with different tools stay apart)."""
+    digest = hashlib.sha256(f"{client_key(client)}\n{user_agent[:512]}".encode()).hexdigest()[:40]
+    return f"c:{digest}"
+
+
+def grant_key_for_session(session) -> str:
+    """One grant per browser session (the same for every share)."""
+    import secrets
+
+    token = session.get(SESSION_GRANTS)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        session[SESSION_GRANTS] = token
+    return f"s:{token}"
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=settings.PAN_DOWNLOAD_GRANT_WINDOW)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.PAN_DOWNLOAD_LEASE_SECONDS)
+
+
+def grant_is_fresh(*, share: Share, key: str | None, now: datetime | None = None) -> bool:
+    """Did this grant count a download within the window (so it may still fetch a used-up share)?"""
+    if not key:
+        return False
+    now = now or timezone.now()
+    return DownloadGrant.objects.filter(share=share, key=key, counted_at__gt=now - _window()).exists()
+
+
+@dataclass
+class Ticket:
+    """One response's claim on a share's downloads."""
+
+    share_pk: int
+    target: str  # "item:<id>" or "zip"
+    grant_pk: int | None = None
+    counting: bool = False  # completing it counts a download (and it holds a slot if limited)
+    started_at: datetime = field(default_factory=timezone.now)
+    done: bool = False
+    renewed: float = field(default_factory=time.monotonic)
+
+
+def _free_slots(share: Share, now: datetime, *, other_than: int | None = None) -> bool:
+    leases = share.grants.filter(lease_until__gt=now)
+    if other_than is not None:
+        leases = leases.exclude(pk=other_than)
+    return share.download_count + leases.count() < share.max_downloads
+
+
+def _take_slot(share: Share, grant: DownloadGrant, now: datetime) -> None:
+    """Join the grant's live lease or take a free slot; raises `FileUsedUp`."""
+    if share.max_downloads is None:
+        return
+    if grant.lease_until is not None and grant.lease_until > now:
+        grant.streams += 1
+    elif _free_slots(share, now, other_than=grant.pk):
+        grant.streams = 1
+    else:
+        raise FileUsedUp()
+    grant.lease_until = now + _lease()
+    grant.save(update_fields=["streams", "lease_until"])
+
+
+def _locked_share(pk: int, now: datetime) -> Share:
+    share = Share.objects.select_for_update().get(pk=pk)
+    state = share.state(now)
+    if state == ShareState.REVOKED:
+        raise FileRevoked()
+    if state == ShareState.EXPIRED:
+        raise FileExpired()
+    return share
+
+
+def download_begin(*, share: Share, grant_key: str | None, target: str, resume: bool, session: bool) -> Ticket:
+    """Decide whether a response that will reach the end counts, and reserve its slot.
+
+    `grant_key` None: nothing counts (the owner, a HEAD, a preview, a
+    range that stops short). `resume`: a `Range` starting past byte 0.
+    `session`: a browser session's grant. Raises `FileUsedUp` (410) when a
+    slot is needed and none is free, `FileRevoked`/`FileExpired` when the
+    share went away meanwhile.
+    """
+    ticket = Ticket(share_pk=share.pk, target=target)
+    if grant_key is None:
+        return ticket
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked_share(share.pk, now)
+        grant, _created = DownloadGrant.objects.get_or_create(share=locked, key=grant_key)
+        ticket.grant_pk = grant.pk
+        fresh = grant.counted_at is not None and grant.counted_at > now - _window()
+        if fresh and (session or resume or target not in grant.fetched):
+            return ticket  # free: completing it only notes what was fetched
+        _take_slot(locked, grant, now)
+    ticket.counting = True
+    ticket.started_at = now
+    return ticket
+
+
+def _counted_since(grant: DownloadGrant, ticket: Ticket) -> bool:
+    return grant.counted_at is not None and grant.counted_at >= ticket.started_at
+
+
+def download_renew(ticket: Ticket) -> None:
+    """Extend a counting response's lease while its bytes flow.
+
+    If the lease lapsed meanwhile, take a slot again; raises
+    `DownloadSlotLost` when none is free (the response then stops short).
+    """
+    if not ticket.counting or ticket.done:
+        return
+    now = timezone.now()
+    renewed = DownloadGrant.objects.filter(pk=ticket.grant_pk, lease_until__gt=now).update(lease_until=now + _lease())
+    if renewed:
+        return
+    with transaction.atomic():
+        share = Share.objects.select_for_update().get(pk=ticket.share_pk)
+        if share.max_downloads is None:
+            return
+        grant = DownloadGrant.objects.select_for_update().get(pk=ticket.grant_pk)
+        if _counted_since(grant, ticket):
+            ticket.counting = False  # a sibling response under this grant counted it
+            return
+        try:
+            grant.streams = 0
+            _take_slot(share, grant, now)
+        except FileUsedUp:
+            raise DownloadSlotLost() from None
+
+
+def download_complete(ticket: Ticket) -> None:
+    """Record a completed response (called just before its last chunk).
+
+    Counts the grant once and turns its lease into the count; a sibling
+    response under a grant already counted adds nothing. Raises
+    `DownloadSlotLost` when the lease lapsed and the slot is gone.
+    """
+    if ticket.done or ticket.grant_pk is None:
+        return
+    ticket.done = True
+    now = timezone.now()
+    with transaction.atomic():
+        share = Share.objects.select_for_update().get(pk=ticket.share_pk)
+        grant = DownloadGrant.objects.select_for_update().get(pk=ticket.grant_pk)
+        if not ticket.counting or _counted_since(grant, ticket):
+            if ticket.target not in grant.fetched:
+                grant.fetched = [*grant.fetched, ticket.target]
+                grant.save(update_fields=["fetched"])
+            return
+        holds = grant.lease_until is not None and grant.lease_until > now
+        if share.max_downloads is not None and not holds and not _free_slots(share, now, other_than=grant.pk):
+            raise DownloadSlotLost()
+        grant.counted_at = now
+        grant.fetched = [ticket.target]
+        grant.lease_until = None
+        grant.streams = 0
+        grant.save(update_fields=["counted_at", "fetched", "lease_until", "streams"])
+        Share.objects.filter(pk=share.pk).update(download_count=F("download_count") + 1)
+
+
+def download_abort(ticket: Ticket) -> None:
+    """A counting response stopped short: give its slot back at once
+    (unless another response under the same grant still streams)."""
+    if ticket.done or not ticket.counting:
+        return
+    ticket.done = True
+    with transaction.atomic():
+        grant = DownloadGrant.objects.select_for_update().filter(pk=ticket.grant_pk).first()
+        if grant is None or _counted_since(grant, ticket):
+            return
+        grant.streams = max(0, grant.streams - 1)
+        if grant.streams == 0:
+            grant.lease_until = None
+        grant.save(update_fields=["streams", "lease_until"])
+
+
+class DownloadTracker:
+    """The async face of a ticket for the streaming code (project/lib/streaming.py)."""
+
+    def __init__(self, ticket: Ticket):
+        self.ticket = ticket
+        self.renew_every = max(1.0, settings.PAN_DOWNLOAD_LEASE_SECONDS / 3)
+
+    async def progress(self) -> None:
+        if self.ticket.counting and time.monotonic() - self.ticket.renewed >= self.renew_every:
+            self.ticket.renewed = time.monotonic()
+            await sync_to_async(download_renew)(self.ticket)
+
+    async def complete(self) -> None:
+        await sync_to_async(download_complete)(self.ticket)
+
+    async def abort(self) -> None:
+        await sync_to_async(download_abort)(self.ticket)
+
+
+def grants_purge_stale(*, now: datetime | None = None) -> int:
+    """Forget grants whose window ended and that hold no live lease."""
+    now = now or timezone.now()
+    stale = DownloadGrant.objects.filter(created_at__lt=now - _window()).exclude(lease_until__gt=now)
+    stale = stale.exclude(counted_at__gt=now - _window())
+    deleted, _by_model = stale.delete()
+    return deleted
