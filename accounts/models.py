@@ -7,6 +7,7 @@ from .validators import UsernameValidator
 
 # The seeded roles (Django groups) and what they may do (SPEC §3).
 ROLE_ADMIN = "admin"
+ROLE_UPLOADERS = "uploaders"
 ROLE_USERS = "users"
 PERMISSIONS = {
     "upload": _("Can upload files"),
@@ -16,6 +17,7 @@ PERMISSIONS = {
 }
 SEEDED_ROLES = {
     ROLE_ADMIN: ["upload", "manage"],
+    ROLE_UPLOADERS: ["upload"],
     ROLE_USERS: ["visit", "download"],
 }
 

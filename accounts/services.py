@@ -4,18 +4,17 @@ Every interface (API, pages, admin, management commands) calls these.
 """
 
 import hashlib
-import time
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from project.lib.attempts import Layer, attempts_give_back, attempts_reset, attempts_take
 from project.lib.errors import TooManyRequests, ValidationFailed
 from project.lib.net import client_key
 
@@ -70,55 +69,39 @@ def user_register(*, username: str, password: str) -> User:
 # --- Login ------------------------------------------------------------------
 
 
-def _failure_keys(username: str, client: str) -> list[tuple[str, int]]:
+def _login_layers(username: str, client: str) -> tuple[Layer, Layer]:
+    """The username layer and the client layer of the login limit."""
+    # Hashed: usernames may hold characters some cache backends refuse in keys.
     digest = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
-    return [
-        (f"login-fail:user:{digest}", settings.LOGIN_FAILURE_LIMIT),
-        (f"login-fail:client:{client_key(client)}", settings.LOGIN_CLIENT_FAILURE_LIMIT),
-    ]
-
-
-def _open_failures(key: str, now: float) -> tuple[int, float | None]:
-    """(failures, window start) of a counter whose window is still open.
-
-    The window is judged from its stored start, not only from the cache
-    entry's own expiry, so it ends on time on every cache backend.
-    """
-    since = cache.get(f"{key}:since")
-    if since is None or now >= since + settings.LOGIN_FAILURE_WINDOW:
-        return 0, None
-    return cache.get(key) or 0, since
+    window = settings.LOGIN_FAILURE_WINDOW
+    return (
+        Layer(f"login:user:{digest}", settings.LOGIN_FAILURE_LIMIT, window, TooManyRequests),
+        Layer(f"login:client:{client_key(client)}", settings.LOGIN_CLIENT_FAILURE_LIMIT, window, TooManyRequests),
+    )
 
 
 def user_login(*, username: str, password: str, client: str) -> User:
-    """Check credentials, slowing down repeated failures.
+    """Check credentials within the login limits.
 
-    After `LOGIN_FAILURE_LIMIT` failures for one username (or
-    `LOGIN_CLIENT_FAILURE_LIMIT` from one client) inside
-    `LOGIN_FAILURE_WINDOW` seconds, raises `TooManyRequests` until the
-    window ends, even for the right password. An unknown user and a wrong
-    password raise the same `InvalidCredentials` (Django still runs the
-    hasher for unknown users, so the timing matches too).
+    Every attempt is counted before the password is checked, per username
+    (`LOGIN_FAILURE_LIMIT`) and per client (`LOGIN_CLIENT_FAILURE_LIMIT`,
+    IPv6 by /64), in windows of `LOGIN_FAILURE_WINDOW` seconds that open at
+    a layer's first attempt. Failures stay counted; a success gives its
+    attempt back to the client and clears the username's window. Once a
+    layer is full, raises `TooManyRequests` (with `retry_after`) until its
+    window ends, even for the right password, and without checking it: N
+    simultaneous wrong passwords get at most the limit of password checks.
+    An unknown user and a wrong password raise the same
+    `InvalidCredentials` (Django still runs the hasher for unknown users,
+    so the timing matches too).
     """
-    now = time.time()
-    window = settings.LOGIN_FAILURE_WINDOW
-    keys = _failure_keys(username or "", client)
-    for key, limit in keys:
-        failures, since = _open_failures(key, now)
-        if limit and failures >= limit:
-            raise TooManyRequests(retry_after=since + window - now)
-
+    user_layer, client_layer = _login_layers(username or "", client)
+    attempts_take([user_layer, client_layer])
     user = authenticate(username=username, password=password)
     if user is None:
-        for key, _limit in keys:
-            if _open_failures(key, now)[1] is None:
-                cache.set_many({key: 0, f"{key}:since": now}, window)
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between the two calls
-                cache.set(key, 1, window)
         raise InvalidCredentials()
-    cache.delete_many([keys[0][0], f"{keys[0][0]}:since"])
+    attempts_give_back([client_layer])
+    attempts_reset([user_layer])
     return user
 
 

@@ -154,6 +154,16 @@ class Share(models.Model):
         return f"/f/{self.unique_name}/?code={self.code}"
 
     @property
+    def display_name(self) -> str:
+        """What people call a share: its title, else its first item's name (and how many more)."""
+        if self.title:
+            return self.title
+        items = list(self.items.all())
+        if not items:
+            return self.unique_name
+        return items[0].name if len(items) == 1 else f"{items[0].name} (+{len(items) - 1})"
+
+    @property
     def code_display(self) -> str:
         return share_code_display(self.code)
 

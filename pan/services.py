@@ -437,11 +437,12 @@ def share_purge_expired(*, now=None) -> tuple[list[PurgedShare], list[str]]:
 
     now = now or timezone.now()
     purged = []
-    for share in Share.objects.purgeable(now).select_related("owner").order_by("created_at"):
+    doomed = Share.objects.purgeable(now).select_related("owner").prefetch_related("items")
+    for share in doomed.order_by("created_at"):
         reason = {ShareState.REVOKED: "revoked", ShareState.USED_UP: "used up", ShareState.UPLOADING: "abandoned"}.get(
             share.state(now), "expired"
         )
-        purged.append(PurgedShare(share.unique_name, str(share), share.owner.username, reason))
+        purged.append(PurgedShare(share.unique_name, share.display_name, share.owner.username, reason))
         share_delete(share=share)
     from .grants import grants_purge_stale
 

@@ -145,6 +145,17 @@ class _PathKeepingDjangoParser(DjangoMultiPartParser):
 
         return html.unescape(file_name) or None
 
+    def parse(self):
+        try:
+            return super().parse()
+        except BaseException:
+            # Django closes only the file being received; the parts already
+            # complete would wait for the garbage collector to go.
+            for uploaded in getattr(self, "_files", {}).values():
+                uploaded.close()
+            self._close_files()
+            raise
+
 
 class PathKeepingMultiPartParser(MultiPartParser):
     """DRF's multipart parser with `_PathKeepingDjangoParser` inside."""

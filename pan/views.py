@@ -66,13 +66,16 @@ def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None,
         context = {"message": exc.message, "status": exc.status_code}
         response = render(request, "pan/file_error.html", context, status=exc.status_code)
     else:
-        response = _share_page_render(request, share, code=code, error=exc.message, status=exc.status_code)
+        retry_after = exc.retry_after if isinstance(exc, TooManyRequests) else None
+        response = _share_page_render(
+            request, share, code=code, error=exc.message, status=exc.status_code, retry_after=retry_after
+        )
     if isinstance(exc, TooManyRequests):
         response["Retry-After"] = str(exc.retry_after)
     return response
 
 
-def _share_page_render(request, share, *, code="", error=None, status=200):
+def _share_page_render(request, share, *, code="", error=None, status=200, retry_after=None):
     unlocked = _is_unlocked(request, share) or access.share_managed_by(user=request.user, share=share)
     items = list(share.items.all())
     context = {
@@ -82,6 +85,7 @@ def _share_page_render(request, share, *, code="", error=None, status=200):
         "unlocked": unlocked,
         "code": code,
         "error": error,
+        "retry_after": retry_after,  # seconds, shown as "try again in …" on 429
         "uploading": share.state() == ShareState.UPLOADING,
         "previewable": {item.pk for item in items if is_previewable(item.content_type)},
         "login_needed": settings.PAN_DOWNLOAD_REQUIRES_LOGIN and not request.user.is_authenticated,
@@ -277,13 +281,8 @@ def my_file_action(request, unique_name, action):
 
 
 def share_display_name(share) -> str:
-    """What people call a share: its title, else its first item's name (+ how many more)."""
-    if share.title:
-        return share.title
-    items = list(share.items.all())
-    if not items:
-        return share.unique_name
-    return items[0].name if len(items) == 1 else f"{items[0].name} (+{len(items) - 1})"
+    """What people call a share (`Share.display_name`)."""
+    return share.display_name
 
 
 # --- Posts and videos ---------------------------------------------------

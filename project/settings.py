@@ -335,20 +335,48 @@ PAN_DEFAULT_EXPIRY = env.int("PAN_DEFAULT_EXPIRY", default=7 * 24 * 3600)
 PAN_MAX_EXPIRY = env.int("PAN_MAX_EXPIRY", default=10 * 365 * 24 * 3600)
 # How long revoked files are kept before `purge_expired` removes them, in seconds.
 PAN_REVOKED_RETENTION = env.int("PAN_REVOKED_RETENTION", default=7 * 24 * 3600)
-# Code guessing: wrong codes per (client, file) and per file before 429, and
-# the windows (seconds) they are counted in.
+# A share holds at most this many items, and this many bytes in all.
+PAN_MAX_SHARE_ITEMS = env.int("PAN_MAX_SHARE_ITEMS", default=1000)
+PAN_MAX_SHARE_SIZE = env.int("PAN_MAX_SHARE_SIZE", default=10 * 1024**3)
+# Code guessing (pan/access.py): wrong codes or passwords allowed per window
+# (seconds) in four layers — one client on one share, one client (IPv4
+# address, IPv6 /64) on all shares, one network (IPv4 /24, IPv6 /48) on all
+# shares, and one share from everyone (the share then stops accepting codes
+# until the window ends or its owner regenerates the code).
 PAN_CODE_CLIENT_LIMIT = env.int("PAN_CODE_CLIENT_LIMIT", default=5)
 PAN_CODE_CLIENT_WINDOW = env.int("PAN_CODE_CLIENT_WINDOW", default=15 * 60)
-PAN_CODE_FILE_LIMIT = env.int("PAN_CODE_FILE_LIMIT", default=50)
-PAN_CODE_FILE_WINDOW = env.int("PAN_CODE_FILE_WINDOW", default=60 * 60)
-# A client that completed a download is not counted again within this many seconds.
-PAN_DOWNLOAD_RESUME_WINDOW = env.int("PAN_DOWNLOAD_RESUME_WINDOW", default=10 * 60)
+PAN_CODE_CLIENT_ALL_LIMIT = env.int("PAN_CODE_CLIENT_ALL_LIMIT", default=30)
+PAN_CODE_CLIENT_ALL_WINDOW = env.int("PAN_CODE_CLIENT_ALL_WINDOW", default=3600)
+PAN_CODE_NETWORK_LIMIT = env.int("PAN_CODE_NETWORK_LIMIT", default=100)
+PAN_CODE_NETWORK_WINDOW = env.int("PAN_CODE_NETWORK_WINDOW", default=24 * 3600)
+PAN_CODE_SHARE_LIMIT = env.int("PAN_CODE_SHARE_LIMIT", default=50)
+PAN_CODE_SHARE_WINDOW = env.int("PAN_CODE_SHARE_WINDOW", default=60 * 60)
+# Downloads (pan/grants.py): after a recipient's download counted, their
+# later items, zips and resumes are free for this many seconds.
+PAN_DOWNLOAD_GRANT_WINDOW = env.int("PAN_DOWNLOAD_GRANT_WINDOW", default=3600)
+# A download under way holds its slot this long past the last bytes that
+# flowed; a killed process's slot frees when it lapses.
+PAN_DOWNLOAD_LEASE_SECONDS = env.int("PAN_DOWNLOAD_LEASE_SECONDS", default=120)
+# purge_expired removes temporary upload files, unfinished S3 multipart
+# uploads, stored objects without an item, and shares left "still
+# uploading" that are older than this (seconds).
+PAN_UPLOAD_LEFTOVER_AGE = env.int("PAN_UPLOAD_LEFTOVER_AGE", default=24 * 3600)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing
 # large is ever held in memory (pan/uploads.py).
 FILE_UPLOAD_HANDLERS = ["pan.uploads.HashingUploadHandler"]
-FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# Where those temporary files go: a directory of Pan's own (not the system
+# temp dir shared with every other program), so purge_expired can remove what
+# a killed process left there (pan/leftovers.py). Created here: Django does
+# not create it, and every upload fails while it is missing. Keep it on the
+# disk of MEDIA_ROOT: storing a local file is then a rename, not a copy.
+# Empty: `<MEDIA_ROOT>/.upload-tmp`; a relative path is relative to BASE_DIR.
+FILE_UPLOAD_TEMP_DIR = str(BASE_DIR / (env.str("FILE_UPLOAD_TEMP_DIR", default="") or MEDIA_ROOT / ".upload-tmp"))
+try:
+    os.makedirs(FILE_UPLOAD_TEMP_DIR, mode=0o700, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(f"FILE_UPLOAD_TEMP_DIR {FILE_UPLOAD_TEMP_DIR} cannot be created: {exc}") from exc
 
 
 # Posts: rendered post fragments stay cached this long (changes clear them at once).

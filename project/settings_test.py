@@ -22,7 +22,17 @@ from .settings import PASSWORD_HASHERS, STORAGES  # noqa: E402
 # else a fast hasher keeps the suite quick.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="pan-test-media-")
+# settings.py derived (and created) the upload spool from the real MEDIA_ROOT;
+# the tests spool into their own.
+FILE_UPLOAD_TEMP_DIR = os.path.join(MEDIA_ROOT, ".upload-tmp")
+os.makedirs(FILE_UPLOAD_TEMP_DIR, mode=0o700)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 HTTPS = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
+
+# SQLite: a test database in a file rather than in memory, so threads in
+# concurrency tests wait on the busy timeout like the real server's
+# connections do (a shared in-memory database fails them at once instead).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="pan-test-db-"), "test.sqlite3")}  # noqa: F405

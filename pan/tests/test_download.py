@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from pan.models import SharedFile
+from pan.models import DownloadGrant, Share
 
 from .conftest import body_of
 
@@ -27,6 +27,11 @@ def content_url(info, code=None):
 def fetch(api, info, code=None, **headers):
     response = api.get(content_url(info, code if code is not None else info["share_code"]), **headers)
     return response, body_of(response)
+
+
+def leases() -> int:
+    """Download slots reserved right now."""
+    return DownloadGrant.objects.filter(lease_until__gt=timezone.now()).count()
 
 
 def wrong_code(info) -> str:
@@ -78,7 +83,7 @@ def test_the_guessing_limit_ends_with_its_window(shared, api):
         assert fetch(api, info)[0].status_code == 200
 
 
-@override_settings(PAN_CODE_FILE_LIMIT=8, PAN_CODE_CLIENT_LIMIT=3)
+@override_settings(PAN_CODE_SHARE_LIMIT=8, PAN_CODE_CLIENT_LIMIT=3)
 def test_a_file_under_attack_stops_accepting_codes_and_its_owner_sees_it(shared, api, uploader):
     info = shared()
     for number in range(8):
@@ -89,7 +94,7 @@ def test_a_file_under_attack_stops_accepting_codes_and_its_owner_sees_it(shared,
     seen = uploader.get(f"/api/files/{info['unique_name']}").json()
     assert seen["code_locked_seconds"] > 0
     owner_page = Client()
-    owner_page.force_login(SharedFile.objects.get().owner)
+    owner_page.force_login(Share.objects.get().owner)
     assert "data-locked=" in owner_page.get("/files/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     # A new code lifts the lock.
     new = uploader.post(f"/api/files/{info['unique_name']}/code").json()
@@ -105,8 +110,8 @@ def test_code_errors_in_both_languages(shared, api):
     assert chinese == "提取码不正确。"
     missing_en = api.get("/api/files/AAAAAAAAAAAAAAAAAAAAAA/content?code=222222", **EN).json()["error"]["message"]
     missing_zh = api.get("/api/files/AAAAAAAAAAAAAAAAAAAAAA/content?code=222222", **ZH).json()["error"]["message"]
-    assert missing_en == "No such file."
-    assert missing_zh == "没有这个文件。"
+    assert missing_en == "No such share."
+    assert missing_zh == "没有这个分享。"
 
 
 def test_a_missing_code_is_403_and_an_unknown_file_404(shared, api):
@@ -121,7 +126,7 @@ def test_expired_revoked_and_used_up_files_are_410(shared, api, uploader):
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
         response, _body = fetch(api, expiring, **ZH)
         assert response.status_code == 410
-        assert response.json()["error"]["message"] == "这个文件已过期。"
+        assert response.json()["error"]["message"] == "这个分享已过期。"
     revoked = shared()
     assert uploader.post(f"/api/files/{revoked['unique_name']}/revoke").status_code == 200
     response, _body = fetch(api, revoked)
@@ -137,15 +142,17 @@ def test_expired_revoked_and_used_up_files_are_410(shared, api, uploader):
 def test_a_completed_download_counts_once_and_head_does_not_count(shared, api):
     info = shared(data=DATA)
     assert api.head(content_url(info, info["share_code"])).status_code == 200
-    assert SharedFile.objects.get().download_count == 0
+    assert Share.objects.get().download_count == 0
     fetch(api, info)
-    assert SharedFile.objects.get().download_count == 1
-    # The same client again within the window: a resume, not a new download.
+    assert Share.objects.get().download_count == 1
+    # The same tool again within the window: a resume is free...
     fetch(api, info, HTTP_RANGE="bytes=100-")
+    assert Share.objects.get().download_count == 1
+    # ...but a second full download is a new one, as is another client's.
     fetch(api, info)
-    assert SharedFile.objects.get().download_count == 1
+    assert Share.objects.get().download_count == 2
     fetch(api, info, REMOTE_ADDR="198.51.100.30")
-    assert SharedFile.objects.get().download_count == 2
+    assert Share.objects.get().download_count == 3
 
 
 def test_partial_ranges_that_stop_short_do_not_count(shared, api):
@@ -153,10 +160,10 @@ def test_partial_ranges_that_stop_short_do_not_count(shared, api):
     for _attempt in range(3):
         response, body = fetch(api, info, HTTP_RANGE="bytes=0-99")
         assert response.status_code == 206 and body == DATA[:100]
-    assert SharedFile.objects.get().download_count == 0
+    assert Share.objects.get().download_count == 0
     response, body = fetch(api, info, HTTP_RANGE="bytes=100-")
     assert body == DATA[100:]
-    assert SharedFile.objects.get().download_count == 1
+    assert Share.objects.get().download_count == 1
 
 
 def test_an_interrupted_download_gives_its_slot_back(shared, api):
@@ -170,7 +177,7 @@ def test_an_interrupted_download_gives_its_slot_back(shared, api):
         # As the ASGI handler does: iterate, then close when the client is gone.
         stream = aiter(response)
         seen["first"] = await anext(stream)
-        seen["in_flight"] = await sync_to_async(lambda: SharedFile.objects.get().downloads_in_flight)()
+        seen["in_flight"] = await sync_to_async(leases)()
         # Another client cannot take the reserved (last) download meanwhile.
         other = await sync_to_async(fetch)(api, info, REMOTE_ADDR="198.51.100.40")
         seen["other"] = other[0].status_code
@@ -178,8 +185,7 @@ def test_an_interrupted_download_gives_its_slot_back(shared, api):
 
     async_to_sync(start_then_go_away)()
     assert seen == {"first": (DATA * 100)[: len(seen["first"])], "in_flight": 1, "other": 410}
-    shared_file = SharedFile.objects.get()
-    assert (shared_file.downloads_in_flight, shared_file.download_count) == (0, 0)
+    assert (leases(), Share.objects.get().download_count) == (0, 0)
     assert fetch(api, info, REMOTE_ADDR="198.51.100.40")[1] == DATA * 100
 
 
@@ -229,7 +235,7 @@ def test_a_zero_byte_file_downloads_and_counts(shared, api):
     info = shared(data=b"")
     response, body = fetch(api, info)
     assert response.status_code == 200 and body == b""
-    assert SharedFile.objects.get().download_count == 1
+    assert Share.objects.get().download_count == 1
 
 
 def test_the_owner_and_manage_need_no_code(shared, api_as, alice, bob, make_user):
@@ -265,5 +271,4 @@ def test_max_downloads_is_never_exceeded_when_clients_race(shared, api):
 
     async_to_sync(drain)()
     assert received == DATA * 50
-    shared_file = SharedFile.objects.get()
-    assert (shared_file.download_count, shared_file.downloads_in_flight) == (1, 0)
+    assert (Share.objects.get().download_count, leases()) == (1, 0)

@@ -1,4 +1,4 @@
-"""The files API for owners and admins, Django admin, and the commands."""
+"""The one-file API paths for owners and admins, and the commands."""
 
 from datetime import timedelta
 from io import StringIO
@@ -8,18 +8,26 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.utils import timezone
 
-from pan.models import SharedFile
+from pan.models import Item, Share
 
 from .conftest import body_of, post_upload
 
 pytestmark = pytest.mark.django_db
 
 
-def stored(unique_name: str) -> bool:
-    return (Path(settings.MEDIA_ROOT) / "files" / unique_name).exists()
+def storage_keys(info: dict) -> list[str]:
+    return list(Item.objects.filter(share__unique_name=info["unique_name"]).values_list("storage_key", flat=True))
+
+
+def stored(keys: list[str]) -> bool:
+    """Are all these objects in storage (and is there at least one)?"""
+    return bool(keys) and all((Path(settings.MEDIA_ROOT) / key).exists() for key in keys)
+
+
+def none_stored(keys: list[str]) -> bool:
+    return bool(keys) and not any((Path(settings.MEDIA_ROOT) / key).exists() for key in keys)
 
 
 def test_listing_shows_own_files_and_everything_for_manage(api_as, alice, make_user, shared):
@@ -76,11 +84,12 @@ def test_regenerating_a_code_retires_the_old_one(api, api_as, alice, shared):
 
 def test_delete_removes_row_and_bytes(api_as, alice, shared, django_capture_on_commit_callbacks):
     info = shared()
-    assert stored(info["unique_name"])
+    keys = storage_keys(info)
+    assert stored(keys)
     with django_capture_on_commit_callbacks(execute=True):
         assert api_as(alice).delete(f"/api/files/{info['unique_name']}").status_code == 204
-    assert SharedFile.objects.count() == 0
-    assert not stored(info["unique_name"])
+    assert Share.objects.count() == 0 and Item.objects.count() == 0
+    assert none_stored(keys)
     assert api_as(alice).delete(f"/api/files/{info['unique_name']}").status_code == 404
 
 
@@ -93,34 +102,35 @@ def test_purge_removes_expired_used_up_and_long_revoked_files(
     body_of(api.get(f"/api/files/{used['unique_name']}/content?code={used['share_code']}"))
     revoked = shared(filename="revoked.txt", expires_in="0")
     api_as(alice).post(f"/api/files/{revoked['unique_name']}/revoke")
+    keys = {info["unique_name"]: storage_keys(info) for info in (keep, expired, used, revoked)}
     out = StringIO()
     with time_machine.travel(timezone.now() + timedelta(minutes=5)), django_capture_on_commit_callbacks(execute=True):
         call_command("purge_expired", stdout=out)
     text = out.getvalue()
     assert "old.txt" in text and "used.txt" in text and "revoked.txt" not in text
-    assert "2 file(s) removed." in text
+    assert "2 share(s) and 0 leftover(s) removed." in text
     with time_machine.travel(timezone.now() + timedelta(days=8)), django_capture_on_commit_callbacks(execute=True):
         call_command("purge_expired", stdout=StringIO())
-    assert list(SharedFile.objects.values_list("unique_name", flat=True)) == [keep["unique_name"]]
+    assert list(Share.objects.values_list("unique_name", flat=True)) == [keep["unique_name"]]
     for gone in (expired, used, revoked):
-        assert not stored(gone["unique_name"])
-    assert stored(keep["unique_name"])
+        assert none_stored(keys[gone["unique_name"]])
+    assert stored(keys[keep["unique_name"]])
 
 
-def test_import_files_shares_files_from_disk(tmp_path, alice, api):
+def test_import_files_shares_files_and_folders_from_disk_as_one_share(tmp_path, alice, api):
     first = tmp_path / "第一.txt"
     first.write_bytes(b"one" * 1000)
-    second = tmp_path / "two.bin"
-    second.write_bytes(b"\x00" * 70000)
+    folder = tmp_path / "photos"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "2024" / "a.bin").write_bytes(b"\x00" * 70000)
     out = StringIO()
-    call_command("import_files", "--user", "alice", str(first), str(second), stdout=out, stderr=StringIO())
-    lines = out.getvalue().strip().splitlines()
-    assert len(lines) == 2
-    shared_file = SharedFile.objects.get(file_name="第一.txt")
-    assert f"/f/{shared_file.unique_name}/?code={shared_file.share_code}" in lines[0]
-    response = api.get(f"/api/files/{shared_file.unique_name}/content?code={shared_file.share_code}")
+    call_command("import_files", "--user", "alice", str(first), str(folder), stdout=out, stderr=StringIO())
+    share = Share.objects.get()
+    assert sorted(share.items.values_list("path", "size")) == [("photos/2024/a.bin", 70000), ("第一.txt", 3000)]
+    assert f"/f/{share.unique_name}/?code={share.code}" in out.getvalue()
+    item = share.items.get(path="第一.txt")
+    response = api.get(f"/api/shares/{share.unique_name}/items/{item.pk}/content?code={share.code}")
     assert body_of(response) == b"one" * 1000
-    assert SharedFile.objects.get(file_name="two.bin").size == 70000
 
 
 def test_import_files_refuses_unknown_users_and_missing_paths(tmp_path, alice):
@@ -128,57 +138,26 @@ def test_import_files_refuses_unknown_users_and_missing_paths(tmp_path, alice):
         call_command("import_files", "--user", "nobody", str(tmp_path), stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("import_files", "--user", "alice", str(tmp_path / "missing"), stdout=StringIO())
-    assert SharedFile.objects.count() == 0
+    assert Share.objects.count() == 0
 
 
 def test_import_over_the_limit_keeps_nothing(tmp_path, alice, settings):
-    before = set((Path(settings.MEDIA_ROOT) / "files").glob("*"))
+    before = set(Path(settings.MEDIA_ROOT).rglob("*"))
     settings.PAN_MAX_UPLOAD_SIZE = 100
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 101)
     with pytest.raises(CommandError):
         call_command("import_files", "--user", "alice", str(big), stdout=StringIO(), stderr=StringIO())
-    assert SharedFile.objects.count() == 0
-    assert set((Path(settings.MEDIA_ROOT) / "files").glob("*")) == before
-
-
-def test_admin_lists_searches_and_acts(alice, shared, django_capture_on_commit_callbacks):
-    first = shared(filename="季度.xlsx")
-    second = shared(filename="other.txt")
-    admin = Client()
-    admin.force_login(alice)
-    listing = admin.get("/admin/pan/sharedfile/?q=季度")
-    assert listing.status_code == 200
-    assert "季度.xlsx" in listing.content.decode() and "other.txt" not in listing.content.decode()
-    assert admin.get("/admin/pan/sharedfile/?state=active").status_code == 200
-    ids = list(SharedFile.objects.values_list("pk", flat=True))
-    admin.post("/admin/pan/sharedfile/", {"action": "regenerate_code", "_selected_action": ids})
-    assert SharedFile.objects.get(unique_name=first["unique_name"]).share_code != first["share_code"]
-    admin.post("/admin/pan/sharedfile/", {"action": "revoke", "_selected_action": ids})
-    assert all(f.revoked for f in SharedFile.objects.all())
-    pk = SharedFile.objects.get(unique_name=second["unique_name"]).pk
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post(f"/admin/pan/sharedfile/{pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302
-    assert not stored(second["unique_name"])
-    with django_capture_on_commit_callbacks(execute=True):
-        admin.post("/admin/pan/sharedfile/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
-    assert SharedFile.objects.count() == 0
-    assert not stored(first["unique_name"])
-
-
-def test_admin_is_for_admins_only(bob, shared):
-    shared()
-    member = Client()
-    member.force_login(bob)
-    assert member.get("/admin/pan/sharedfile/").status_code == 302
+    assert Share.objects.count() == 0
+    assert set(Path(settings.MEDIA_ROOT).rglob("*")) == before
 
 
 def test_deleting_a_user_removes_their_files_bytes(make_user, api_as, django_capture_on_commit_callbacks):
     dave = make_user("dave", roles=["admin"])
     info = post_upload(api_as(dave), filename="d.txt").json()
-    assert stored(info["unique_name"])
+    keys = storage_keys(info)
+    assert stored(keys)
     with django_capture_on_commit_callbacks(execute=True):
         dave.delete()
-    assert not SharedFile.objects.exists()
-    assert not stored(info["unique_name"])
+    assert not Share.objects.exists()
+    assert none_stored(keys)

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from pan.models import SharedFile
+from pan.models import Share
 
 from .conftest import body_of, post_upload
 
@@ -51,11 +51,13 @@ def test_upload_then_download_round_trips(shared, api, data):
     assert response["Content-Length"] == str(len(data))
 
 
-def test_bytes_are_stored_under_the_random_name_not_the_clients(shared):
+def test_bytes_are_stored_under_a_random_key_not_the_clients_name_nor_the_public_id(shared):
     info = shared(filename="../../etc/passwd")
     assert info["file_name"] == "passwd"
-    assert [p.name for p in stored_files()] == [info["unique_name"]]
-    assert len(info["unique_name"]) >= 22
+    [stored] = stored_files()
+    assert stored.parent.name == "items"
+    assert stored.name not in (info["unique_name"], "passwd")
+    assert len(stored.name) >= 32 and len(info["unique_name"]) >= 22
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,7 @@ def test_very_long_unicode_names_are_cut_keeping_the_extension(shared):
 def test_a_name_too_long_for_a_multipart_header_is_400(uploader):
     response = post_upload(uploader, filename="长" * 400 + ".txt")
     assert response.status_code == 400
-    assert SharedFile.objects.count() == 0
+    assert Share.objects.count() == 0
 
 
 def test_a_bare_dot_dot_name_is_not_a_file(uploader):
@@ -119,7 +121,7 @@ def test_over_the_size_limit_is_413_and_nothing_is_kept(uploader):
     response = post_upload(uploader, data=b"x" * 1001, **EN)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
-    assert SharedFile.objects.count() == 0
+    assert Share.objects.count() == 0
     assert stored_files() == []
     assert post_upload(uploader, data=b"x" * 1000).status_code == 201
 
@@ -155,7 +157,7 @@ def test_bad_numbers_are_400_and_nothing_is_kept(uploader, fields, field):
     response = post_upload(uploader, **fields)
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
-    assert SharedFile.objects.count() == 0
+    assert Share.objects.count() == 0
     assert stored_files() == []
 
 
@@ -180,7 +182,7 @@ def test_malformed_multipart_is_400(uploader):
     }
     as_json = uploader.post("/api/files", {"file": "x"}, format="json")
     assert as_json.status_code == 415, as_json.content  # not multipart at all: unsupported media type
-    assert SharedFile.objects.count() == 0
+    assert Share.objects.count() == 0
 
 
 def test_upload_needs_a_token_and_the_upload_permission(api, api_as, bob, charlie, alice):
@@ -188,7 +190,7 @@ def test_upload_needs_a_token_and_the_upload_permission(api, api_as, bob, charli
     assert post_upload(api_as(bob)).status_code == 403
     assert post_upload(api_as(charlie)).status_code == 403
     assert post_upload(api_as(alice)).status_code == 201
-    assert SharedFile.objects.count() == 1
+    assert Share.objects.count() == 1
 
 
 def test_the_upload_page_form_uses_the_session_and_csrf(client, alice):

@@ -1,0 +1,221 @@
+"""What counts as a download (SPEC §4.4): grants, their window, leases."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from asgiref.sync import async_to_sync
+from django.test import Client
+from django.utils import timezone
+
+from pan import grants
+from pan.models import DownloadGrant, Share
+
+from .conftest import body_of
+
+pytestmark = pytest.mark.django_db
+
+DATA = bytes(range(256)) * 4096  # 1 MiB: several chunks
+FILES = [("a.bin", DATA), ("b.txt", b"bee"), ("c/d.txt", b"dee")]
+
+
+def count() -> int:
+    return Share.objects.get().download_count
+
+
+def leases() -> int:
+    return DownloadGrant.objects.filter(lease_until__gt=timezone.now()).count()
+
+
+def item_url(info, number=0) -> str:
+    return f"/api/shares/{info['id']}/items/{info['items'][number]['id']}/content"
+
+
+def tool_get(api, info, url, **headers):
+    response = api.get(url, HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="curl/8.5", **headers)
+    return response, body_of(response)
+
+
+def test_a_tool_counts_once_per_full_download_and_resumes_free(share_as, dana, api):
+    info = share_as(dana, FILES)
+    tool_get(api, info, item_url(info))
+    assert count() == 1
+    # A resume from the same tool within the window: free.
+    response, body = tool_get(api, info, item_url(info), HTTP_RANGE="bytes=1000-")
+    assert response.status_code == 206 and body == DATA[1000:]
+    assert count() == 1
+    # Its other items and the zip are free too...
+    tool_get(api, info, item_url(info, 1))
+    tool_get(api, info, f"/api/shares/{info['id']}/zip")
+    assert count() == 1
+    # ...but a second full download of what it already has is a new one.
+    tool_get(api, info, item_url(info))
+    assert count() == 2
+    tool_get(api, info, f"/api/shares/{info['id']}/zip")
+    tool_get(api, info, f"/api/shares/{info['id']}/zip")
+    assert count() == 3
+
+
+def test_people_behind_one_address_with_other_tools_are_other_recipients(share_as, dana, api):
+    info = share_as(dana, FILES, max_downloads="1")
+    tool_get(api, info, item_url(info))
+    assert count() == 1
+    other = api.get(item_url(info), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="Wget/1.21")
+    assert other.status_code == 410
+    # Not even a resume: the used-up share is only open to a grant that counted.
+    resumed = api.get(
+        item_url(info), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="Wget/1.21", HTTP_RANGE="bytes=1-"
+    )
+    assert resumed.status_code == 410
+
+
+def test_a_used_up_share_still_serves_the_counted_tool_its_other_items_and_resumes(share_as, dana, api):
+    info = share_as(dana, FILES, max_downloads="1")
+    tool_get(api, info, item_url(info))
+    response, body = tool_get(api, info, item_url(info, 2))
+    assert response.status_code == 200 and body == b"dee"
+    response, body = tool_get(api, info, item_url(info), HTTP_RANGE="bytes=10-")
+    assert response.status_code == 206 and body == DATA[10:]
+    # A second full copy would be a second download: refused.
+    assert tool_get(api, info, item_url(info))[0].status_code == 410
+    assert count() == 1
+
+
+def test_the_grant_window_ends(share_as, dana, api):
+    info = share_as(dana, FILES, max_downloads="1", expires_in="0")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        tool_get(api, info, item_url(info))
+        clock.shift(timedelta(minutes=59))
+        assert tool_get(api, info, item_url(info, 1))[0].status_code == 200
+        clock.shift(timedelta(minutes=2))
+        assert tool_get(api, info, item_url(info, 2))[0].status_code == 410
+
+
+def test_a_browser_session_is_one_recipient_for_every_item_and_zip(share_as, dana):
+    info = share_as(dana, FILES, max_downloads="1")
+    browser = Client()
+    assert browser.post(f"/f/{info['id']}/", {"code": info["code_display"].lower()}).status_code == 302
+    for url in (
+        f"/f/{info['id']}/items/{info['items'][0]['id']}/download",
+        f"/f/{info['id']}/zip",
+        f"/f/{info['id']}/items/{info['items'][0]['id']}/download",
+        f"/f/{info['id']}/items/{info['items'][1]['id']}/download",
+    ):
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        body_of(response)
+    assert count() == 1
+    other = Client()
+    other.post(f"/f/{info['id']}/", {"code": info["code"]})
+    assert other.get(f"/f/{info['id']}/zip").status_code == 410
+
+
+def test_a_page_download_needs_the_session_unlock(share_as, dana):
+    info = share_as(dana, FILES)
+    url = f"/f/{info['id']}/items/{info['items'][0]['id']}/download"
+    assert Client().get(url).status_code == 403
+    assert Client().get(f"/f/{info['id']}/zip").status_code == 403
+    assert count() == 0
+
+
+def test_the_owner_downloads_count_nothing(share_as, dana, api_as):
+    info = share_as(dana, FILES, max_downloads="1")
+    owner = api_as(dana)
+    for _attempt in range(3):
+        assert body_of(owner.get(item_url(info))) == DATA
+        body_of(owner.get(f"/api/shares/{info['id']}/zip"))
+    page = Client()
+    page.force_login(Share.objects.get().owner)
+    body_of(page.get(f"/f/{info['id']}/zip"))
+    assert count() == 0 and not DownloadGrant.objects.exists()
+
+
+def test_head_previews_and_short_ranges_count_nothing(share_as, dana, api):
+    info = share_as(dana, [("pic.png", DATA, "image/png")], max_downloads="1")
+    assert api.head(item_url(info), HTTP_X_SHARE_CODE=info["code"]).status_code == 200
+    assert api.head(f"/api/shares/{info['id']}/zip", HTTP_X_SHARE_CODE=info["code"]).status_code == 200
+    for start in range(0, len(DATA) - 1, 300_000):
+        tool_get(api, info, item_url(info), HTTP_RANGE=f"bytes={start}-{start + 9}")
+    browser = Client()
+    browser.post(f"/f/{info['id']}/", {"code": info["code"]})
+    preview = browser.get(f"/f/{info['id']}/items/{info['items'][0]['id']}/preview")
+    assert preview.status_code == 200 and body_of(preview) == DATA
+    assert preview["Content-Disposition"].startswith("inline;")
+    assert count() == 0 and leases() == 0
+
+
+def test_an_aborted_stream_gives_its_slot_back_at_once(share_as, dana, api):
+    info = share_as(dana, FILES, max_downloads="1")
+    response = api.get(item_url(info), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="first")
+    assert leases() == 1
+    assert api.get(item_url(info), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="second").status_code == 410
+
+    async def take_one_chunk_then_go_away():
+        stream = aiter(response)
+        await anext(stream)
+        await stream.aclose()
+
+    async_to_sync(take_one_chunk_then_go_away)()
+    assert leases() == 0 and count() == 0
+    response, body = tool_get(api, info, item_url(info))
+    assert body == DATA and count() == 1
+
+
+def test_a_killed_process_lease_lapses_and_frees_the_slot(share_as, dana, api, settings):
+    settings.PAN_DOWNLOAD_LEASE_SECONDS = 120
+    info = share_as(dana, FILES, max_downloads="1")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        # A download starts and its process dies: nothing ever releases the lease.
+        api.get(item_url(info), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="doomed")
+        assert tool_get(api, info, item_url(info))[0].status_code == 410
+        clock.shift(timedelta(seconds=121))
+        response, body = tool_get(api, info, item_url(info))
+        assert response.status_code == 200 and body == DATA
+    assert count() == 1
+
+
+def test_a_stream_whose_lease_lapsed_and_lost_its_slot_stops_short(share_as, dana, api, settings):
+    settings.PAN_DOWNLOAD_LEASE_SECONDS = 120
+    info = share_as(dana, FILES, max_downloads="1")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        slow = api.get(item_url(info), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="slow")
+        clock.shift(timedelta(seconds=121))
+        assert tool_get(api, info, item_url(info))[1] == DATA  # the slot went to someone else
+        with pytest.raises(grants.DownloadSlotLost):
+            body_of(slow)
+    assert count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_recipients_never_take_more_slots_than_the_limit(make_user):
+    from io import BytesIO
+
+    from pan.services import IncomingFile, share_create
+
+    owner = make_user("dana", roles=["uploaders"])
+    share = share_create(owner=owner, files=[IncomingFile(BytesIO(b"x"), "x.txt")], max_downloads=3)
+    barrier = threading.Barrier(20)
+    outcomes = []
+
+    def recipient(number: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            ticket = grants.download_begin(
+                share=share, grant_key=f"c:{number}", target="zip", resume=False, session=False
+            )
+            outcomes.append(ticket.counting)
+        except Exception as exc:  # noqa: BLE001 - the kind is asserted below
+            outcomes.append(type(exc).__name__)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=recipient, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(map(str, outcomes)) == ["FileUsedUp"] * 17 + ["True"] * 3
+    assert leases() == 3

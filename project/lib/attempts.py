@@ -1,0 +1,193 @@
+"""One fixed-window attempt limiter for everything that must not be guessed.
+
+Logins and share codes (and whatever comes next) describe their limits as
+`Layer`s and call `attempts_take` before the check that could be guessed.
+
+Increment first, then decide: every layer counts the attempt (`cache.add`
+opens the window, `cache.incr` raises the count) and the number `incr`
+returned decides. Both are atomic on the local-memory cache (a lock) and on
+django-redis (SET NX, and a Lua script around INCRBY), so N simultaneous
+callers each get their own number and at most `limit` of them pass, across
+every process sharing the Redis. A refused attempt is given back: refusals
+do not prolong the lockout.
+
+Cache entries, all under "attempts:<layer key>":
+
+    :since              the window's start (a timestamp), written with add;
+                        the window is judged from it, not from the entry's
+                        expiry, so it ends on time on every backend and
+                        under time_machine (Redis TTLs run on Redis's clock)
+    :<start>            the count of the window that began at <start>; a new
+                        window is a new entry, so it starts at zero without
+                        a reset that could wipe a concurrent count
+    :since:after:<start>  the start of the window after <start>, when the
+                        :since entry outlived its window; every caller that
+                        saw the stale start reads the same successor
+
+When the cache is unreachable every function fails open: it logs a warning
+(at most once per `RATE_LIMIT_WARNING_INTERVAL`) and lets the attempt
+through, like the request rate limiter.
+"""
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from project.ratelimit import CACHE_ERRORS, warn_cache_unreachable
+
+_PREFIX = "attempts:"
+# Each retry answers an entry that expired between two calls; three in a row
+# means something else is wrong, and the caller fails open.
+_TRIES = 3
+
+
+@dataclass(frozen=True)
+class Layer:
+    key: str  # cache key (the module adds its own prefix "attempts:")
+    limit: int  # attempts allowed per window; 0 = layer off
+    window: int  # seconds
+    error: type  # a project.lib.errors.TooManyRequests subclass raised when over
+
+
+def _since_key(layer: Layer) -> str:
+    return f"{_PREFIX}{layer.key}:since"
+
+
+def _count_key(layer: Layer, since: float) -> str:
+    return f"{_PREFIX}{layer.key}:{since!r}"
+
+
+def _window_start(layer: Layer, now: float) -> float:
+    """The start of the layer's open window, opening one at `now` if none is."""
+    since_key = _since_key(layer)
+    for _attempt in range(_TRIES):
+        cache.add(since_key, now, layer.window)
+        since = cache.get(since_key)
+        if since is None:
+            continue  # expired between add and get: add it again
+        if now < since + layer.window:
+            return since
+        # The entry outlived its window (Redis keeps time by its own clock:
+        # time_machine, or app servers whose clocks disagree). Overwriting it
+        # directly could let two callers open two windows; instead the first
+        # add of a successor wins and everyone who saw this start reads it.
+        successor_key = f"{since_key}:after:{since!r}"
+        cache.add(successor_key, now, layer.window)
+        successor = cache.get(successor_key)
+        if successor is None:
+            continue
+        # Every caller writes the same value, so a late writer cannot move
+        # the window; a very late one only makes the next caller follow the
+        # successor entry again.
+        cache.set(since_key, successor, layer.window)
+        if now < successor + layer.window:
+            return successor
+    raise OSError(f"attempt window {layer.key!r} keeps vanishing")
+
+
+def _count_one(layer: Layer, now: float) -> tuple[str, int, float]:
+    """Count one attempt in the layer's open window: (count key, count, window start)."""
+    for _attempt in range(_TRIES):
+        since = _window_start(layer, now)
+        count_key = _count_key(layer, since)
+        cache.add(count_key, 0, layer.window)
+        try:
+            return count_key, cache.incr(count_key), since
+        except ValueError:
+            continue  # expired between add and incr: open the window again
+    raise OSError(f"attempt counter {layer.key!r} keeps vanishing")
+
+
+def _decrement(count_key: str) -> None:
+    """Give one attempt back, never below zero and never recreating the entry."""
+    try:
+        if cache.decr(count_key) < 0:
+            # The window was reset after this attempt was counted: there was
+            # nothing of ours left to give back.
+            cache.incr(count_key)
+    except ValueError:
+        pass  # the entry expired with its window: nothing left to give back
+
+
+def _active(layers: Sequence[Layer]) -> list[Layer]:
+    return [layer for layer in layers if layer.limit > 0]
+
+
+def attempts_take(layers: Sequence[Layer], *, now: float | None = None) -> None:
+    """Count one attempt in every layer, then let it through or refuse it.
+
+    Effects: raises each active layer's count (a layer with limit 0 is off).
+    When a count passes its layer's limit, the attempt is given back in
+    every layer it was counted in and the first such layer's `error` is
+    raised with `retry_after` = seconds until that window ends (at least 1).
+    Fails open when the cache is unreachable.
+    """
+    now = time.time() if now is None else now
+    counted: list[str] = []
+    refusal: tuple[Layer, float] | None = None
+    try:
+        for layer in _active(layers):
+            count_key, count, since = _count_one(layer, now)
+            counted.append(count_key)
+            if count > layer.limit and refusal is None:
+                refusal = (layer, since)
+        if refusal is not None:
+            for count_key in counted:
+                _decrement(count_key)
+    except CACHE_ERRORS as exc:
+        warn_cache_unreachable(exc)
+        return
+    if refusal is not None:
+        layer, since = refusal
+        raise layer.error(retry_after=max(1, math.ceil(since + layer.window - now)))
+
+
+def attempts_give_back(layers: Sequence[Layer]) -> None:
+    """Undo one attempt that `attempts_take` let through (a success that should not count).
+
+    Gives back in the layer's current window; when that window has ended
+    or been reset there is nothing to give back. Fails open.
+    """
+    try:
+        for layer in _active(layers):
+            since = cache.get(_since_key(layer))
+            if since is not None:
+                _decrement(_count_key(layer, since))
+    except CACHE_ERRORS as exc:
+        warn_cache_unreachable(exc)
+
+
+def attempts_reset(layers: Sequence[Layer]) -> None:
+    """Forget the layers' windows: the next attempt opens a fresh one. Fails open."""
+    try:
+        for layer in layers:
+            since_key = _since_key(layer)
+            since = cache.get(since_key)
+            keys = [since_key] if since is None else [since_key, _count_key(layer, since)]
+            cache.delete_many(keys)
+    except CACHE_ERRORS as exc:
+        warn_cache_unreachable(exc)
+
+
+def attempts_locked_for(layer: Layer, *, now: float | None = None) -> int:
+    """Seconds until the layer accepts attempts again (0 = it does now).
+
+    Read-only. Fails open (0) when the cache is unreachable.
+    """
+    if layer.limit <= 0:
+        return 0
+    now = time.time() if now is None else now
+    try:
+        since = cache.get(_since_key(layer))
+        if since is None or now >= since + layer.window:
+            return 0
+        count = cache.get(_count_key(layer, since)) or 0
+    except CACHE_ERRORS as exc:
+        warn_cache_unreachable(exc)
+        return 0
+    if count < layer.limit:
+        return 0
+    return max(1, math.ceil(since + layer.window - now))
