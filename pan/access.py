@@ -97,13 +97,15 @@ def share_code_check(*, share: Share, code: str | None, client: str) -> None:
     """Compare a code in constant time, within the guessing limits.
 
     Raises `CodeGuessingLimited`/`FileLockedForCodes` (429, `Retry-After`)
-    while a layer is full, else `CodeRejected` (403) for a wrong or missing
-    code.
+    while a layer is full, else `CodeRejected` (403) for a wrong code. A
+    missing code is `CodeRejected` without counting as a guess.
     """
+    given = share_code_normalise(code).encode()
+    if not given:
+        raise CodeRejected()  # nothing was guessed (a link opened without the code): nothing counts
     layers = _layers(share, client)
     attempts_take(layers)
-    given = share_code_normalise(code).encode()
-    if given and hmac.compare_digest(given, share.code.encode()):
+    if hmac.compare_digest(given, share.code.encode()):
         attempts_give_back(layers)
         return
     raise CodeRejected()

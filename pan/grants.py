@@ -54,12 +54,15 @@ def grant_key_for_tool(*, client: str, user_agent: str) -> str:
     return f"c:{digest}"
 
 
-def grant_key_for_session(session) -> str:
-    """One grant per browser session (the same for every share)."""
+def grant_key_for_session(session, *, create: bool = True) -> str | None:
+    """One grant per browser session (the same for every share). With
+    `create=False` (a page view) a session without one is not written to."""
     import secrets
 
     token = session.get(SESSION_GRANTS)
     if not isinstance(token, str):
+        if not create:
+            return None
         token = secrets.token_urlsafe(24)
         session[SESSION_GRANTS] = token
     return f"s:{token}"

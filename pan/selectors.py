@@ -18,9 +18,9 @@ def _with_items(queryset):
 
 def share_list_managed(*, user):
     """The user's own shares; every share for `manage` holders. Newest first."""
-    return _with_items(Share.objects.visible_to(user)).annotate(
-        item_count=Count("items"), total_size=Sum("items__size")
-    )
+    shares = _with_items(Share.objects.visible_to(user))
+    # An aggregate drops Meta.ordering: order again, so pages are stable.
+    return shares.annotate(item_count=Count("items"), total_size=Sum("items__size")).order_by("-created_at", "-id")
 
 
 def share_get_managed(*, user, unique_name: str) -> Share:

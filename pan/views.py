@@ -100,8 +100,9 @@ def file_page(request, unique_name):
     this browser session."""
     try:
         share = access.share_lookup(unique_name=unique_name)
-        if not access.share_managed_by(user=request.user, share=share):
-            access.share_raise_if_gone(share, grant_key=grant_key_for_session(request.session))
+        # A share still uploading shows its page (with the items so far) and says so.
+        if share.state() != ShareState.UPLOADING and not access.share_managed_by(user=request.user, share=share):
+            access.share_raise_if_gone(share, grant_key=grant_key_for_session(request.session, create=False))
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name)
     if request.method != "POST":
@@ -113,7 +114,7 @@ def file_page(request, unique_name):
             code=code,
             user=request.user,
             client=client_address(request),
-            grant_key=grant_key_for_session(request.session),
+            grant_key=grant_key_for_session(request.session, create=False),
         )
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name, share=share, code=code)

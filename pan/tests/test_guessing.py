@@ -121,3 +121,13 @@ def test_a_share_under_attack_locks_for_everyone_until_its_owner_regenerates(mak
     assert new["code_locked_seconds"] == 0
     share.refresh_from_db()
     assert outcome(share, share.code, "192.0.2.1") == "ok"
+
+
+def test_a_missing_code_is_refused_without_counting_as_a_guess(make_share, settings, api):
+    share = make_share()
+    for _attempt in range(settings.PAN_CODE_CLIENT_LIMIT * 2):
+        assert outcome(share, "", "198.51.100.9") == "code_rejected"
+        assert outcome(share, " - ", "198.51.100.9") == "code_rejected"
+        assert api.get(f"/f/{share.unique_name}/zip").status_code == 403
+    assert outcome(share, share.code, "198.51.100.9") == "ok"
+    assert api.get(f"/api/shares/{share.unique_name}/zip", HTTP_X_SHARE_CODE=share.code).status_code == 200

@@ -42,16 +42,49 @@
     });
   });
 
-  // Copy buttons: <button data-copy="#id-of-input-or-text">.
-  document.querySelectorAll("[data-copy]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var source = document.querySelector(button.dataset.copy);
-      var text = source.value !== undefined ? source.value : source.textContent;
-      navigator.clipboard.writeText(text).then(function () {
-        button.dataset.label = button.dataset.label || button.textContent;
-        button.textContent = button.dataset.copied || "✓";
-        setTimeout(function () { button.textContent = button.dataset.label; }, 1500);
-      });
+  // Copy buttons: <button data-copy="#id-of-input-or-text">. Delegated, so
+  // buttons revealed later (the upload result) work too. navigator.clipboard
+  // exists only in secure contexts; on a plain-HTTP address the hidden
+  // textarea and execCommand("copy") still work.
+  function copyByHand(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "copy-buffer";
+    document.body.appendChild(area);
+    area.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
+    document.body.removeChild(area);
+    return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () { return copyByHand(text); });
+    }
+    return copyByHand(text);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) { return; }
+    var text = source.value !== undefined ? source.value : source.textContent;
+    copyText(text.trim()).then(function () {
+      button.dataset.label = button.dataset.label || button.textContent;
+      button.textContent = button.dataset.copied || "\u2713";
+      setTimeout(function () { button.textContent = button.dataset.label; }, 1500);
+    }, function () {
+      // Copying was refused: select the text so the person can copy it by hand.
+      if (source.select) { source.select(); }
     });
+  });
+
+  // Forms that destroy something ask first: <form data-confirm="Delete …?">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!event.defaultPrevented && form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
   });
 })();

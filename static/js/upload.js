@@ -1,41 +1,138 @@
-// The upload form on /welcome/: drag and drop, XMLHttpRequest so the
-// browser's upload progress events drive a real <progress> bar, then the
-// share link, code and QR code from the API's answer. Uses the session
-// (Django's CSRF token in X-CSRFToken).
+// The upload form on /welcome/: files and whole folders (picked or dropped)
+// gather in a queue, then go as ONE share in one multipart POST to
+// /api/shares, one `file` part per file whose filename is the file's path
+// inside the chosen folder (webkitRelativePath), so the share keeps the
+// folders. XMLHttpRequest, because only its upload events drive a real
+// <progress> bar. The page is session-authenticated: Django's CSRF token
+// goes in X-CSRFToken, which DRF's SessionAuthentication requires.
 (function () {
   "use strict";
   var section = document.getElementById("upload");
   if (!section) { return; }
   var form = document.getElementById("upload-form");
-  var input = document.getElementById("upload-file");
+  var fileInput = document.getElementById("upload-file");
+  var folderInput = document.getElementById("upload-folder");
   var zone = document.getElementById("dropzone");
+  var queueBox = document.getElementById("upload-queue-box");
+  var queueList = document.getElementById("upload-queue");
+  var button = document.getElementById("upload-button");
   var progress = document.getElementById("upload-progress");
   var bar = document.getElementById("upload-bar");
   var percent = document.getElementById("upload-percent");
   var errorBox = document.getElementById("upload-error");
   var result = document.getElementById("upload-result");
-  var dropped = null;
+  var queue = [];  // [{file: File, path: "folder/sub/name.ext"}]
+  var xhr = null;
 
-  ["dragenter", "dragover"].forEach(function (name) {
-    zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("dragover"); });
-  });
-  ["dragleave", "drop"].forEach(function (name) {
-    zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.remove("dragover"); });
-  });
-  zone.addEventListener("drop", function (event) {
-    if (event.dataTransfer && event.dataTransfer.files.length) {
-      dropped = event.dataTransfer.files[0];
-      input.required = false;
-      zone.querySelector("p").textContent = dropped.name;
+  function humanSize(bytes) {
+    var units = ["B", "KB", "MB", "GB", "TB"];
+    var value = bytes;
+    var unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return (unit === 0 ? String(value) : value.toFixed(1)) + "\u00a0" + units[unit];
+  }
+
+  function render() {
+    queueList.textContent = "";
+    var total = 0;
+    queue.forEach(function (entry, index) {
+      total += entry.file.size;
+      var li = document.createElement("li");
+      var name = document.createElement("span");
+      name.className = "queue-path";
+      name.textContent = entry.path;
+      var size = document.createElement("span");
+      size.className = "queue-size";
+      size.textContent = humanSize(entry.file.size);
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link queue-remove";
+      remove.textContent = section.dataset.msgRemove;
+      remove.addEventListener("click", function () { queue.splice(index, 1); render(); });
+      li.append(name, size, remove);
+      queueList.appendChild(li);
+    });
+    document.getElementById("upload-count").textContent = String(queue.length);
+    document.getElementById("upload-total").textContent = humanSize(total);
+    queueBox.hidden = queue.length === 0;
+  }
+
+  function add(entries) {
+    entries.forEach(function (entry) {
+      var same = queue.some(function (queued) { return queued.path === entry.path; });
+      if (!same) { queue.push(entry); }
+    });
+    errorBox.hidden = true;
+    render();
+  }
+
+  function fromInput(input) {
+    var files = Array.prototype.slice.call(input.files);
+    add(files.map(function (file) { return { file: file, path: file.webkitRelativePath || file.name }; }));
+    input.value = "";  // the same file can be picked again after a removal
+  }
+  fileInput.addEventListener("change", function () { fromInput(fileInput); });
+  folderInput.addEventListener("change", function () { fromInput(folderInput); });
+  document.getElementById("upload-clear").addEventListener("click", function () { queue = []; render(); });
+
+  // Dropped folders arrive as entries, read recursively; readEntries answers
+  // in batches (100 in Chromium) until it returns an empty one.
+  function readEntry(entry, prefix) {
+    return new Promise(function (resolve) {
+      if (entry.isFile) {
+        entry.file(function (file) { resolve([{ file: file, path: prefix + file.name }]); }, function () { resolve([]); });
+        return;
+      }
+      var reader = entry.createReader();
+      var found = [];
+      (function more() {
+        reader.readEntries(function (batch) {
+          if (!batch.length) {
+            Promise.all(found.map(function (child) { return readEntry(child, prefix + entry.name + "/"); }))
+              .then(function (lists) { resolve([].concat.apply([], lists)); });
+            return;
+          }
+          found = found.concat(Array.prototype.slice.call(batch));
+          more();
+        }, function () { resolve([]); });
+      })();
+    });
+  }
+
+  function dropped(event) {
+    var transfer = event.dataTransfer;
+    if (!transfer) { return; }
+    var items = Array.prototype.slice.call(transfer.items || []);
+    var entries = items.map(function (item) { return item.webkitGetAsEntry && item.webkitGetAsEntry(); })
+      .filter(Boolean);
+    if (entries.length) {
+      Promise.all(entries.map(function (entry) { return readEntry(entry, ""); }))
+        .then(function (lists) { add([].concat.apply([], lists)); });
+    } else {
+      add(Array.prototype.slice.call(transfer.files).map(function (file) { return { file: file, path: file.name }; }));
     }
-  });
-  input.addEventListener("change", function () { dropped = null; });
+  }
 
-  function showError(message) {
+  // Drops anywhere on the page land in the queue instead of opening the file.
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("dragover"); });
+  });
+  document.addEventListener("dragleave", function (event) {
+    if (!event.relatedTarget) { zone.classList.remove("dragover"); }
+  });
+  document.addEventListener("drop", function (event) {
+    event.preventDefault();
+    zone.classList.remove("dragover");
+    dropped(event);
+  });
+
+  function showError(message, fields) {
     errorBox.textContent = "";
-    var p = document.createElement("p");
-    p.textContent = message;
-    errorBox.appendChild(p);
+    [message].concat(fields || []).forEach(function (text) {
+      var p = document.createElement("p");
+      p.textContent = text;
+      errorBox.appendChild(p);
+    });
     errorBox.hidden = false;
   }
 
@@ -44,15 +141,40 @@
     percent.textContent = value + "%";
   }
 
+  function fieldMessages(error) {
+    var messages = [];
+    Object.keys((error && error.fields) || {}).forEach(function (name) {
+      messages = messages.concat(error.fields[name]);
+    });
+    return messages;
+  }
+
+  function showResult(body) {
+    var first = body.items && body.items[0];
+    var name = body.title || (first ? first.name : body.id);
+    document.getElementById("result-name").textContent = name;
+    document.getElementById("result-items").textContent =
+      body.items && body.items.length > 1 ? "(" + body.items.length + ")" : "";
+    document.getElementById("result-code").textContent = body.code_display;
+    document.getElementById("result-link").value = body.share_url;
+    document.getElementById("result-qr").src = body.qr;
+    result.hidden = false;
+    result.scrollIntoView({ block: "nearest" });
+    result.focus();
+  }
+
+  var cancel = document.getElementById("upload-cancel");
+  cancel.addEventListener("click", function () { if (xhr) { xhr.abort(); } });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var file = dropped || input.files[0];
-    if (!file) { input.reportValidity(); return; }
+    if (!queue.length) { showError(section.dataset.msgEmpty); return; }
     var data = new FormData();
-    data.append("file", file, file.name);
+    if (form.elements.title.value.trim()) { data.append("title", form.elements.title.value.trim()); }
     data.append("expires_in", form.elements.expires_in.value);
     if (form.elements.max_downloads.value) { data.append("max_downloads", form.elements.max_downloads.value); }
-    var xhr = new XMLHttpRequest();
+    queue.forEach(function (entry) { data.append("file", entry.file, entry.path); });
+    xhr = new XMLHttpRequest();
     xhr.open("POST", section.dataset.endpoint);
     xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
     xhr.setRequestHeader("Accept", "application/json");
@@ -65,22 +187,27 @@
       try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
       if (xhr.status === 201 && body) {
         setProgress(100);
-        document.getElementById("result-name").textContent = body.file_name;
-        document.getElementById("result-code").textContent = body.share_code;
-        document.getElementById("result-link").value = body.share_url;
-        document.getElementById("result-qr").src = body.qr;
-        result.hidden = false;
+        queue = [];
+        render();
+        showResult(body);
       } else {
-        showError(body && body.error ? body.error.message : section.dataset.msgFailed);
+        var error = body && body.error;
+        showError(error ? error.message : section.dataset.msgFailed, fieldMessages(error));
       }
     });
     xhr.addEventListener("error", function () { showError(section.dataset.msgNetwork); });
+    xhr.addEventListener("abort", function () { showError(section.dataset.msgCancelled); });
+    xhr.addEventListener("loadend", function () {
+      button.disabled = false;
+      cancel.hidden = true;
+      xhr = null;
+    });
     errorBox.hidden = true;
     result.hidden = true;
     progress.hidden = false;
+    cancel.hidden = false;
     setProgress(0);
-    document.getElementById("upload-button").disabled = true;
-    xhr.addEventListener("loadend", function () { document.getElementById("upload-button").disabled = false; });
+    button.disabled = true;
     xhr.send(data);
   });
 })();
