@@ -5,13 +5,15 @@
     python -m bench --url URL --username U --password P [--server-pid PID]
 
 Measures short-link redirects, the file page, login, a large upload and
-download (with the server's peak resident memory), WebSocket echo, and the
-machine's own ceilings (disk read, nginx sendfile). Every loop is bounded in
+download (with the server's peak resident memory), the same number of bytes
+as the zip of a several-file share, WebSocket echo, and the machine's own
+ceilings (disk read, nginx sendfile). Every loop is bounded in
 count and time. Prints a table and writes JSON (bench/results/ by default).
 """
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +38,7 @@ sys.path.insert(0, str(BASE_DIR))
 from project.testing import LiveServer, free_port  # noqa: E402
 
 CHUNK = 1024 * 1024
+ZIP_PARTS = 4  # files in the zip-download share; together as large as the single file
 
 
 def parse_args(argv=None):
@@ -64,6 +67,20 @@ def make_file(directory: Path, mib: int) -> tuple[Path, str]:
     return path, digest.hexdigest()
 
 
+def make_parts(directory: Path, mib: int, count: int) -> list[Path]:
+    """`count` files of random bytes that together hold exactly `mib` MiB."""
+    total = mib * CHUNK
+    paths = []
+    for number in range(count):
+        size = total // count + (total % count if number == count - 1 else 0)
+        path = directory / f"bench-part-{number + 1}.bin"
+        with open(path, "wb") as handle:
+            for start in range(0, size, CHUNK):
+                handle.write(os.urandom(min(CHUNK, size - start)))
+        paths.append(path)
+    return paths
+
+
 async def api_json(session, method, url, **kwargs):
     async with session.request(method, url, **kwargs) as response:
         body = await response.json(content_type=None)
@@ -90,10 +107,22 @@ async def upload(session, base, headers, path: Path, pid) -> tuple[dict, dict]:
     return row, created
 
 
+async def create_share(session, base, headers, paths: list[Path]) -> dict:
+    """A share of several files (`POST /api/shares`, one `file` part each)."""
+    with contextlib.ExitStack() as stack:
+        form = aiohttp.FormData()
+        for path in paths:
+            handle = stack.enter_context(open(path, "rb"))  # noqa: ASYNC230 - aiohttp streams it in chunks
+            form.add_field("file", handle, filename=path.name, content_type="application/octet-stream")
+        return await api_json(session, "POST", f"{base}/api/shares", data=form, headers=headers)
+
+
 async def download(session, name, url, size_mib, pid, expected_sha=None, headers=None) -> dict:
     """Time one download. With `expected_sha` the bytes are hashed as they
     arrive and checked; without, only counted, so the client's hashing
-    (slower than loopback here) does not cap the figure."""
+    (slower than loopback here) does not cap the figure. With `size_mib`
+    None (a zip, whose size the server computes) the expected size is the
+    response's `Content-Length` and the rate is of the bytes received."""
     digest = hashlib.sha256() if expected_sha else None
     received = 0
     async with PeakSampler(pid) as memory:
@@ -101,14 +130,19 @@ async def download(session, name, url, size_mib, pid, expected_sha=None, headers
         async with session.get(url, headers=headers or {}) as response:
             if response.status != 200:
                 raise RuntimeError(f"GET {url} -> {response.status}")
+            if size_mib is None:
+                expected_bytes = int(response.headers.get("Content-Length", -1))
+            else:
+                expected_bytes = round(size_mib * 2**20)
             async for chunk in response.content.iter_chunked(CHUNK):
                 received += len(chunk)
                 if digest:
                     digest.update(chunk)
         seconds = time.perf_counter() - started
-    row = {"name": name, "mib_per_s": round(size_mib / seconds, 1), "seconds": round(seconds, 2)}
+    mib = size_mib if size_mib is not None else received / 2**20
+    row = {"name": name, "mib_per_s": round(mib / seconds, 1), "seconds": round(seconds, 2)}
     row.update(rss_before_mib=round(memory.before, 1), rss_peak_mib=round(memory.peak, 1))
-    row["bytes_ok"] = received == round(size_mib * 2**20)
+    row["bytes_ok"] = received == expected_bytes
     if digest:
         row["sha256_ok"] = digest.hexdigest() == expected_sha
     return row
@@ -195,9 +229,20 @@ async def run(args) -> dict:
             code = {"X-Share-Code": created["share_code"]}
             checked = f"download {file_mib} MiB, SHA-256 checked"
             rows.append(await download(session, checked, content_url, file_mib, pid, sha, headers=code))
+            single = []
             for attempt in (1, 2):
                 name = f"download {file_mib} MiB #{attempt}"
-                rows.append(await download(session, name, content_url, file_mib, pid, headers=code))
+                single.append(await download(session, name, content_url, file_mib, pid, headers=code))
+            rows += single
+            # SPEC §9: a zip of several files (stored, streamed) against the single-file rate.
+            share = await create_share(session, base, auth, make_parts(workdir, file_mib, ZIP_PARTS))
+            zip_url = f"{base}/api/shares/{share['id']}/zip"
+            single_rate = sum(row["mib_per_s"] for row in single) / len(single)
+            for attempt in (1, 2):
+                name = f"zip download {file_mib} MiB, {ZIP_PARTS} files #{attempt}"
+                row = await download(session, name, zip_url, None, pid, headers={"X-Share-Code": share["code"]})
+                row["vs_single_download"] = round(row["mib_per_s"] / single_rate, 2)
+                rows.append(row)
 
             rows.append(
                 {"name": f"ceiling: cat {file_mib} MiB > /dev/null", "mib_per_s": round(cat_throughput(path), 1)}
@@ -287,6 +332,7 @@ def table(report: dict) -> str:
             + ("" if row.get("errors", 0) == 0 else f"  errors={row['errors']}")
             + ("" if row.get("sha256_ok", True) else "  SHA-256 MISMATCH")
             + ("" if row.get("bytes_ok", True) else "  SIZE MISMATCH")
+            + (f"  {row['vs_single_download']}x single-file" if "vs_single_download" in row else "")
         )
     return "\n".join(lines)
 

@@ -38,6 +38,10 @@ from .errors import (
 from .grants import grant_is_fresh
 from .models import Share, ShareState
 
+# How long a code check waits for places held by right codes being checked
+# at the same moment (see `attempts_take`); a locked layer answers this late.
+CODE_CHECK_PATIENCE = 0.5
+
 
 def _hashed(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:24]
@@ -104,7 +108,7 @@ def share_code_check(*, share: Share, code: str | None, client: str) -> None:
     if not given:
         raise CodeRejected()  # nothing was guessed (a link opened without the code): nothing counts
     layers = _layers(share, client)
-    attempts_take(layers)
+    attempts_take(layers, patience=CODE_CHECK_PATIENCE)
     if hmac.compare_digest(given, share.code.encode()):
         attempts_give_back(layers)
         return

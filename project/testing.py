@@ -109,23 +109,40 @@ class LiveServer:
         self.manage("collectstatic", "--noinput", "-v0")
         for _ in range(self.processes_wanted):
             port = free_port()
-            log = open(self.tmp / f"daphne-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-            if self.server == "uvicorn":
-                command = ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-                command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
-            else:
-                command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            proc = subprocess.Popen(  # noqa: S603 - our own server
-                [sys.executable, *command, "project.asgi:application"],
-                cwd=BASE_DIR,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            self.procs.append(proc)
             self.ports.append(port)
-            self._wait_until_up(proc, port)
+            self._spawn(port)
         return self
+
+    def restart(self) -> "LiveServer":
+        """Start the server processes again on the same ports, with the same
+        environment, database and media (no migrate): for tests that kill a
+        process mid-request and look at what it left behind."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=10)
+        self.procs.clear()
+        for port in self.ports:
+            self._spawn(port)
+        return self
+
+    def _spawn(self, port: int) -> None:
+        # Appended to, so a restarted process's log follows the killed one's.
+        log = open(self.tmp / f"daphne-{port}.log", "ab")  # noqa: SIM115 - closed with the process
+        if self.server == "uvicorn":
+            command = ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+        else:
+            command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        proc = subprocess.Popen(  # noqa: S603 - our own server
+            [sys.executable, *command, "project.asgi:application"],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        self._wait_until_up(proc, port)
 
     def _wait_until_up(self, proc: subprocess.Popen, port: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -24,6 +24,10 @@ Cache entries, all under "attempts:<layer key>":
                         :since entry outlived its window; every caller that
                         saw the stale start reads the same successor
 
+With django-redis every operation is instead one Lua script (one round
+trip, atomic over all layers; see "With Redis" below): a right code holds
+its place for two round trips, not twenty-six.
+
 When the cache is unreachable every function fails open: it logs a warning
 (at most once per `RATE_LIMIT_WARNING_INTERVAL`) and lets the attempt
 through, like the request rate limiter.
@@ -34,7 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from project.ratelimit import CACHE_ERRORS, warn_cache_unreachable
 
@@ -116,7 +120,86 @@ def _active(layers: Sequence[Layer]) -> list[Layer]:
     return [layer for layer in layers if layer.limit > 0]
 
 
-def attempts_take(layers: Sequence[Layer], *, now: float | None = None) -> None:
+# --- With Redis: one atomic script per operation ------------------------------
+#
+# The cache API above takes about 26 round trips to count and give back an
+# attempt in four layers; a right code holds its place for all of them, and
+# a crowd behind one NAT address pushed each other over the limit. On Redis
+# each operation is one Lua script instead (atomic, one round trip): the
+# window's start is judged from the caller's clock as above, a new window
+# resets its count inside the script, and a refused attempt counts nowhere.
+
+_TAKE = """
+local now = tonumber(ARGV[1])
+local starts = {}
+for i, key in ipairs(KEYS) do
+  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local since = tonumber(redis.call('GET', key .. ':since'))
+  if since == nil or now >= since + window then
+    since = now
+    redis.call('SET', key .. ':since', ARGV[1], 'EX', window + 60)
+    redis.call('SET', key .. ':count', 0, 'EX', window + 60)
+  end
+  starts[i] = since
+  if (tonumber(redis.call('GET', key .. ':count')) or 0) >= limit then
+    return {i, tostring(since)}
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key .. ':count')
+end
+return {0, '0'}
+"""
+
+_GIVE_BACK = """
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key .. ':count'))
+  if count ~= nil and count > 0 then
+    redis.call('DECR', key .. ':count')
+  end
+end
+return 0
+"""
+
+
+def _redis():
+    """The raw Redis client when the default cache is django-redis, else None."""
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover - django-redis is pinned in requirements.txt
+        return None
+    if not isinstance(caches["default"], RedisCache):
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def _redis_keys(layers: Sequence[Layer]) -> list[str]:
+    return [cache.make_key(f"{_PREFIX}{layer.key}") for layer in layers]
+
+
+def _redis_take(client, layers: list[Layer], now: float) -> None:
+    args = [repr(now)]
+    for layer in layers:
+        args += [layer.limit, layer.window]
+    full, since = client.eval(_TAKE, len(layers), *_redis_keys(layers), *args)
+    if full:
+        layer = layers[int(full) - 1]
+        raise layer.error(retry_after=max(1, math.ceil(float(since) + layer.window - now)))
+
+
+def _redis_locked_for(client, layer: Layer, now: float) -> int:
+    key = _redis_keys([layer])[0]
+    since, count = client.mget([f"{key}:since", f"{key}:count"])
+    if since is None or now >= float(since) + layer.window:
+        return 0
+    if int(count or 0) < layer.limit:
+        return 0
+    return max(1, math.ceil(float(since) + layer.window - now))
+
+
+def attempts_take(layers: Sequence[Layer], *, now: float | None = None, patience: float = 0.0) -> None:
     """Count one attempt in every layer, then let it through or refuse it.
 
     Effects: raises each active layer's count (a layer with limit 0 is off).
@@ -124,11 +207,58 @@ def attempts_take(layers: Sequence[Layer], *, now: float | None = None) -> None:
     every layer it was counted in and the first such layer's `error` is
     raised with `retry_after` = seconds until that window ends (at least 1).
     Fails open when the cache is unreachable.
+
+    `patience` (seconds): before refusing, try again for that long. Callers
+    that give successes back (a right code) hold a place only while they
+    check; with Redis that is a few round trips, and a burst of right codes
+    from one NAT address would otherwise push each other over the limit.
+    Wrong attempts keep their places, so "at most `limit` pass" still holds.
     """
-    now = time.time() if now is None else now
+    deadline = time.monotonic() + patience
+    delay = 0.005
+    while True:
+        try:
+            return _take_once(layers, now=time.time() if now is None else now)
+        except Exception as exc:
+            if not any(isinstance(exc, layer.error) for layer in layers) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
+
+
+def _full_layer(layers: list[Layer], now: float) -> tuple[Layer, float] | None:
+    """A layer already at its limit, read without counting (two round trips).
+
+    Refusing these without raising their counts keeps a crowd of refused
+    attempts from filling the layer for the attempts that would fit.
+    """
+    starts = cache.get_many([_since_key(layer) for layer in layers])
+    open_windows = {}
+    for layer in layers:
+        since = starts.get(_since_key(layer))
+        if since is not None and now < since + layer.window:
+            open_windows[_count_key(layer, since)] = (layer, since)
+    counts = cache.get_many(list(open_windows))
+    for count_key, (layer, since) in open_windows.items():
+        if (counts.get(count_key) or 0) >= layer.limit:
+            return layer, since
+    return None
+
+
+def _take_once(layers: Sequence[Layer], *, now: float) -> None:
     counted: list[str] = []
     refusal: tuple[Layer, float] | None = None
     try:
+        client = _redis()
+        if client is not None:
+            active = _active(layers)
+            if active:
+                _redis_take(client, active, now)
+            return
+        refusal = _full_layer(_active(layers), now)
+        if refusal is not None:
+            layer, since = refusal
+            raise layer.error(retry_after=max(1, math.ceil(since + layer.window - now)))
         for layer in _active(layers):
             count_key, count, since = _count_one(layer, now)
             counted.append(count_key)
@@ -152,6 +282,12 @@ def attempts_give_back(layers: Sequence[Layer]) -> None:
     or been reset there is nothing to give back. Fails open.
     """
     try:
+        client = _redis()
+        if client is not None:
+            active = _active(layers)
+            if active:
+                client.eval(_GIVE_BACK, len(active), *_redis_keys(active))
+            return
         for layer in _active(layers):
             since = cache.get(_since_key(layer))
             if since is not None:
@@ -163,6 +299,11 @@ def attempts_give_back(layers: Sequence[Layer]) -> None:
 def attempts_reset(layers: Sequence[Layer]) -> None:
     """Forget the layers' windows: the next attempt opens a fresh one. Fails open."""
     try:
+        client = _redis()
+        if client is not None:
+            if layers:
+                client.delete(*(f"{key}:{part}" for key in _redis_keys(layers) for part in ("since", "count")))
+            return
         for layer in layers:
             since_key = _since_key(layer)
             since = cache.get(since_key)
@@ -181,6 +322,9 @@ def attempts_locked_for(layer: Layer, *, now: float | None = None) -> int:
         return 0
     now = time.time() if now is None else now
     try:
+        client = _redis()
+        if client is not None:
+            return _redis_locked_for(client, layer, now)
         since = cache.get(_since_key(layer))
         if since is None or now >= since + layer.window:
             return 0

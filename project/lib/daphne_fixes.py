@@ -11,6 +11,9 @@ version (or another ASGI server), and says why it exists:
   limit (a 200 MB download held 200 MB).
 - `closes_over_size_messages`: an over-size WebSocket message dropped the
   TCP connection (clients saw 1006) instead of closing with 1009.
+- `ends_broken_responses`: a response whose body failed after it started
+  (a download that lost its slot, a stored file that ended early) left the
+  connection open, so the client waited for bytes that never came.
 
 With them a 200 MB round trip grows daphne by ~10 MiB (pan/tests/test_live.py).
 """
@@ -19,14 +22,26 @@ import asyncio
 import functools
 import inspect
 import io
+import logging
 import os
 
 
 def apply_all() -> None:
+    try:
+        import daphne
+    except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
+        return
+    if not daphne.__version__.startswith("4.2."):
+        logging.getLogger(__name__).warning(
+            "project.lib.daphne_fixes: daphne %s is not 4.2.x, so its fixes are off "
+            "(upload and download memory, broken responses): check them against this version",
+            daphne.__version__,
+        )
     without_form_parsing()
     body_from_disk()
     send_backpressure()
     closes_over_size_messages()
+    ends_broken_responses()
 
 
 def without_form_parsing() -> None:
@@ -243,3 +258,32 @@ def closes_over_size_messages() -> None:
 
     set_protocol_options.pan_close_not_drop = True
     WebSocketFactory.setProtocolOptions = set_protocol_options
+
+
+def ends_broken_responses() -> None:
+    """Close the connection when the application fails after its response started.
+
+    daphne answers an application error with a 500 page; once the status
+    line is out that fails (`handle_reply` refuses a second start) and the
+    connection stays open with the body short of its `Content-Length`: the
+    client hangs until its own timeout. uvicorn closes the connection; so
+    does this (the client sees the body end early, as it should).
+    """
+    try:
+        import daphne
+        from daphne.http_protocol import WebRequest
+    except ImportError:
+        return
+    if not daphne.__version__.startswith("4.2.") or getattr(WebRequest.handle_exception, "pan_ends_broken", False):
+        return
+    original = WebRequest.handle_exception
+
+    def handle_exception(self, exception):
+        if getattr(self, "_response_started", False):
+            if self.channel is not None:
+                self.channel.loseConnection()
+            return
+        original(self, exception)
+
+    handle_exception.pan_ends_broken = True
+    WebRequest.handle_exception = handle_exception
