@@ -131,3 +131,21 @@ def test_a_missing_code_is_refused_without_counting_as_a_guess(make_share, setti
         assert api.get(f"/f/{share.unique_name}/zip").status_code == 403
     assert outcome(share, share.code, "198.51.100.9") == "ok"
     assert api.get(f"/api/shares/{share.unique_name}/zip", HTTP_X_SHARE_CODE=share.code).status_code == 200
+
+
+def test_forty_simultaneous_right_codes_from_one_address_all_get_in(make_share):
+    """People behind one NAT address: right codes hold a place only while checked."""
+    share = make_share()
+    barrier = threading.Barrier(40)
+    outcomes = []
+
+    def pick_up():
+        barrier.wait(timeout=10)
+        outcomes.append(outcome(share, share.code, "198.51.100.9"))
+
+    threads = [threading.Thread(target=pick_up) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == ["ok"] * 40
