@@ -164,6 +164,11 @@ class Share(models.Model):
         return items[0].name if len(items) == 1 else f"{items[0].name} (+{len(items) - 1})"
 
     @property
+    def total_size(self) -> int:
+        """Bytes of all items (uses the prefetched items when there are)."""
+        return sum(item.size for item in self.items.all())
+
+    @property
     def code_display(self) -> str:
         return share_code_display(self.code)
 

@@ -1,7 +1,7 @@
 """Reads scoped to a user: ownership is enforced in the query, and "not
 yours" is the same 404 as "no such share"."""
 
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Prefetch
 
 from accounts.permissions import user_has_pan_permission
 
@@ -18,9 +18,7 @@ def _with_items(queryset):
 
 def share_list_managed(*, user):
     """The user's own shares; every share for `manage` holders. Newest first."""
-    shares = _with_items(Share.objects.visible_to(user))
-    # An aggregate drops Meta.ordering: order again, so pages are stable.
-    return shares.annotate(item_count=Count("items"), total_size=Sum("items__size")).order_by("-created_at", "-id")
+    return _with_items(Share.objects.visible_to(user)).order_by("-created_at", "-id")
 
 
 def share_get_managed(*, user, unique_name: str) -> Share:

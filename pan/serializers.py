@@ -72,7 +72,7 @@ class ShareSerializer(serializers.ModelSerializer):
     state = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.username", read_only=True)
     items = ItemSerializer(many=True, read_only=True)
-    total_size = serializers.SerializerMethodField()
+    total_size = serializers.IntegerField(read_only=True)
     downloads_left = serializers.IntegerField(read_only=True, allow_null=True)
     broken = serializers.SerializerMethodField()
 
@@ -107,9 +107,6 @@ class ShareSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(choices=ShareState.values))
     def get_state(self, share) -> str:
         return str(share.state())
-
-    def get_total_size(self, share) -> int:
-        return sum(item.size for item in share.items.all())
 
     def get_broken(self, share) -> bool:
         return share.broken_at is not None

@@ -81,7 +81,7 @@ def _share_page_render(request, share, *, code="", error=None, status=200, retry
     context = {
         "share": share,
         "items": items,
-        "total_size": sum(item.size for item in items),
+        "total_size": share.total_size,
         "unlocked": unlocked,
         "code": code,
         "error": error,
@@ -209,7 +209,7 @@ def _with_share_details(request, shares):
         row = {
             "share": share,
             "items": items,
-            "total_size": sum(item.size for item in items),
+            "total_size": share.total_size,
             "mine": mine,
             "state": state,
             "state_label": ShareState(state).label,

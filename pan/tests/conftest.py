@@ -9,19 +9,9 @@ BOUNDARY = "----pan-test-boundary-7MA4YWxkTrZu0gW"
 
 
 def multipart(*, filename: str | None = "hello.txt", data: bytes = b"hello", content_type="text/plain", **fields):
-    """A multipart/form-data body built by hand, so a file name reaches the
-    server exactly as given (Django's test encoder would strip paths)."""
-    parts = []
-    for name, value in fields.items():
-        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    if filename is not None:
-        head = (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n"
-        )
-        parts.append(head.encode() + data + b"\r\n")
-    parts.append(f"--{BOUNDARY}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={BOUNDARY}"
+    """A one-file multipart/form-data body built by hand, so a file name
+    reaches the server exactly as given (Django's test encoder would strip paths)."""
+    return multipart_files([] if filename is None else [(filename, data, content_type)], **fields)
 
 
 def multipart_files(files, **fields):
