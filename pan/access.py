@@ -15,9 +15,12 @@ one, answers 429 with `Retry-After`.
 
 import hashlib
 import hmac
+import re
 import unicodedata
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.db.models import F
 
 from accounts.permissions import user_has_pan_permission
 from project.lib.attempts import Layer, attempts_give_back, attempts_locked_for, attempts_reset, attempts_take
@@ -33,6 +36,8 @@ from .errors import (
     FileRevoked,
     FileUsedUp,
     LoginRequiredToDownload,
+    PasswordRejected,
+    PasswordRequired,
     ShareStillUploading,
 )
 from .grants import grant_is_fresh
@@ -79,6 +84,11 @@ def _layers(share: Share, client: str) -> list[Layer]:
         ),
         _share_layer(share),
     ]
+
+
+def _client_layers(client: str) -> list[Layer]:
+    """The layers a code typed on its own counts in: it names no share yet."""
+    return _layers(Share(unique_name="-"), client)[1:3]
 
 
 def share_code_normalise(raw: str | None) -> str:
@@ -144,16 +154,46 @@ def share_raise_if_gone(share: Share, *, grant_key: str | None = None) -> None:
         raise ShareStillUploading()
 
 
+def share_password_check(*, share: Share, password: str | None, client: str) -> None:
+    """A share's optional password, within the same guessing layers as codes.
+
+    No password set: nothing to check. Missing: `PasswordRequired` (401,
+    not a guess). Wrong: `PasswordRejected` (403), counted like a wrong
+    code; the layers full: 429 as for codes. Django's hasher compares in
+    constant time.
+    """
+    if not share.password:
+        return
+    if not password:
+        raise PasswordRequired()
+    layers = _layers(share, client)
+    attempts_take(layers, patience=CODE_CHECK_PATIENCE)
+    if check_password(str(password)[:1024], share.password):
+        attempts_give_back(layers)
+        return
+    raise PasswordRejected()
+
+
 def share_access(
-    *, unique_name: str, code: str | None, user, client: str, unlocked: bool = False, grant_key: str | None = None
+    *,
+    unique_name: str,
+    code: str | None,
+    user,
+    client: str,
+    unlocked: bool = False,
+    code_passed: bool = False,
+    password: str | None = None,
+    grant_key: str | None = None,
 ) -> tuple[Share, bool]:
     """The single access check. Returns (share, the caller manages it).
 
     In order: unknown → `FileNotFound` (404); gone → 410 (see
     `share_raise_if_gone`); with `PAN_DOWNLOAD_REQUIRES_LOGIN`, anonymous →
     401 and no `download` permission → 403; then, unless the caller is the
-    owner or holds `manage`, or the share was `unlocked` in this browser
-    session, the code (`share_code_check`).
+    owner or holds `manage`, or the share was `unlocked` (code and
+    password) in this browser session: the code (`share_code_check`, unless
+    `code_passed` earlier in the session), then the password when the share
+    has one (`share_password_check`).
     """
     share = share_lookup(unique_name=unique_name)
     manages = share_managed_by(user=user, share=share)
@@ -168,5 +208,54 @@ def share_access(
             raise DownloadNotAllowed()
     if manages or unlocked:
         return share, manages
-    share_code_check(share=share, code=code, client=client)
+    if not code_passed:
+        share_code_check(share=share, code=code, client=client)
+    share_password_check(share=share, password=password, client=client)
     return share, manages
+
+
+_LINK = re.compile(r"/f/(?P<id>[A-Za-z0-9_-]{1,32})/?(?:\?(?P<query>[^#]*))?")
+
+
+def share_pickup(*, text: str | None, client: str) -> Share:
+    """The share a code (or a pasted link with its code) opens, for the home page's box.
+
+    A link names its share, so its code is checked like any code. A code on
+    its own is counted first in the client's and the network's layers, then
+    looked up among live shares (codes are unique there): no share →
+    `CodeRejected` (403) and the attempt stays counted; a share →
+    the attempt is given back, and its own lock (429) and state (410, 409)
+    apply. The password, if any, is asked for next, on the share page.
+    """
+    raw = str(text or "")[:2048]
+    link = _LINK.search(raw)
+    if link is not None:
+        from urllib.parse import parse_qs
+
+        code = (parse_qs(link.group("query") or "").get("code") or [""])[0]
+        share = share_lookup(unique_name=link.group("id"))
+        _raise_if_gone_for_pickup(share)
+        share_code_check(share=share, code=code, client=client)
+        return share
+    code = share_code_normalise(raw)
+    if not code:
+        raise CodeRejected()
+    layers = _client_layers(client)
+    attempts_take(layers, patience=CODE_CHECK_PATIENCE)
+    live_first = F("revoked_at").asc(nulls_first=True)
+    candidates = Share.objects.select_related("owner").filter(code=code).order_by(live_first, "-created_at")
+    share = next((s for s in candidates if hmac.compare_digest(s.code.encode(), code.encode())), None)
+    if share is None:
+        raise CodeRejected()
+    attempts_give_back(layers)
+    locked = code_guessing_locked_for(share=share)
+    if locked:
+        raise FileLockedForCodes(retry_after=locked)
+    _raise_if_gone_for_pickup(share)
+    return share
+
+
+def _raise_if_gone_for_pickup(share: Share) -> None:
+    # A share still uploading is found all the same: its page says so.
+    if share.state() != ShareState.UPLOADING:
+        share_raise_if_gone(share)

@@ -1,6 +1,7 @@
 """The shares API: thin DRF views over pan/services.py, pan/access.py and
 pan/downloads.py. `/api/files…` keeps the first wave's one-file paths."""
 
+from django.conf import settings
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -8,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +25,7 @@ from .grants import grant_key_for_tool
 from .serializers import (
     ItemsInputSerializer,
     OwnedShareSerializer,
+    PickupInputSerializer,
     ShareInputSerializer,
     ShareSerializer,
     ShareUpdateSerializer,
@@ -45,6 +47,7 @@ _BYTES = {
 _CODE_PARAMETERS = [
     OpenApiParameter("code", str, OpenApiParameter.QUERY, required=False),
     OpenApiParameter("X-Share-Code", str, OpenApiParameter.HEADER, required=False),
+    OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False),
 ]
 
 
@@ -72,12 +75,20 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _text(request, data):
+    """The `text` of a share: a form field, a JSON string, or a file part (its bytes must be UTF-8)."""
+    part = request.FILES.get("text")
+    if part is not None:
+        return part.read(settings.PAN_MAX_TEXT_SIZE + 1)
+    return data.get("text")
+
+
 class _MultipartPost:
-    """POST takes multipart with folder paths kept; other methods JSON."""
+    """POST takes multipart with folder paths kept (or JSON, for a text); other methods JSON."""
 
     def get_parsers(self):
         if getattr(self, "request", None) is not None and self.request.method == "POST":
-            return [PathKeepingMultiPartParser()]
+            return [PathKeepingMultiPartParser(), JSONParser()]
         return super().get_parsers()
 
 
@@ -101,19 +112,25 @@ class ShareListApi(_MultipartPost, GenericAPIView):
         responses={201: OwnedShareSerializer, **_ERRORS, 413: ErrorSerializer},
     )
     def post(self, request):
-        """Share files (any number of `file` parts); needs the `upload` permission."""
+        """Share files (any number of `file` parts) and/or a `text`; needs the `upload` permission."""
         data, uploads = _form(request)
+        if not hasattr(data, "get"):
+            raise ValidationFailed()
         uploading = _flag(data.get("uploading", ""))
-        if not uploading:
+        text = _text(request, data)
+        if not uploading and text is None:
             uploads = _uploads(request)
         share = services.share_create(
             owner=request.user,
             files=[services.IncomingFile.from_upload(upload) for upload in uploads],
-            title=request.data.get("title"),
-            message=request.data.get("message"),
-            expires_in=request.data.get("expires_in"),
-            max_downloads=request.data.get("max_downloads"),
+            title=data.get("title"),
+            message=data.get("message"),
+            expires_in=data.get("expires_in"),
+            max_downloads=data.get("max_downloads"),
             uploading=uploading,
+            text=text,
+            text_format=data.get("text_format"),
+            password=data.get("password"),
         )
         return _owned(request, share, qr=True, status_code=status.HTTP_201_CREATED)
 
@@ -179,13 +196,40 @@ ShareRevokeApi = _share_action(services.share_revoke, "Stop sharing: downloads a
 ShareRestoreApi = _share_action(services.share_restore, "Share a revoked share again.")
 
 
+class PickupApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=PickupInputSerializer,
+        responses={
+            200: ShareSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            410: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        """The share a code opens (`XXXX-XXXX`, any case, with or without the dash, or a whole link):
+        its public metadata and `url`. Wrong codes count toward the guessing limits."""
+        if not isinstance(request.data, dict) or not isinstance(request.data.get("code"), str):
+            raise ValidationFailed(fields={"code": [_("Enter the share code.")]})
+        share = access.share_pickup(text=request.data["code"], client=client_address(request))
+        return Response(ShareSerializer(share, context={"request": request}).data)
+
+
 def _download_access(request, unique_name):
     """(share, grant key or None): the access check, and whose download this is."""
     code = request.headers.get("X-Share-Code") or request.query_params.get("code")
     client = client_address(request)
     grant_key = grant_key_for_tool(client=client, user_agent=request.headers.get("User-Agent", ""))
     share, manages = access.share_access(
-        unique_name=unique_name, code=code, user=request.user, client=client, grant_key=grant_key
+        unique_name=unique_name,
+        code=code,
+        password=request.headers.get("X-Share-Password"),
+        user=request.user,
+        client=client,
+        grant_key=grant_key,
     )
     return share, None if manages else grant_key
 

@@ -31,16 +31,13 @@ from .errors import ItemMissing, ItemNotFound, StorageUnavailable
 from .grants import DownloadTracker, download_begin
 from .models import Item, ItemKind, Share
 from .services import share_mark_broken
-from .uploads import is_previewable
+from .uploads import ACTIVE_TYPES, is_previewable
 
 logger = logging.getLogger(__name__)
 
-# Types a browser could run as a document: offered as plain bytes instead.
-_ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"}
-
-
 def served_content_type(item: Item, *, inline: bool) -> str:
-    if item.content_type in _ACTIVE_TYPES or (inline and not is_previewable(item.content_type)):
+    base = item.content_type.split(";", 1)[0].strip().lower()
+    if base in ACTIVE_TYPES or base.endswith("+xml") or (inline and not is_previewable(item.content_type)):
         return "application/octet-stream"
     if item.kind == ItemKind.TEXT:
         return "text/plain; charset=utf-8"

@@ -22,6 +22,12 @@ class TooManyItems(ApplicationError):
     default_message = _("A share holds at most %(max)s items.")
 
 
+class TextTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "text_too_large"
+    default_message = _("The text is longer than %(max)s KiB.")
+
+
 class MalformedUpload(ApplicationError):
     code = "malformed_upload"
     default_message = _("The upload is not a valid multipart form.")
@@ -76,6 +82,17 @@ class ShareNotFilling(Conflict):
 class CodeRejected(PermissionDenied):
     code = "code_rejected"
     default_message = _("The share code is not correct.")
+
+
+class PasswordRequired(ApplicationError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "password_required"
+    default_message = _("This share has a password. Send it in the X-Share-Password header.")
+
+
+class PasswordRejected(PermissionDenied):
+    code = "password_rejected"
+    default_message = _("The password is not correct.")
 
 
 class CodeGuessingLimited(TooManyRequests):

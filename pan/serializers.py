@@ -23,9 +23,18 @@ class ShareInputSerializer(serializers.Serializer):
     max_downloads = serializers.IntegerField(
         required=False, min_value=1, help_text=_("How many downloads before the share is used up.")
     )
+    password = serializers.CharField(required=False, help_text=_("Also ask recipients for this password."))
     uploading = serializers.BooleanField(
         required=False, help_text=_("Create the share open, to be filled by POST /api/shares/<id>/items.")
     )
+    text = serializers.CharField(required=False, help_text=_("A text to share (alone or beside files)."))
+    text_format = serializers.CharField(
+        required=False, help_text=_("plain (default), markdown, or a programming language (python, js, go…).")
+    )
+
+
+class PickupInputSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("The share code (XXXX-XXXX), or a whole share link."))
 
 
 class ItemsInputSerializer(serializers.Serializer):
@@ -41,6 +50,7 @@ class ShareUpdateSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField(required=False, help_text=_("Seconds from now; 0 = never."))
     max_downloads = serializers.IntegerField(required=False, allow_null=True)
     complete = serializers.BooleanField(required=False)
+    password = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text=_('"" clears it.'))
 
 
 class UploadInputSerializer(serializers.Serializer):
@@ -58,7 +68,7 @@ class UploadInputSerializer(serializers.Serializer):
 class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Item
-        fields = ["id", "kind", "name", "path", "size", "content_type", "sha256"]
+        fields = ["id", "kind", "name", "path", "size", "content_type", "sha256", "text_format"]
         read_only_fields = fields
 
 
@@ -75,6 +85,7 @@ class ShareSerializer(serializers.ModelSerializer):
     total_size = serializers.IntegerField(read_only=True)
     downloads_left = serializers.IntegerField(read_only=True, allow_null=True)
     broken = serializers.SerializerMethodField()
+    has_password = serializers.BooleanField(read_only=True, help_text=_("Downloads also need the share's password."))
 
     class Meta:
         model = Share
@@ -91,6 +102,7 @@ class ShareSerializer(serializers.ModelSerializer):
             "state",
             "total_size",
             "broken",
+            "has_password",
             "url",
             "items",
         ]

@@ -123,6 +123,20 @@ def _validate_text(field: str, value, limit: int) -> str:
     return value
 
 
+MAX_PASSWORD = 256
+
+
+def share_password_hash(value) -> str:
+    """The stored form of a share password: "" (none) or an Argon2 hash."""
+    from django.contrib.auth.hashers import make_password
+
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_PASSWORD or "\x00" in value:
+        raise ValidationFailed(fields={"password": [_("Enter at most %(max)s characters.") % {"max": MAX_PASSWORD}]})
+    return make_password(value)
+
+
 def _expiry(expires_in: int | None, now):
     seconds = settings.PAN_DEFAULT_EXPIRY if expires_in is None else expires_in
     return now + timedelta(seconds=seconds) if seconds else None
@@ -199,6 +213,21 @@ def _store_all(files: list[IncomingFile], taken: set[str], budget: int) -> list[
     return stored
 
 
+def _text_item(share: Share, prepared, path: str) -> Item:
+    return Item(
+        share=share,
+        kind=ItemKind.TEXT,
+        name=path.rsplit("/", 1)[-1],
+        path=path,
+        size=prepared.size,
+        content_type=prepared.content_type,
+        sha256=prepared.sha256,
+        text=prepared.text,
+        text_format=prepared.text_format,
+        position=0,
+    )
+
+
 def _items_create(share: Share, stored: list[_Stored], *, first_position: int) -> list[Item]:
     return Item.objects.bulk_create(
         Item(
@@ -225,24 +254,34 @@ def share_create(
     expires_in=None,
     max_downloads=None,
     uploading: bool = False,
+    text=None,
+    text_format=None,
+    password=None,
 ) -> Share:
-    """Store files and record them as one share with a fresh code.
+    """Store files (and a text) and record them as one share with a fresh code.
 
     `expires_in` is seconds (None = `PAN_DEFAULT_EXPIRY`, 0 = never).
     `uploading=True` makes an open share that may start empty and is filled
     by `share_items_add` (recipients see "still uploading" until it is
     completed). Raises `ValidationFailed` (bad field or path, no files),
-    `FileTooLarge`/`ShareTooLarge`/`TooManyItems` (413). On any error
-    neither rows nor stored bytes remain.
+    `FileTooLarge`/`ShareTooLarge`/`TooManyItems` (413). `text` (a str,
+    or bytes that must be UTF-8) becomes the first item, in `text_format`
+    (`pan.texts`); `TextTooLarge` (413) past `PAN_MAX_TEXT_SIZE`. On any
+    error neither rows nor stored bytes remain.
     """
+    from .texts import text_prepare
+
+    prepared = None if text is None else text_prepare(text, text_format, limit=settings.PAN_MAX_TEXT_SIZE)
     expires_in = validate_expires_in(expires_in)
     max_downloads = validate_max_downloads(max_downloads)
     title = _validate_text("title", title, MAX_TITLE)
     message = _validate_text("message", message, MAX_MESSAGE)
-    if not files and not uploading:
+    password_hash = share_password_hash(password)
+    if not files and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
-    _check_sizes(files, already_items=0, already_bytes=0)
-    stored = _store_all(files, set(), settings.PAN_MAX_SHARE_SIZE)
+    _check_sizes(files, already_items=0 if prepared is None else 1, already_bytes=0)
+    taken = set() if prepared is None else {prepared.name}
+    stored = _store_all(files, taken, settings.PAN_MAX_SHARE_SIZE)
     try:
         now = timezone.now()
         with transaction.atomic():
@@ -255,8 +294,11 @@ def share_create(
                 expires_at=_expiry(expires_in, now),
                 max_downloads=max_downloads,
                 complete=not uploading,
+                password=password_hash,
             )
-            _items_create(share, stored, first_position=0)
+            if prepared is not None:
+                _text_item(share, prepared, prepared.name).save()
+            _items_create(share, stored, first_position=1)
     except BaseException:
         for item in stored:
             _delete_bytes(item.storage_key)
@@ -315,12 +357,13 @@ def _share_complete(share: Share) -> None:
     share.save(update_fields=["complete", "updated_at"])
 
 
-_EDITABLE = {"title", "message", "expires_in", "max_downloads", "complete"}
+_EDITABLE = {"title", "message", "expires_in", "max_downloads", "complete", "password"}
 
 
 def share_update(*, share: Share, changes: dict) -> Share:
     """PATCH: `title`, `message`, `expires_in` (seconds from now; 0 = never),
-    `max_downloads` (null = no limit), `complete` (true closes an open share).
+    `max_downloads` (null = no limit), `complete` (true closes an open share),
+    `password` ("" or null clears it; a new one locks unlocked browsers out).
 
     Any other field is refused with `ValidationFailed` and nothing changes.
     """
@@ -343,6 +386,9 @@ def share_update(*, share: Share, changes: dict) -> Share:
     if "max_downloads" in changes:
         share.max_downloads = validate_max_downloads(changes["max_downloads"])
         fields.append("max_downloads")
+    if "password" in changes:
+        share.password = share_password_hash(changes["password"])
+        fields.append("password")
     complete = changes.get("complete")
     if complete not in (None, True, False, "true", "false"):
         raise ValidationFailed(fields={"complete": [_("Enter true or false.")]})

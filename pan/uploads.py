@@ -183,9 +183,26 @@ def content_type_for(declared: str | None, file_name: str) -> str:
     return guessed if guessed and _CONTENT_TYPE.match(guessed) else "application/octet-stream"
 
 
+# Types a browser could run as a document (script inside): never served as
+# such, inline or not.
+ACTIVE_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/xsl"}
+)
+INLINE_MEDIA = ("image/", "video/", "audio/")
+
+
 def is_previewable(content_type: str) -> bool:
-    """Images and videos may be shown inline; SVG can carry script, so it may not."""
-    return (content_type.startswith("image/") and content_type != "image/svg+xml") or content_type.startswith("video/")
+    """What may be shown inline: images, video, audio and PDF — never a
+    type that can carry script (SVG, HTML, XML)."""
+    content_type = content_type.split(";", 1)[0].strip().lower()
+    if content_type in ACTIVE_TYPES or content_type.endswith("+xml"):
+        return False
+    return content_type.startswith(INLINE_MEDIA) or content_type == "application/pdf"
+
+
+def inline_content_type(content_type: str) -> str:
+    """The type to serve inline: the stored one when it may be previewed, else plain bytes."""
+    return content_type if is_previewable(content_type) else "application/octet-stream"
 
 
 __all__ = ["HashingUploadHandler", "TemporaryUploadedFile", "content_type_for", "file_name_sanitise"]

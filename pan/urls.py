@@ -17,6 +17,7 @@ register_converter(UniqueNameConverter, "unique")
 
 # Routes under /api/ (included by project/urls.py with the "api/" prefix).
 api_urlpatterns = [
+    path("pickup", api.PickupApi.as_view(), name="api-pickup"),
     path("shares", api.ShareListApi.as_view(), name="api-shares"),
     path("shares/<unique:unique_name>", api.ShareDetailApi.as_view(), name="api-share"),
     path("shares/<unique:unique_name>/items", api.ShareItemsApi.as_view(), name="api-share-items"),
@@ -39,6 +40,7 @@ api_urlpatterns = [
 
 # Page routes at the site root.
 page_urlpatterns = [
+    path("pickup/", views.pickup_page, name="pickup"),
     path("share/", views.share_page, name="share"),
     path("files/", views.my_files_page, name="my-files"),
     path("files/<unique:unique_name>/<str:action>", views.my_file_action, name="my-file-action"),

@@ -5,9 +5,6 @@ The share page unlocks a share for the browser session (POST of its code);
 downloads from the page then go through the same access check with the
 session's unlock and the session's download grant (pan/grants.py)."""
 
-import hashlib
-import hmac
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,32 +23,11 @@ from project.lib.net import client_address
 from project.lib.streaming import file_response
 
 from . import access, downloads, posts, selectors, services
-from .errors import LoginRequiredToDownload
+from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired
 from .grants import grant_key_for_session
 from .models import ShareState, Video
-from .uploads import is_previewable
-
-SESSION_UNLOCKED = "pan_unlocked"
-
-
-def _unlock_token(share) -> str:
-    # Tied to the current code: a regenerated code locks every session out again.
-    return hmac.new(
-        settings.SECRET_KEY.encode(), f"{share.unique_name}:{share.code}".encode(), hashlib.sha256
-    ).hexdigest()[:32]
-
-
-def _is_unlocked(request, share) -> bool:
-    unlocked = request.session.get(SESSION_UNLOCKED) or {}
-    token = unlocked.get(share.unique_name) if isinstance(unlocked, dict) else None
-    return isinstance(token, str) and hmac.compare_digest(token, _unlock_token(share))
-
-
-def _unlock(request, share) -> None:
-    unlocked = request.session.get(SESSION_UNLOCKED)
-    unlocked = dict(unlocked) if isinstance(unlocked, dict) else {}
-    unlocked[share.unique_name] = _unlock_token(share)
-    request.session[SESSION_UNLOCKED] = dict(list(unlocked.items())[-50:])
+from .unlocks import CODE, FULL, session_code_passed, session_unlock, session_unlocked
+from .uploads import inline_content_type, is_previewable
 
 
 def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None, code: str = ""):
@@ -76,13 +52,15 @@ def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None,
 
 
 def _share_page_render(request, share, *, code="", error=None, status=200, retry_after=None):
-    unlocked = _is_unlocked(request, share) or access.share_managed_by(user=request.user, share=share)
+    unlocked = session_unlocked(request.session, share) or access.share_managed_by(user=request.user, share=share)
     items = list(share.items.all())
     context = {
         "share": share,
         "items": items,
         "total_size": share.total_size,
         "unlocked": unlocked,
+        # The code passed in this session; the page asks for the password now.
+        "password_step": share.has_password and not unlocked and session_code_passed(request.session, share),
         "code": code,
         "error": error,
         "retry_after": retry_after,  # seconds, shown as "try again in …" on 429
@@ -108,17 +86,42 @@ def file_page(request, unique_name):
     if request.method != "POST":
         return _share_page_render(request, share, code=request.GET.get("code", "")[:32])
     code = request.POST.get("code", "")[:32]
+    code_passed = session_code_passed(request.session, share) and not code
     try:
         access.share_access(
             unique_name=unique_name,
             code=code,
+            password=request.POST.get("password", "")[:1024],
+            code_passed=code_passed,
             user=request.user,
             client=client_address(request),
             grant_key=grant_key_for_session(request.session, create=False),
         )
+    except (PasswordRequired, PasswordRejected) as exc:
+        # The code was right: the page now asks for the password.
+        session_unlock(request.session, share, step=CODE)
+        return _error_page(request, exc, unique_name=unique_name, share=share)
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name, share=share, code=code)
-    _unlock(request, share)
+    session_unlock(request.session, share)
+    return redirect(share.get_absolute_url())
+
+
+@require_POST
+def pickup_page(request):
+    """The home page's box: a code (or a pasted link) opens its share page,
+    unlocked for this session (the password, if any, is asked there)."""
+    try:
+        share = access.share_pickup(text=request.POST.get("code", ""), client=client_address(request))
+    except ApplicationError as exc:
+        context = {"pickup_error": exc.message, "pickup_code": request.POST.get("code", "")[:64]}
+        if isinstance(exc, TooManyRequests):
+            context["retry_after"] = exc.retry_after
+        response = render(request, "home.html", context, status=exc.status_code)
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    session_unlock(request.session, share, step=CODE if share.has_password else FULL)
     return redirect(share.get_absolute_url())
 
 
@@ -131,11 +134,11 @@ def _page_download_access(request, unique_name, *, code=None):
         code=code,
         user=request.user,
         client=client_address(request),
-        unlocked=_is_unlocked(request, share),
+        unlocked=session_unlocked(request.session, share),
         grant_key=grant_key,
     )
     if code is not None and not manages:
-        _unlock(request, share)
+        session_unlock(request.session, share)
     return share, None if manages else grant_key
 
 
@@ -317,7 +320,8 @@ async def video_stream(request, video_id: int):
         storage=default_storage,
         name=video.file.name,
         size=video.size,
-        content_type=video.content_type or "application/octet-stream",
+        # Inline only as media: an HTML or SVG file saved as a "video" is plain bytes.
+        content_type=inline_content_type(video.content_type or ""),
         etag=f'"video-{video.pk}-{version}-{video.size}"',
         last_modified=video.updated_at,
         filename=video.title,

@@ -267,7 +267,7 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 
 # --- CORS -----------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_ALLOW_HEADERS = (*cors_default_headers, "x-share-code")
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-share-code", "x-share-password")
 # Browser scripts on allowed origins may read the timing and rate-limit headers.
 CORS_EXPOSE_HEADERS = [
     "X-Process-Time",
@@ -335,6 +335,8 @@ PAN_DEFAULT_EXPIRY = env.int("PAN_DEFAULT_EXPIRY", default=7 * 24 * 3600)
 PAN_MAX_EXPIRY = env.int("PAN_MAX_EXPIRY", default=10 * 365 * 24 * 3600)
 # How long revoked files are kept before `purge_expired` removes them, in seconds.
 PAN_REVOKED_RETENTION = env.int("PAN_REVOKED_RETENTION", default=7 * 24 * 3600)
+# Largest text item in UTF-8 bytes (over it: 413).
+PAN_MAX_TEXT_SIZE = env.int("PAN_MAX_TEXT_SIZE", default=512 * 1024)
 # A share holds at most this many items, and this many bytes in all.
 PAN_MAX_SHARE_ITEMS = env.int("PAN_MAX_SHARE_ITEMS", default=1000)
 PAN_MAX_SHARE_SIZE = env.int("PAN_MAX_SHARE_SIZE", default=10 * 1024**3)

@@ -28,7 +28,7 @@ def test_preflight_from_an_allowed_origin_allows_the_share_code_header():
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == ALLOWED
     allowed_headers = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
-    assert {"content-type", "authorization", "x-share-code"} <= allowed_headers
+    assert {"content-type", "authorization", "x-share-code", "x-share-password"} <= allowed_headers
     assert "POST" in response["Access-Control-Allow-Methods"]
 
 
