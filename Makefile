@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# daphne (the default) or uvicorn (faster here; see docs/performance.md)
+# daphne (the default) or uvicorn (faster here; see docs/performance.md). uvicorn's own access
+# log is off: it prints query strings (share codes travel there); Pan's logs paths only.
 SERVER ?= daphne
 
 .PHONY: run setup setup-dev test lint format messages browser bench clean
@@ -15,7 +16,7 @@ run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 ifeq ($(SERVER),uvicorn)
-	$(BIN)/uvicorn --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets project.asgi:application
+	$(BIN)/uvicorn --host $(HOST) --port $(PORT) --no-access-log --loop uvloop --http httptools --ws websockets project.asgi:application
 else
 	$(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
 endif

@@ -133,7 +133,8 @@ def share_managed_by(*, user, share: Share) -> bool:
 
 
 def share_lookup(*, unique_name: str) -> Share:
-    share = Share.objects.select_related("owner").filter(unique_name=unique_name).first()
+    # One query for the items, however often the page and checks ask for them.
+    share = Share.objects.select_related("owner").prefetch_related("items").filter(unique_name=unique_name).first()
     if share is None:
         raise FileNotFound()
     return share

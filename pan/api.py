@@ -327,7 +327,7 @@ class FileContentApi(APIView):
     def get(self, request, unique_name):
         """A one-item share's bytes (the first item of any share). Supports `Range`/`If-Range`."""
         share, grant_key = _download_access(request, unique_name)
-        item = share.items.first()
+        item = next(iter(share.items.all()), None)
         if item is None:
             raise ItemNotFound()
         return downloads.item_download_response(

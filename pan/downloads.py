@@ -49,7 +49,7 @@ def share_item_get(*, share: Share, item_id) -> Item:
         item_id = int(item_id)
     except (TypeError, ValueError):
         raise ItemNotFound() from None
-    item = share.items.filter(pk=item_id).first()
+    item = next((item for item in share.items.all() if item.pk == item_id), None)
     if item is None:
         raise ItemNotFound()
     return item
@@ -201,7 +201,7 @@ def zip_download_response(*, request, share: Share, items: list[Item], grant_key
         served_bytes_headers(response)
         response["Content-Length"] = str(len(archive))
     else:
-        target = "zip" if len(items) == share.items.count() else "zip:" + ",".join(str(i.pk) for i in items)
+        target = "zip" if len(items) == len(share.items.all()) else "zip:" + ",".join(str(i.pk) for i in items)
         ticket = download_begin(share=share, grant_key=grant_key, target=target, resume=False, session=session)
         tracker = DownloadTracker(ticket) if ticket.grant_pk is not None else None
         response = stream_chunks(
