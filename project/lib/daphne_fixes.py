@@ -11,6 +11,8 @@ version (or another ASGI server), and says why it exists:
   limit (a 200 MB download held 200 MB).
 - `closes_over_size_messages`: an over-size WebSocket message dropped the
   TCP connection (clients saw 1006) instead of closing with 1009.
+- `access_log_without_queries`: daphne's own access log (on by default)
+  printed query strings, and share codes and tokens travel there.
 - `ends_broken_responses`: a response whose body failed after it started
   (a download that lost its slot, a stored file that ended early) left the
   connection open, so the client waited for bytes that never came.
@@ -42,6 +44,7 @@ def apply_all() -> None:
     send_backpressure()
     closes_over_size_messages()
     ends_broken_responses()
+    access_log_without_queries()
 
 
 def without_form_parsing() -> None:
@@ -287,3 +290,27 @@ def ends_broken_responses() -> None:
 
     handle_exception.pan_ends_broken = True
     WebRequest.handle_exception = handle_exception
+
+
+def access_log_without_queries() -> None:
+    """Strip query strings from daphne's own access log (on at verbosity 1).
+
+    `GET /f/<id>/?code=…` and `/server-status?token=…` would otherwise be
+    written to stdout with working credentials in them; Pan's own access
+    log (project/middleware.py) records paths only, and so does this now.
+    """
+    try:
+        from daphne.access import AccessLogGenerator
+    except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
+        return
+    original = AccessLogGenerator.__call__
+    if getattr(original, "pan_no_queries", False):
+        return
+
+    def __call__(self, protocol, action, details):
+        if isinstance(details, dict) and isinstance(details.get("path"), str):
+            details = {**details, "path": details["path"].split("?", 1)[0]}
+        return original(self, protocol, action, details)
+
+    __call__.pan_no_queries = True
+    AccessLogGenerator.__call__ = __call__
