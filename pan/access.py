@@ -41,7 +41,7 @@ from .errors import (
     ShareStillUploading,
 )
 from .grants import grant_is_fresh
-from .models import Share, ShareState
+from .models import SHARE_CODE_LENGTH, Share, ShareState
 
 # How long a code check waits for places held by right codes being checked
 # at the same moment (see `attempts_take`); a locked layer answers this late.
@@ -215,7 +215,8 @@ def share_access(
     return share, manages
 
 
-_LINK = re.compile(r"/f/(?P<id>[A-Za-z0-9_-]{1,32})/?(?:\?(?P<query>[^#]*))?")
+# A link as chat apps copy it, perhaps with words after it: the query stops at a space.
+_LINK = re.compile(r"/f/(?P<id>[A-Za-z0-9_-]{1,32})/?(?:\?(?P<query>[^#\s]*))?")
 
 
 def share_pickup(*, text: str | None, client: str) -> Share:
@@ -239,7 +240,9 @@ def share_pickup(*, text: str | None, client: str) -> Share:
         share_code_check(share=share, code=code, client=client)
         return share
     code = share_code_normalise(raw)
-    if not code:
+    if len(code) != SHARE_CODE_LENGTH:
+        # Nothing to find: first-wave 6-character codes (30 bits) open their
+        # share only with its link, so they cannot be guessed on their own.
         raise CodeRejected()
     layers = _client_layers(client)
     attempts_take(layers, patience=CODE_CHECK_PATIENCE)

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.permissions import HasPanPermission
 from accounts.serializers import ErrorSerializer
 from project.lib.errors import ValidationFailed
+from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
 
 from . import access, downloads, selectors, services
@@ -88,7 +89,7 @@ class _MultipartPost:
 
     def get_parsers(self):
         if getattr(self, "request", None) is not None and self.request.method == "POST":
-            return [PathKeepingMultiPartParser(), JSONParser()]
+            return [PathKeepingMultiPartParser(), DepthLimitedJSONParser()]
         return super().get_parsers()
 
 

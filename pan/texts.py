@@ -7,22 +7,35 @@ static/css/pygments.css, light and dark). Markdown is rendered by
 markdown-it-py with raw HTML off, images shown as links (never loaded from
 elsewhere), and the result sanitised once more by nh3 with an allow-list:
 no scripts, styles, event handlers, or links but http(s) and mailto.
+
+File items that read as text (`text/*`, or a name Pygments knows; small
+enough; valid UTF-8) are shown the same way (`item_text_preview`), except
+that HTML, XML and SVG are only ever shown as escaped plain text.
 """
 
 import hashlib
+import logging
+import mimetypes
 from dataclasses import dataclass
 
 import nh3
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 from project.lib.errors import ValidationFailed
+
+from .models import ItemKind
+from .uploads import ACTIVE_TYPES, is_previewable
+
+logger = logging.getLogger(__name__)
 
 PLAIN = "plain"
 MARKDOWN = "markdown"
@@ -97,7 +110,7 @@ def text_prepare(raw, text_format, *, limit: int) -> PreparedText:
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
 
-    def image_as_link(tokens, index, options, env):
+    def image_as_link(renderer, tokens, index, options, env):  # markdown-it-py passes the renderer first
         # An image from elsewhere would tell its host who read the share: a link instead.
         token = tokens[index]
         alt = escape(token.content or token.attrGet("src") or "")
@@ -135,3 +148,145 @@ def text_render(*, text: str, text_format: str) -> SafeString:
     if text_format == MARKDOWN:
         return markdown_render(text)
     return code_render(text, text_format)
+
+
+# --- Texts on the share page -------------------------------------------------
+
+# A page renders at most this much text inline (Pygments takes about a second
+# per 500 KiB of code); items past it are offered for download only.
+PAGE_TEXTS_MAX_ITEMS = 20
+PAGE_TEXTS_MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TextPreview:
+    text: str
+    text_format: str
+    html: SafeString
+
+    @property
+    def label(self) -> str:
+        """What the page calls the format: "Markdown", "Plain text", "Python"…"""
+        if self.text_format == MARKDOWN:
+            return "Markdown"
+        if self.text_format == PLAIN:
+            return str(_("Plain text"))
+        try:
+            return get_lexer_by_name(self.text_format).name
+        except ClassNotFound:
+            return self.text_format
+
+    @property
+    def is_markdown(self) -> bool:
+        return self.text_format == MARKDOWN
+
+
+def _mime(content_type: str) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_active(content_type: str) -> bool:
+    return content_type in ACTIVE_TYPES or content_type.endswith("+xml")
+
+
+def _file_text_format(name: str, content_type: str) -> str | None:
+    """The format to show a file in, or None when it does not look like text."""
+    guessed = _mime(mimetypes.guess_type(name, strict=False)[0] or "")
+    try:
+        alias = get_lexer_for_filename(name).aliases[0]
+    except (ClassNotFound, IndexError):
+        alias = None
+    if not content_type.startswith("text/") and alias is None:
+        return None
+    if _is_active(content_type) or _is_active(guessed):
+        return PLAIN  # a browser could run these: shown as escaped text, never rendered
+    if content_type == "text/markdown" or alias == MARKDOWN:
+        return MARKDOWN
+    return PLAIN if alias in (None, "text") else alias
+
+
+def item_text_preview(item) -> tuple[str, str] | None:
+    """(text, text_format) to show an item as text on the share page, or None.
+
+    A text item is itself. A file item qualifies when its type is `text/*`
+    or Pygments knows its name, it is at most `PAN_MAX_TEXT_SIZE` bytes and
+    its stored bytes are valid UTF-8 without NUL; images, video, audio and
+    PDF keep their own previews. HTML, XML and SVG come back as `plain`.
+    """
+    if item.kind == ItemKind.TEXT:
+        return item.text, item.text_format or PLAIN
+    content_type = _mime(item.content_type)
+    limit = settings.PAN_MAX_TEXT_SIZE
+    if not item.storage_key or not 0 < item.size <= limit or is_previewable(content_type):
+        return None
+    text_format = _file_text_format(item.name, content_type)
+    if text_format is None:
+        return None
+    try:
+        with default_storage.open(item.storage_key, "rb") as stored:
+            data = stored.read(limit + 1)  # never more, whatever the row says
+    except Exception:  # a preview never breaks the page: the download reports a missing object
+        logger.warning("text preview: item %s could not be read", item.pk, exc_info=True)
+        return None
+    if len(data) > limit or b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8"), text_format
+    except UnicodeDecodeError:
+        return None
+
+
+def share_text_previews(items) -> dict[int, TextPreview]:
+    """Item id → `TextPreview` for the items shown as text, within the page's budget.
+
+    Only for a share the visitor has unlocked: the caller decides that.
+    """
+    previews: dict[int, TextPreview] = {}
+    budget = PAGE_TEXTS_MAX_BYTES
+    for item in items:
+        if len(previews) >= PAGE_TEXTS_MAX_ITEMS:
+            break
+        if item.size > budget:
+            continue
+        found = item_text_preview(item)
+        if found is None:
+            continue
+        text, text_format = found
+        try:
+            html = text_render(text=text, text_format=text_format)
+        except ClassNotFound:  # a language Pygments no longer knows: still readable
+            text_format = PLAIN
+            html = text_render(text=text, text_format=PLAIN)
+        budget -= item.size
+        previews[item.pk] = TextPreview(text, text_format, html)
+    return previews
+
+
+# --- Pygments' CSS -------------------------------------------------------------
+
+PYGMENTS_LIGHT = "default"
+PYGMENTS_DARK = "github-dark"
+PYGMENTS_CSS_PATH = "static/css/pygments.css"
+
+
+def _pygments_rules(style: str) -> list[str]:
+    formatter = HtmlFormatter(style=style, cssclass="highlight")
+    # Pygments writes the line-number rules unscoped (`td.linenos …`, `pre`);
+    # every rule here stays inside `.highlight`.
+    rules = [f".highlight {rule}" for rule in formatter.get_linenos_style_defs()]
+    rules += formatter.get_background_style_defs(".highlight")
+    rules += formatter.get_token_style_defs(".highlight")
+    return rules
+
+
+def pygments_css() -> str:
+    """static/css/pygments.css: a light style, and a dark one when the system asks for it."""
+    lines = [
+        "/* Generated by `python manage.py pygments_css`: do not edit by hand. */",
+        f"/* Light: Pygments' {PYGMENTS_LIGHT!r}. Dark: {PYGMENTS_DARK!r}. */",
+        *_pygments_rules(PYGMENTS_LIGHT),
+        "@media (prefers-color-scheme: dark) {",
+        *(f"  {rule}" for rule in _pygments_rules(PYGMENTS_DARK)),
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -26,6 +26,7 @@ from . import access, downloads, posts, selectors, services
 from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired
 from .grants import grant_key_for_session
 from .models import ShareState, Video
+from .texts import share_text_previews
 from .unlocks import CODE, FULL, session_code_passed, session_unlock, session_unlocked
 from .uploads import inline_content_type, is_previewable
 
@@ -54,9 +55,13 @@ def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None,
 def _share_page_render(request, share, *, code="", error=None, status=200, retry_after=None):
     unlocked = session_unlocked(request.session, share) or access.share_managed_by(user=request.user, share=share)
     items = list(share.items.all())
+    # Texts are read and rendered only once unlocked: a locked page never carries them.
+    texts = share_text_previews(items) if unlocked else {}
     context = {
         "share": share,
         "items": items,
+        # (item, TextPreview or None) in order: the page shows texts inline, with a copy button.
+        "item_texts": [(item, texts.get(item.pk)) for item in items],
         "total_size": share.total_size,
         "unlocked": unlocked,
         # The code passed in this session; the page asks for the password now.
@@ -114,7 +119,7 @@ def pickup_page(request):
     try:
         share = access.share_pickup(text=request.POST.get("code", ""), client=client_address(request))
     except ApplicationError as exc:
-        context = {"pickup_error": exc.message, "pickup_code": request.POST.get("code", "")[:64]}
+        context = {"pickup_error": exc.message, "pickup_code": request.POST.get("code", "")[:2048]}
         if isinstance(exc, TooManyRequests):
             context["retry_after"] = exc.retry_after
         response = render(request, "home.html", context, status=exc.status_code)

@@ -316,3 +316,19 @@ def test_uploading_needs_the_upload_permission(api, api_as, dana, bob, charlie):
     assert post_share(api_as(bob), FILES).status_code == 403
     assert post_share(api_as(charlie), FILES).status_code == 403
     assert post_share(api_as(dana), FILES).status_code == 201
+
+
+def test_restoring_a_share_whose_code_a_live_share_took_meanwhile_gives_it_a_new_code(share_as, dana, api_as):
+    first = share_as(dana)
+    owner = api_as(dana)
+    owner.post(f"/api/shares/{first['id']}/revoke")
+    second = share_as(dana)
+    Share.objects.filter(unique_name=second["id"]).update(code=first["code"])
+    restored = owner.post(f"/api/shares/{first['id']}/restore").json()
+    assert restored["state"] == "active" and restored["code"] != first["code"]
+    assert Share.objects.filter(code=first["code"], revoked_at__isnull=True).count() == 1
+
+
+def test_a_share_may_hold_more_files_than_djangos_default_of_100_parts(share_as, dana):
+    info = share_as(dana, [(f"n/{number}.txt", str(number).encode()) for number in range(150)])
+    assert len(info["items"]) == 150

@@ -5,6 +5,9 @@
 // folders. XMLHttpRequest, because only its upload events drive a real
 // <progress> bar. The page is session-authenticated: Django's CSRF token
 // goes in X-CSRFToken, which DRF's SessionAuthentication requires.
+// The "Text" tab adds a text to the same share: it goes as a `text` part
+// holding a UTF-8 Blob, because multipart encoding rewrites every newline
+// of a plain string field to CRLF and the text must arrive byte for byte.
 (function () {
   "use strict";
   var section = document.getElementById("upload");
@@ -21,6 +24,10 @@
   var percent = document.getElementById("upload-percent");
   var errorBox = document.getElementById("upload-error");
   var result = document.getElementById("upload-result");
+  var textArea = document.getElementById("upload-text");
+  var textFormat = document.getElementById("upload-text-format");
+  var textSize = document.getElementById("upload-text-size");
+  var password = document.getElementById("upload-password");
   var queue = [];  // [{file: File, path: "folder/sub/name.ext"}]
   var xhr = null;
 
@@ -56,6 +63,37 @@
     document.getElementById("upload-total").textContent = humanSize(total);
     queueBox.hidden = queue.length === 0;
   }
+
+  // Files | Text: two tabs of one form; what both hold goes into one share.
+  var tabs = Array.prototype.slice.call(section.querySelectorAll("[role=tab]"));
+  function selectTab(tab, focus) {
+    tabs.forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      other.tabIndex = selected ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
+    });
+    if (focus) { tab.focus(); }
+  }
+  tabs.forEach(function (tab, index) {
+    tab.addEventListener("click", function () {
+      selectTab(tab, false);
+      if (tab.id === "tab-text") { textArea.focus(); }
+    });
+    tab.addEventListener("keydown", function (event) {
+      var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (step) { selectTab(tabs[(index + step + tabs.length) % tabs.length], true); }
+    });
+  });
+
+  function textBytes() {
+    return new TextEncoder().encode(textArea.value).length;
+  }
+  function hasText() { return textArea.value.trim() !== ""; }
+  textArea.addEventListener("input", function () {
+    textSize.textContent = hasText() ? humanSize(textBytes()) : "";
+    errorBox.hidden = true;
+  });
 
   function add(entries) {
     entries.forEach(function (entry) {
@@ -123,6 +161,16 @@
   document.addEventListener("drop", function (event) {
     event.preventDefault();
     zone.classList.remove("dragover");
+    if (event.target === textArea) {
+      // Text dropped on the text box is typed in; files dropped there still join the queue.
+      var droppedText = event.dataTransfer && event.dataTransfer.getData("text/plain");
+      if (droppedText && !(event.dataTransfer.files || []).length) {
+        textArea.setRangeText(droppedText, textArea.selectionStart, textArea.selectionEnd, "end");
+        textArea.dispatchEvent(new Event("input"));
+        return;
+      }
+    }
+    if (event.dataTransfer && (event.dataTransfer.files || []).length) { selectTab(tabs[0], false); }
     dropped(event);
   });
 
@@ -168,11 +216,16 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    if (!queue.length) { showError(section.dataset.msgEmpty); return; }
+    if (!queue.length && !hasText()) { showError(section.dataset.msgEmpty); return; }
     var data = new FormData();
     if (form.elements.title.value.trim()) { data.append("title", form.elements.title.value.trim()); }
     data.append("expires_in", form.elements.expires_in.value);
     if (form.elements.max_downloads.value) { data.append("max_downloads", form.elements.max_downloads.value); }
+    if (password.value) { data.append("password", password.value); }
+    if (hasText()) {
+      data.append("text", new Blob([textArea.value], { type: "text/plain;charset=utf-8" }), "text.txt");
+      data.append("text_format", textFormat.value);
+    }
     queue.forEach(function (entry) { data.append("file", entry.file, entry.path); });
     xhr = new XMLHttpRequest();
     xhr.open("POST", section.dataset.endpoint);
@@ -189,6 +242,9 @@
         setProgress(100);
         queue = [];
         render();
+        textArea.value = "";
+        textSize.textContent = "";
+        password.value = "";
         showResult(body);
       } else {
         var error = body && body.error;

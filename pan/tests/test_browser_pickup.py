@@ -1,0 +1,181 @@
+"""Pickup by code in Chromium (SPEC §4.2, §6): from `/`, type the code and
+land on the unlocked share page, in English and in Chinese, on a 390 px
+phone too; a wrong code says so on the home page; while codes are limited
+the page says how long to wait and the button stays disabled meanwhile."""
+
+import secrets
+
+import httpx
+import pytest
+
+from .conftest import multipart_files
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "Lantern-Field-71"
+PHONE = {"width": 390, "height": 844}
+FILES = [("notes.txt", b"first file"), ("photos/cat.txt", b"second file")]
+
+
+def share_on(server, files=FILES, **fields) -> dict:
+    """A share made over HTTP on the live server by a new uploader (not a manager)."""
+    name = f"pickup-{secrets.token_hex(4)}"
+    server.register(name, PASSWORD)
+    server.manage("grant_role", name, "uploaders")
+    login = httpx.post(f"{server.url}/api/login", json={"username": name, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    body, content_type = multipart_files(files, **fields)
+    response = httpx.post(
+        f"{server.url}/api/shares",
+        content=body,
+        headers={"Authorization": f"Bearer {login.json()['access']}", "Content-Type": content_type},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def wrong_code(info) -> str:
+    return "zzzz-zzzz" if info["code"] != "ZZZZZZZZ" else "yyyy-yyyy"
+
+
+def fits_the_phone(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def pick_up(page, typed: str) -> None:
+    page.fill("#pickup-code", typed)
+    page.click("#pickup-button")
+
+
+@pytest.mark.parametrize(
+    "locale, heading, label, button",
+    [
+        ("en-US", "Pick up files", "Share code or link", "Pick up"),
+        ("zh-CN", "提取文件", "提取码或链接", "提取"),
+    ],
+)
+def test_a_code_typed_on_the_home_page_opens_the_share(
+    daphne_server, chromium, tmp_path, locale, heading, label, button
+):
+    info = share_on(daphne_server, title="Holiday photos")
+    context = chromium.new_context(locale=locale, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{daphne_server.url}/")
+    assert page.text_content("#pickup-heading") == heading
+    assert page.text_content(".pickup-label") == label
+    assert page.text_content("#pickup-button") == button
+    page.screenshot(path=tmp_path / f"home-{locale}.png", full_page=True)
+
+    pick_up(page, info["code_display"].lower())
+    page.wait_for_url(f"**/f/{info['id']}/")
+    assert "code=" not in page.url
+    assert page.text_content("h1") == "Holiday photos"
+    assert page.locator(".item-download").count() == 2
+    assert page.locator("#id_code").count() == 0  # unlocked: nothing left to type
+    page.screenshot(path=tmp_path / f"share-{locale}.png", full_page=True)
+    with page.expect_download() as download_info:
+        page.locator(".item", has_text="notes.txt").locator(".item-download").click()
+    download_info.value.save_as(tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_bytes() == b"first file"
+    context.close()
+
+
+def test_the_language_switch_translates_the_box(daphne_server, browser_context):
+    page = browser_context.new_page()
+    page.goto(f"{daphne_server.url}/")
+    assert page.text_content(".pickup-label") == "Share code or link"
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-hans")
+    assert page.text_content(".pickup-label") == "提取码或链接"
+    assert page.text_content("#pickup-button") == "提取"
+    assert page.get_attribute("#pickup-code", "placeholder") == "XXXX-XXXX"
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_the_box_comes_first_on_a_phone_and_a_pasted_link_works(daphne_server, chromium, tmp_path, color_scheme):
+    info = share_on(daphne_server)
+    context = chromium.new_context(locale="zh-CN", viewport=PHONE, color_scheme=color_scheme, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{daphne_server.url}/")
+    page.screenshot(path=tmp_path / f"home-phone-{color_scheme}.png")
+    assert fits_the_phone(page)
+    # The whole box, button included, is on the first screen, above the hero.
+    for selector in ("#pickup-code", "#pickup-button", "#pickup-help"):
+        box = page.locator(selector).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], selector
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], selector
+    assert page.locator(".pickup").bounding_box()["y"] < page.locator(".hero").bounding_box()["y"]
+    code_field = page.locator("#pickup-code").bounding_box()
+    assert code_field["height"] >= 44  # a comfortable target for a thumb
+    assert code_field["width"] >= 180  # room for XXXX-XXXX at the box's font size
+
+    pick_up(page, info["share_url"].replace("127.0.0.1", "localhost"))  # whatever host the link was sent with
+    page.wait_for_url(f"**/f/{info['id']}/")
+    assert page.locator(".item-download").count() == 2
+    page.screenshot(path=tmp_path / f"share-phone-{color_scheme}.png", full_page=True)
+    assert fits_the_phone(page)
+    context.close()
+
+
+@pytest.mark.parametrize("locale, message", [("en-US", "The share code is not correct."), ("zh-CN", "提取码不正确。")])
+def test_a_wrong_code_shows_the_error_on_the_home_page(daphne_server, chromium, tmp_path, locale, message):
+    info = share_on(daphne_server)
+    context = chromium.new_context(locale=locale, viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{daphne_server.url}/")
+    pick_up(page, wrong_code(info))
+    page.wait_for_selector(".pickup-error")
+    assert page.text_content(".pickup-message") == message
+    assert page.get_attribute(".pickup-error", "role") == "alert"
+    assert page.input_value("#pickup-code") == wrong_code(info)  # to correct it rather than retype it
+    assert page.is_enabled("#pickup-button")
+    assert page.locator(".hero a[href='/register/']").count() == 1  # the rest of the home page stays
+    page.screenshot(path=tmp_path / f"home-wrong-code-{locale}.png", full_page=True)
+    assert fits_the_phone(page)
+    # Correcting the code then works from the same page.
+    pick_up(page, info["code_display"])
+    page.wait_for_url(f"**/f/{info['id']}/")
+    assert page.locator(".item-download").count() == 2
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def strict_server():
+    """A server of its own that allows two wrong codes per client: the
+    shared one must not lock 127.0.0.1 out for the other browser tests."""
+    from project.testing import LiveServer
+
+    with LiveServer(extra_env={"PAN_CODE_CLIENT_ALL_LIMIT": "2", "PAN_CODE_CLIENT_ALL_WINDOW": "40"}) as server:
+        yield server
+
+
+def test_while_codes_are_limited_the_home_page_says_how_long_and_disables_the_button(strict_server, chromium, tmp_path):
+    info = share_on(strict_server)
+    context = chromium.new_context(locale="en-US", viewport=PHONE)
+    page = context.new_page()
+    page.clock.install()  # the page's timers run on a clock the test moves
+    page.goto(f"{strict_server.url}/")
+    for _attempt in range(2):
+        pick_up(page, wrong_code(info))
+        page.wait_for_selector(".pickup-message")
+    pick_up(page, info["code_display"])  # even the right code waits now
+    page.wait_for_selector(".retry-after")
+    wait = page.text_content(".retry-after")
+    assert wait.startswith("You can try again in ") and wait.endswith(" seconds.")
+    seconds = int(wait.split()[5])
+    assert 5 < seconds <= 40
+    assert page.text_content(".pickup-message") == "Too many wrong codes. Try again later."
+    assert page.is_disabled("#pickup-button")
+    # The time left, counting down (the page's clock runs on while the test looks: a second's slack).
+    assert page.text_content("#pickup-button") in {f"Pick up (0:{seconds:02d})", f"Pick up (0:{seconds - 1:02d})"}
+    page.screenshot(path=tmp_path / "home-limited-phone.png", full_page=True)
+    assert fits_the_phone(page)
+
+    page.clock.run_for((seconds - 5) * 1000)
+    assert page.is_disabled("#pickup-button")
+    assert page.text_content("#pickup-button") in {"Pick up (0:05)", "Pick up (0:04)"}
+    page.clock.run_for(6000)
+    page.wait_for_function("!document.getElementById('pickup-button').disabled")
+    assert page.text_content("#pickup-button") == "Pick up"
+    assert page.text_content(".retry-after") == "You can try again now."
+    context.close()
