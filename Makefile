@@ -25,6 +25,10 @@ setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
 
 $(VENV)/.runtime-installed: requirements.txt
+	@# PyICU (look-alike usernames) builds against the system's ICU.
+	@pkg-config --exists icu-i18n 2>/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config g++; } || \
+		echo "PyICU needs ICU's development files: install libicu-dev, pkg-config and g++ (Debian), or icu4c (Homebrew)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt

@@ -10,7 +10,7 @@ class _CredentialsForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
-        min_length=3,
+        min_length=2,
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
@@ -38,7 +38,7 @@ class RegisterForm(_CredentialsForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].help_text = UsernameValidator.message
         username = self.fields["username"].widget
-        username.attrs["pattern"] = r"[\p{L}\p{N}_.\-]{3,150}"
+        username.attrs["pattern"] = r"[\p{L}\p{N}_.\-]{2,150}"
         username.attrs["title"] = str(UsernameValidator.message)
         password = self.fields["password"].widget
         password.attrs.update({"autocomplete": "new-password", "minlength": 8})

@@ -1,9 +1,10 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from .validators import UsernameValidator
+from .validators import LOOK_ALIKE_MESSAGE, UsernameValidator, username_skeleton
 
 # The seeded roles (Django groups) and what they may do (SPEC §3).
 ROLE_ADMIN = "admin"
@@ -30,8 +31,14 @@ class User(AbstractUser):
         max_length=150,
         unique=True,
         validators=[username_validator],
-        help_text=_("3–150 characters: letters, digits, CJK characters, _ - and ."),
+        help_text=_("2–150 characters: letters, digits, CJK characters, _ - and ."),
         error_messages={"unique": _("A user with that username already exists.")},
+    )
+    # `username_skeleton(username)`, kept by `save()`: two names that look
+    # alike cannot both be stored, however they arrive. Empty only for a
+    # look-alike that existed before the rule (migration 0004).
+    username_skeleton = models.CharField(
+        _("username look"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
 
     class Meta(AbstractUser.Meta):
@@ -41,6 +48,33 @@ class User(AbstractUser):
             # "Alice" and "alice" are one person to whoever reads a share list.
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
         ]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._username_as_loaded = user.__dict__.get("username")
+        return user
+
+    def clean(self):
+        super().clean()
+        if self.username and self._username_changed():
+            others = User.objects.exclude(pk=self.pk) if self.pk else User.objects.all()
+            if others.filter(username_skeleton=username_skeleton(self.username)).exists():
+                raise ValidationError({"username": LOOK_ALIKE_MESSAGE})
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if self._username_changed() and (update_fields is None or "username" in update_fields):
+            self.username_skeleton = username_skeleton(self.username)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "username_skeleton"}
+        super().save(*args, **kwargs)
+        self._username_as_loaded = self.username
+
+    def _username_changed(self) -> bool:
+        # Unchanged names keep their stored skeleton; this is what lets a
+        # look-alike from before the rule (skeleton empty) still be saved.
+        return self._state.adding or self.username != getattr(self, "_username_as_loaded", None)
 
     def role_names(self) -> list[str]:
         return sorted(self.groups.values_list("name", flat=True))

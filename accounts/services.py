@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -21,7 +22,8 @@ from project.lib.net import client_key
 from .errors import InvalidCredentials, InvalidToken, UnknownRole, UnknownUser, UsernameTaken
 from .models import ROLE_ADMIN
 from .signals import user_sync_admin_flags
-from .tokens import PanRefreshToken
+from .tokens import PanRefreshToken, user_id_claim_valid
+from .validators import LOOK_ALIKE_MESSAGE, username_skeleton
 
 User = get_user_model()
 
@@ -34,7 +36,9 @@ def user_register(*, username: str, password: str) -> User:
 
     The first user ever registered gets `admin` and the default roles; later
     ones get `settings.DEFAULT_ROLES`. Raises `ValidationFailed` (field
-    messages) or `UsernameTaken`; nothing is written on error.
+    messages) or `UsernameTaken` (409) for a name that exists in any case or
+    looks like one that does (`username_skeleton`, SPEC §3); nothing is
+    written on error.
     """
     username = User.normalize_username(username or "")
     errors: dict[str, list] = {}
@@ -53,12 +57,23 @@ def user_register(*, username: str, password: str) -> User:
         # Registrations queue on the admin role's row, so two first users
         # cannot both see an empty table and both become admin.
         admin_role = Group.objects.select_for_update().get(name=ROLE_ADMIN)
-        if User.objects.filter(username__iexact=username).exists():
-            raise UsernameTaken()
+        skeleton = username_skeleton(username)
+        taken = (
+            User.objects.filter(Q(username__iexact=username) | Q(username_skeleton=skeleton))
+            .values_list("username", flat=True)
+            .first()
+        )
+        if taken is not None:
+            raise UsernameTaken() if taken.lower() == username.lower() else UsernameTaken(LOOK_ALIKE_MESSAGE)
         is_first = not User.objects.exists()
         user = User(username=username)
         user.set_password(password)
-        user.save()
+        try:
+            user.save()
+        except IntegrityError as exc:
+            # The unique skeleton column decides where the queue above does
+            # not hold (a database without row locks).
+            raise UsernameTaken(LOOK_ALIKE_MESSAGE) from exc
         roles = list(Group.objects.filter(name__in=settings.DEFAULT_ROLES))
         if is_first:
             roles.append(admin_role)
@@ -136,8 +151,10 @@ def _revoke_if_reused(raw: str) -> None:
         return
     if payload.get("token_type") != "refresh" or "jti" not in payload:
         return
+    user_id = payload.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
+    if not user_id_claim_valid(user_id):
+        return  # we never signed that: not a reuse of one of our tokens
     if BlacklistedToken.objects.filter(token__jti=payload["jti"]).exists():
-        user_id = payload.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
         tokens_revoke_all(user_id=user_id)
 
 

@@ -35,6 +35,7 @@ from .uploads import ACTIVE_TYPES, is_previewable
 
 logger = logging.getLogger(__name__)
 
+
 def served_content_type(item: Item, *, inline: bool) -> str:
     base = item.content_type.split(";", 1)[0].strip().lower()
     if base in ACTIVE_TYPES or base.endswith("+xml") or (inline and not is_previewable(item.content_type)):

@@ -9,11 +9,12 @@ another's. Any change to a post or its video clears that post's entries.
 import mimetypes
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
+
+from project.lib.optional_cache import optional_cache
 
 from .models import Post, Video
 
@@ -27,16 +28,17 @@ def post_fragment(*, post_id: int) -> dict | None:
 
     Served from the cache (django-redis when configured); built and stored
     on a miss. Misses are not cached, so a post published later shows at once.
+    With the cache unreachable every read is a miss (built from the database).
     """
     key = _fragment_key(post_id, get_language())
-    fragment = cache.get(key)
+    fragment = optional_cache.get(key)
     if fragment is not None:
         return fragment
     post = Post.objects.select_related("video").filter(pk=post_id, published=True).first()
     if post is None:
         return None
     fragment = {"title": post.title, "html": render_to_string("pan/_post_fragment.html", {"post": post})}
-    cache.set(key, fragment, settings.POST_CACHE_SECONDS)
+    optional_cache.set(key, fragment, settings.POST_CACHE_SECONDS)
     return fragment
 
 
@@ -44,7 +46,7 @@ def post_cache_clear(*, post_ids) -> None:
     """Drop the cached fragments of these posts, in every language."""
     keys = [_fragment_key(pk, code) for pk in post_ids for code, _name in settings.LANGUAGES]
     if keys:
-        cache.delete_many(keys)
+        optional_cache.delete_many(keys)
 
 
 def video_describe(*, video: Video) -> None:

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from project.lib.errors import ValidationFailed
+from project.lib.errors import ApplicationError, ValidationFailed
 
-from .errors import FileTooLarge, ShareNotFilling, ShareTooLarge, TooManyItems
+from .errors import FileTooLarge, ShareNotFilling, ShareTooLarge, StorageUnavailable, TooManyItems
 from .models import Item, ItemKind, Share, ShareState, new_share_code, new_storage_key
 from .uploads import content_type_for, item_path_deduplicate, item_path_sanitise
 
@@ -169,7 +169,11 @@ def _check_sizes(files: list[IncomingFile], *, already_items: int, already_bytes
 
 
 def _store(incoming: IncomingFile, path: str) -> _Stored:
-    """Write one file's bytes under a fresh random key; raises and keeps nothing on error."""
+    """Write one file's bytes under a fresh random key; keeps nothing on error.
+
+    Raises `FileTooLarge` (413) past the upload limit, `StorageUnavailable`
+    (503) when the storage fails.
+    """
     storage_key = new_storage_key()
     content = incoming.content
     precomputed = getattr(content, "sha256_hexdigest", None)
@@ -183,6 +187,23 @@ def _store(incoming: IncomingFile, path: str) -> _Stored:
         saved = default_storage.save(storage_key, source)
         if saved != storage_key:
             raise RuntimeError(f"storage renamed {storage_key} to {saved}")
+    except ApplicationError:  # FileTooLarge from the reader: the client's fault
+        _delete_bytes(saved or storage_key)
+        raise
+    except Exception as exc:
+        # Whatever the backend raises (botocore's timeouts and connection
+        # errors, S3's 5xx, a full disk): the storage failed, not Pan, and
+        # the client hears so in its language, as downloads do.
+        from botocore.exceptions import ConnectionError as NoConnection
+        from botocore.exceptions import HTTPClientError as NoAnswer
+
+        logger.warning("storage failed storing %s: %s: %s", storage_key, type(exc).__name__, exc)
+        # A store that did not answer would make a delete wait out the same
+        # timeouts again, doubling the uploader's wait for a 503. An object
+        # that landed anyway has no item: purge_expired removes it.
+        if not isinstance(exc, NoConnection | NoAnswer):
+            _delete_bytes(saved or storage_key)
+        raise StorageUnavailable() from exc
     except BaseException:
         _delete_bytes(saved or storage_key)
         raise
@@ -433,10 +454,15 @@ def share_revoke(*, share: Share) -> Share:
 
 
 def share_restore(*, share: Share) -> Share:
-    """Share a revoked share again, with the same code."""
+    """Share a revoked share again, with the same code — or a new one in the
+    rare case a live share took that code meanwhile (a code names one share)."""
     if share.revoked_at is not None:
         share.revoked_at = None
-        share.save(update_fields=["revoked_at", "updated_at"])
+        fields = ["revoked_at", "updated_at"]
+        if Share.objects.filter(code=share.code, revoked_at__isnull=True).exclude(pk=share.pk).exists():
+            share.code = _fresh_code()
+            fields.append("code")
+        share.save(update_fields=fields)
     return share
 
 

@@ -16,11 +16,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from pan.asgi import UploadSizeGuard  # noqa: E402
 from project.lib import daphne_fixes  # noqa: E402
-from project.routing import websocket_urlpatterns  # noqa: E402
+from project.lib.bodies import BodySizeGuard  # noqa: E402
+from project.routing import origin_checked, websocket_urlpatterns  # noqa: E402
 from shortener.asgi import ShortLinkFastPath  # noqa: E402
 
 # Without these, daphne holds big uploads and downloads in memory whole and
@@ -30,9 +29,13 @@ daphne_fixes.apply_all()
 application = ProtocolTypeRouter(
     {
         # Successful short-link redirects are answered before Django's
-        # middleware (shortener/asgi.py); oversized uploads are refused
-        # before Django spools their body (pan/asgi.py).
-        "http": ShortLinkFastPath(UploadSizeGuard(django_asgi_app)),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # middleware (shortener/asgi.py); bodies over their limit are
+        # refused before Django spools them (project/lib/bodies.py; under
+        # daphne Twisted refuses them first, see daphne_fixes).
+        "http": ShortLinkFastPath(BodySizeGuard(django_asgi_app)),
+        # Channels' canonical wiring, with an origin check that lets clients
+        # without `Origin` in (project/routing.py); unknown paths end in a
+        # catch-all route that refuses them.
+        "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -14,6 +14,11 @@ class EchoConsumer(AsyncWebsocketConsumer):
     closes the connection with 1009 instead of being echoed.
     """
 
+    # No channel layer: the echo talks only to its own client. With the
+    # default alias every connection would open a channel on Redis and wait
+    # on it, and with Redis down the echo would close with 1011 (SPEC §7, §8).
+    channel_layer_alias = None
+
     async def connect(self):
         self.max_bytes = settings.WS_ECHO_MAX_MESSAGE_BYTES
         await self.accept()

@@ -14,9 +14,11 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from project.lib.errors import error_body
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_logged, error_body
 from project.lib.net import client_address, client_key
 from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
 from project.views import wants_json
@@ -215,3 +217,66 @@ class RateLimitMiddleware(_DualModeMiddleware):
         for name, value in decision.headers().items():
             response.setdefault(name, value)
         return response
+
+
+class DatabaseUnavailableMiddleware(_DualModeMiddleware):
+    """503, not 500, when the database cannot be reached (SPEC §8).
+
+    With the connect and pool timeouts of project/settings.py that comes
+    within seconds. DRF views get the same answer from the API's exception
+    handler (project/lib/errors.py); this covers page views and async views
+    (`process_exception`), and a request with a session cookie, whose user
+    is looked up here, before the rate limiter below would look it up and
+    fail (an error raised inside another middleware never reaches
+    `process_exception`: Django turns it into its 500 page first). The
+    lookup is cached on the request, so it costs no extra query.
+
+    JSON on API paths and for JSON clients, else a page built like
+    templates/500.html: no base layout and no context processors, whose
+    session user would ask the database again.
+    """
+
+    def handle(self, request):
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            try:
+                request.user.is_authenticated  # noqa: B018 - loads the session and its user
+            except DATABASE_UNAVAILABLE_ERRORS as exc:
+                return self._unavailable(request, exc)
+        return self.get_response(request)
+
+    async def __acall__(self, request):
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            try:
+                await request.auser()
+            except DATABASE_UNAVAILABLE_ERRORS as exc:
+                return self._unavailable(request, exc)
+        return await self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            return None
+        return self._unavailable(request, exception)
+
+    @staticmethod
+    def _unavailable(request, exc: Exception) -> HttpResponse:
+        error = database_unavailable_logged(exc)
+        if wants_json(request):
+            return JsonResponse(error_body(error.code, error.message), status=error.status_code)
+        return HttpResponse(database_unavailable_page(error), status=error.status_code)
+
+
+def database_unavailable_page(error) -> str:
+    """The 503 page, built without the layout (which would ask the database
+    for the session's user again), in the active language."""
+    return format_html(
+        '<!DOCTYPE html>\n<html lang="{}">\n<head><meta charset="utf-8"><title>{}</title>'
+        '<link rel="stylesheet" href="{}css/site.css"></head>\n'
+        '<body><main class="content"><section class="error-page">\n'
+        '  <h1>{}</h1>\n  <p>{}</p>\n  <p><a href="/">{}</a></p>\n</section></main></body>\n</html>\n',
+        get_language(),
+        error.status_code,
+        settings.STATIC_URL,
+        error.status_code,
+        error.message,
+        _("Back to the home page"),
+    )

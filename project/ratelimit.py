@@ -19,9 +19,7 @@ refused request gives its count back (`decr`): refusals do not prolong the
 wait, and every request is counted once.
 """
 
-import logging
 import math
-import threading
 import time
 from dataclasses import dataclass
 
@@ -31,16 +29,9 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-logger = logging.getLogger("pan.ratelimit")
-
-try:
-    from redis import RedisError
-except ImportError:  # pragma: no cover - redis is pinned in requirements.txt
-    RedisError = OSError
-
-# What an unreachable cache raises: redis-py's ConnectionError/TimeoutError
-# (django-redis re-raises them) and plain socket errors.
-CACHE_ERRORS = (OSError, RedisError)
+# Defined with the fail-open cache helper; the middleware and the attempt
+# limiter (project/lib/attempts.py) import them from here.
+from project.lib.optional_cache import CACHE_ERRORS, warn_cache_unreachable  # noqa: F401
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,22 +176,3 @@ def rate_limit_hit(*, rule: Rule, identity: str) -> Decision:
         pass  # expired meanwhile: nothing left to give back
     retry_after = _retry_after(rule, current=current - 1, previous=previous, elapsed=elapsed)
     return Decision(rule=rule, allowed=False, remaining=0, reset=retry_after, retry_after=retry_after)
-
-
-class _WarnOncePerInterval:
-    """Log a cache outage once per interval, not once per request."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._last = -math.inf
-
-    def __call__(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last < settings.RATE_LIMIT_WARNING_INTERVAL:
-                return
-            self._last = now
-        logger.warning("Rate limiting is off for now: the cache is unreachable (%s: %s)", type(exc).__name__, exc)
-
-
-warn_cache_unreachable = _WarnOncePerInterval()

@@ -17,6 +17,8 @@ from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from project.checks import GENERATE_HINT, SECRET_NAMES, secret_problems
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -33,18 +35,13 @@ SITE_NAME = env.str("SITE_NAME", default="Pan")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 
-def _secret(name: str) -> str:
-    """A secret from the environment; in development, one generated once.
+def _dev_secret(name: str) -> str:
+    """A secret for development, generated once.
 
     Generated secrets live in the git-ignored `.dev-secrets.json`, so a
-    restart keeps sessions and tokens valid. Without DEBUG a missing secret
-    stops the start: production never runs on a made-up key.
+    restart keeps sessions and tokens valid. Only with DEBUG on: production
+    never runs on a made-up key.
     """
-    value = env.str(name, default="")
-    if value:
-        return value
-    if not DEBUG:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (see .env.example).")
     path = BASE_DIR / ".dev-secrets.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
     if name not in stored:
@@ -54,9 +51,21 @@ def _secret(name: str) -> str:
     return stored[name]
 
 
-SECRET_KEY = _secret("SECRET_KEY")
-JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY")
-SERVER_STATUS_TOKEN = _secret("SERVER_STATUS_TOKEN")
+# A secret that is missing (unless DEBUG generates it), a placeholder from
+# .env.example, shorter than 32 characters or equal to another stops the
+# start, with every problem named (project/checks.py, which also reports
+# them as system checks).
+_given_secrets = {name: env.str(name, default="") for name in SECRET_NAMES}
+_secret_problems = secret_problems({name: value for name, value in _given_secrets.items() if value or not DEBUG})
+if _secret_problems:
+    raise ImproperlyConfigured(
+        "Pan refuses to start with these secrets:\n"
+        + "".join(f"  - {problem.message}\n" for problem in _secret_problems)
+        + GENERATE_HINT
+    )
+SECRET_KEY = _given_secrets["SECRET_KEY"] or _dev_secret("SECRET_KEY")
+JWT_SIGNING_KEY = _given_secrets["JWT_SIGNING_KEY"] or _dev_secret("JWT_SIGNING_KEY")
+SERVER_STATUS_TOKEN = _given_secrets["SERVER_STATUS_TOKEN"] or _dev_secret("SERVER_STATUS_TOKEN")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -96,6 +105,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # 503 when the database is unreachable: for a view that finds it so,
+    # and for a session's user, looked up here before the rate limiter.
+    "project.middleware.DatabaseUnavailableMiddleware",
     # After sessions and auth (keys signed-in users by user) and locale (the
     # 429 page speaks the client's language); inside CORS so browsers can
     # read a 429.
@@ -129,11 +141,21 @@ TEMPLATES = [
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        # With PostgreSQL unreachable a request fails within these bounds and
+        # answers 503 (project.middleware.DatabaseUnavailableMiddleware, and
+        # the API's exception handler), instead of waiting 30 s for a 500:
+        # a connection attempt gives up after DATABASE_CONNECT_TIMEOUT (a
+        # host that drops packets; a refused port fails at once), and a
+        # request waits at most DATABASE_POOL_TIMEOUT for a pooled
+        # connection (the pool connects in the background and retries).
+        options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3))
         # Each ASGI request runs its sync part in a fresh thread, so
         # CONN_MAX_AGE cannot reuse connections; the pool can.
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        options["pool"] = {
             "min_size": 1,
             "max_size": env.int("DATABASE_POOL_SIZE", default=20),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
@@ -229,6 +251,8 @@ STORAGES = {
 # only switch: uploads, downloads, previews and purges all follow it.
 S3_BUCKET = env.str("S3_BUCKET", default="")
 if S3_BUCKET:
+    from botocore.config import Config as S3ClientConfig
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -237,7 +261,19 @@ if S3_BUCKET:
             "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
             "region_name": env.str("S3_REGION", default="") or None,
-            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+            # With a client_config django-storages ignores its addressing_style
+            # option: the style goes in here. The timeouts make a storage that
+            # refuses, drops or stalls fail within seconds (uploads and
+            # downloads answer 503) instead of botocore's 60 s per attempt
+            # and five attempts; each attempt that gets no answer costs
+            # S3_CONNECT_TIMEOUT or S3_READ_TIMEOUT. S3_MAX_ATTEMPTS counts
+            # the first try ("standard" retry mode: timeouts, 5xx, throttling).
+            "client_config": S3ClientConfig(
+                s3={"addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None},
+                connect_timeout=env.float("S3_CONNECT_TIMEOUT", default=2.0),
+                read_timeout=env.float("S3_READ_TIMEOUT", default=3.0),
+                retries={"mode": "standard", "total_max_attempts": env.int("S3_MAX_ATTEMPTS", default=2)},
+            ),
             "location": env.str("S3_PREFIX", default=""),
             "default_acl": None,
             "querystring_auth": True,
@@ -289,7 +325,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        # DRF's JSONParser with a nesting limit: deep JSON is a 400, not a RecursionError.
+        "project.lib.json_parser.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -340,6 +377,15 @@ PAN_MAX_TEXT_SIZE = env.int("PAN_MAX_TEXT_SIZE", default=512 * 1024)
 # A share holds at most this many items, and this many bytes in all.
 PAN_MAX_SHARE_ITEMS = env.int("PAN_MAX_SHARE_ITEMS", default=1000)
 PAN_MAX_SHARE_SIZE = env.int("PAN_MAX_SHARE_SIZE", default=10 * 1024**3)
+# Django refuses more file parts than this in one request (its default, 100,
+# is below what a share may hold): every item, and a text sent as a file.
+DATA_UPLOAD_MAX_NUMBER_FILES = PAN_MAX_SHARE_ITEMS + 1
+# Largest request body in bytes, except a POST to an upload path with a
+# token or session (project/lib/bodies.py): 413 before any of it is stored.
+# Forms and JSON stay far below (the largest, a PAN_MAX_TEXT_SIZE text, goes
+# to /api/shares, an upload path); Django's own DATA_UPLOAD_MAX_MEMORY_SIZE
+# (2.5 MiB) is above it, so this limit answers first.
+MAX_SMALL_BODY = env.int("MAX_SMALL_BODY", default=1024**2)
 # Code guessing (pan/access.py): wrong codes or passwords allowed per window
 # (seconds) in four layers — one client on one share, one client (IPv4
 # address, IPv6 /64) on all shares, one network (IPv4 /24, IPv6 /48) on all

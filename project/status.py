@@ -1,10 +1,17 @@
 """`GET /server-status?token=…` for uptime monitors (Uptime Kuma and the like).
 
 With the right token: 200 and `{"status": "ok", "database": "ok", "cache":
-"ok", "channel_layer": "ok"}`, or 503 with an error string in place of each
-"ok" that failed. Without it: the site's ordinary 404, so the page cannot
-be told apart from one that does not exist. A plain Django view, not DRF:
-it stays out of the OpenAPI schema.
+"ok", "channel_layer": "ok", "storage": "ok"}`, or 503 with an error string
+in place of each "ok" that failed. The probes run at once and the answer
+waits for none of them longer than SERVER_STATUS_PROBE_TIMEOUT: a probe
+still running then is reported as timed out and left to finish in its
+worker thread, whose own timeouts (database connect and pool, Redis
+socket, S3 client) end it soon after.
+
+Without the token, and for any method but GET and HEAD: exactly what an
+unknown path answers (the site's 404), so the page cannot be told apart
+from one that does not exist. A plain Django view, not DRF: it stays out
+of the OpenAPI schema.
 """
 
 import asyncio
@@ -14,18 +21,29 @@ import secrets
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.csrf import csrf_exempt
 
 from project.views import page_not_found
 
 
 def _probe_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        if cursor.fetchone()[0] != 1:
-            raise RuntimeError("SELECT 1 did not return 1")
+    # A connection of its own, opened and closed in this worker thread. The
+    # request's connection belongs to the request's one sync thread, where
+    # a probe stuck on an unreachable server would hold up everything queued
+    # behind it (the request_finished signal included) past any timeout here.
+    probe = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            if cursor.fetchone()[0] != 1:
+                raise RuntimeError("SELECT 1 did not return 1")
+    finally:
+        probe.close()
 
 
 def _probe_cache() -> None:
@@ -37,6 +55,19 @@ def _probe_cache() -> None:
             raise RuntimeError("the value read back differs from the one written")
     finally:
         cache.delete(key)
+
+
+def _probe_storage() -> None:
+    # Written where uploads go (items/), so if the delete fails, purge_expired
+    # removes the object as one no item refers to (pan/leftovers.py).
+    name, content = f"items/server-status-{secrets.token_urlsafe(16)}", secrets.token_bytes(16)
+    saved = default_storage.save(name, ContentFile(content))
+    try:
+        with default_storage.open(saved, "rb") as handle:
+            if handle.read() != content:
+                raise RuntimeError("the bytes read back differ from the ones written")
+    finally:
+        default_storage.delete(saved)
 
 
 async def _probe_channel_layer() -> None:
@@ -52,14 +83,29 @@ async def _probe_channel_layer() -> None:
         raise RuntimeError("the message received differs from the one sent")
 
 
-async def _outcome(probe) -> str:
-    try:
-        await asyncio.wait_for(probe, timeout=settings.SERVER_STATUS_PROBE_TIMEOUT)
-    except TimeoutError:
-        return f"timed out after {settings.SERVER_STATUS_PROBE_TIMEOUT:g}s"
-    except Exception as exc:  # any failure is a state to report, not a crash
+def _outcome(task: asyncio.Task, timeout: float) -> str:
+    if not task.done():
+        task.cancel()
+        return f"timed out after {timeout:g}s"
+    exc = task.exception()
+    if exc is not None:  # any failure is a state to report, not a crash
         return f"{type(exc).__name__}: {exc}"[:300]
     return "ok"
+
+
+async def _probe_all() -> dict[str, str]:
+    """Every probe's state, in at most SERVER_STATUS_PROBE_TIMEOUT seconds."""
+    timeout = settings.SERVER_STATUS_PROBE_TIMEOUT
+    # Blocking clients run in the loop's worker threads (thread_sensitive=False).
+    probes = {
+        "database": sync_to_async(_probe_database, thread_sensitive=False)(),
+        "cache": sync_to_async(_probe_cache, thread_sensitive=False)(),
+        "channel_layer": _probe_channel_layer(),
+        "storage": sync_to_async(_probe_storage, thread_sensitive=False)(),
+    }
+    tasks = {name: asyncio.ensure_future(probe) for name, probe in probes.items()}
+    await asyncio.wait(tasks.values(), timeout=timeout)
+    return {name: _outcome(task, timeout) for name, task in tasks.items()}
 
 
 def _token_matches(request) -> bool:
@@ -68,16 +114,15 @@ def _token_matches(request) -> bool:
     return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
+# Exempt from CSRF so that a POST, PUT or DELETE reaches the 404 below, as
+# it would on an unknown path, instead of the CSRF failure page (a 403 that
+# would tell the path exists). The view changes nothing for any method.
+@csrf_exempt
 async def server_status(request):
     # Any other method is a 404 too: a 405 would tell that the path exists.
     if request.method not in ("GET", "HEAD") or not _token_matches(request):
         return await sync_to_async(page_not_found)(request)
-    database, cache, channel_layer = await asyncio.gather(
-        _outcome(sync_to_async(_probe_database, thread_sensitive=True)()),
-        _outcome(sync_to_async(_probe_cache, thread_sensitive=False)()),
-        _outcome(_probe_channel_layer()),
-    )
-    checks = {"database": database, "cache": cache, "channel_layer": channel_layer}
+    checks = await _probe_all()
     healthy = all(state == "ok" for state in checks.values())
     response = JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
     # Only here: a Cache-Control on the 404 would set it apart from other 404s.

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.utils.functional import lazy
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.urls import api_urlpatterns as accounts_api
@@ -29,6 +31,10 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("ws-echo/", TemplateView.as_view(template_name="ws_echo.html"), name="ws-echo"),
     path("server-status", status.server_status, name="server-status"),
+    # Browsers and feed readers ask for /favicon.ico whatever the page says.
+    # The static URL is read per request: with the manifest storage it names
+    # the current hashed file. Not permanent, so a new icon reaches browsers.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico")), name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -27,11 +27,13 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
+from django.utils import translation
 from django.utils.encoding import iri_to_uri
 
-from project.lib.errors import ApplicationError
+from project.lib.bodies import request_language
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged
 from project.lib.net import client_address_of
-from project.middleware import log_access, timing_headers
+from project.middleware import database_unavailable_page, log_access, timing_headers
 
 from . import services
 from .models import KEY_PATTERN
@@ -83,6 +85,23 @@ def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+async def _send_database_unavailable(scope, headers: dict, send, exc: Exception) -> None:
+    error = database_unavailable_logged(exc)
+    with translation.override(request_language(headers.get(b"accept-language", b"").decode("latin-1"))):
+        body = database_unavailable_page(error).encode()
+    response_headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"5"),
+    ]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": response_headers})
+    await send({"type": "http.response.body", "body": body})
+    if settings.ACCESS_LOG_ENABLED:
+        peer_host, peer_port = scope.get("client") or ("", None)
+        address = client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+        log_access(address, peer_port, scope["method"], scope["path"], error.status_code, 0.0)
+
+
 class ShortLinkFastPath:
     def __init__(self, app):
         self.app = app
@@ -109,6 +128,10 @@ class ShortLinkFastPath:
             target = await services.short_link_visit(key=key, count=scope["method"] == "GET")
         except ApplicationError:
             return await self.app(scope, receive, send)  # the view renders it in the caller's language
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            # Down, not restarting: Django would wait out the same timeouts again. 503 now.
+            await sync_to_async(close_old_connections)()
+            return await _send_database_unavailable(scope, headers, send, exc)
         except Exception:  # noqa: BLE001 - e.g. a database restart: let Django answer, with a fresh connection
             await sync_to_async(close_old_connections)()
             return await self.app(scope, receive, send)

@@ -17,13 +17,13 @@ from datetime import datetime
 
 import segno
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from project.lib.errors import ValidationFailed
+from project.lib.optional_cache import optional_cache
 
 from .errors import InvalidExpiry, InvalidSlug, KeySpaceBusy, LinkExpired, LinkNotFound, LinkUsedUp, SlugTaken
 from .models import KEY_LENGTH, ShortLink
@@ -65,8 +65,8 @@ def short_link_forget(*, key: str) -> None:
     The second delete closes the window in which a concurrent visit could
     read the old row before the commit and put it back in the cache.
     """
-    cache.delete(_cache_key(key))
-    transaction.on_commit(lambda: cache.delete(_cache_key(key)))
+    optional_cache.delete(_cache_key(key))
+    transaction.on_commit(lambda: optional_cache.delete(_cache_key(key)))
 
 
 def slug_validate(*, slug: str) -> str:
@@ -223,10 +223,10 @@ def _entry(row: dict) -> dict:
 async def _load(key: str) -> dict | None:
     row = await ShortLink.objects.filter(key=key).values("pk", "target_url", "expires_at", "max_visits").afirst()
     if row is None:
-        await cache.aset(_cache_key(key), _MISSING, _MISSING_SECONDS)
+        await optional_cache.aset(_cache_key(key), _MISSING, _MISSING_SECONDS)
         return None
     entry = _entry(row)
-    await cache.aset(_cache_key(key), entry, settings.SHORT_LINK_CACHE_SECONDS)
+    await optional_cache.aset(_cache_key(key), entry, settings.SHORT_LINK_CACHE_SECONDS)
     return entry
 
 
@@ -241,7 +241,7 @@ async def short_link_visit(*, key: str, count: bool = True) -> str:
     `count=False` (HEAD) checks without counting.
     Raises `LinkNotFound`, `LinkExpired`, `LinkUsedUp`.
     """
-    entry = await cache.aget(_cache_key(key))
+    entry = await optional_cache.aget(_cache_key(key))
     from_cache = entry is not None
     for _attempt in range(3):
         if entry is None:
@@ -266,11 +266,11 @@ async def short_link_visit(*, key: str, count: bool = True) -> str:
             # Freshly read and still no match: ask the row why.
             row = await ShortLink.objects.filter(pk=entry["id"]).values("visit_count", "max_visits").afirst()
             if row is None:
-                await cache.adelete(_cache_key(key))
+                await optional_cache.adelete(_cache_key(key))
                 raise LinkNotFound()
             if row["max_visits"] is not None and row["visit_count"] >= row["max_visits"]:
                 raise LinkUsedUp()
         # A stale cache entry (or a change racing this visit): read the row again.
-        await cache.adelete(_cache_key(key))
+        await optional_cache.adelete(_cache_key(key))
         entry = None
     raise LinkNotFound()

@@ -9,7 +9,7 @@ def test_register_then_log_in_through_the_pages(daphne_server, browser_context):
     page = browser_context.new_page()
     page.goto(f"{daphne_server.url}/register/")
     # The browser refuses what the server would refuse, before sending.
-    page.fill("#id_username", "ab")
+    page.fill("#id_username", "a")
     page.fill("#id_password", "Lantern-Field-71")
     page.fill("#id_password2", "Lantern-Field-71")
     page.click("button[type=submit]")

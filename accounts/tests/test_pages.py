@@ -100,8 +100,8 @@ def test_register_page_refuses_mismatched_passwords():
 
 def test_pages_mirror_server_rules_in_the_browser():
     html = Client().get("/register/").content.decode()
-    assert 'minlength="3"' in html and 'maxlength="150"' in html
-    assert 'pattern="[\\p{L}\\p{N}_.\\-]{3,150}"' in html
+    assert 'minlength="2"' in html and 'maxlength="150"' in html
+    assert 'pattern="[\\p{L}\\p{N}_.\\-]{2,150}"' in html
     assert 'minlength="8"' in html
 
 

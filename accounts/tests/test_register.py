@@ -49,7 +49,7 @@ def test_duplicate_username_is_refused_whatever_its_case(api, taken):
 @pytest.mark.parametrize(
     "name",
     [
-        "ab",  # too short
+        "a",  # too short (two characters is the minimum)
         "a" * 151,  # too long
         "has space",
         "semi;colon",

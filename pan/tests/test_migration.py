@@ -16,7 +16,7 @@ from .conftest import body_of
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("pan", "0002_video_post"), ("accounts", "0003_uploaders_role")]
-AFTER = [("pan", "0003_shares")]
+AFTER = [("pan", "0003_shares"), ("accounts", "0004_user_username_skeleton")]
 
 
 def migrate(targets):

@@ -16,6 +16,9 @@ version (or another ASGI server), and says why it exists:
 - `ends_broken_responses`: a response whose body failed after it started
   (a download that lost its slot, a stored file that ended early) left the
   connection open, so the client waited for bytes that never came.
+- `refuses_large_bodies`: Twisted stored every request body in a temporary
+  file before Pan's code ran, so a body over its limit (SPEC §2) filled the
+  disk before anything could refuse it.
 
 With them a 200 MB round trip grows daphne by ~10 MiB (pan/tests/test_live.py).
 """
@@ -45,6 +48,7 @@ def apply_all() -> None:
     closes_over_size_messages()
     ends_broken_responses()
     access_log_without_queries()
+    refuses_large_bodies()
 
 
 def without_form_parsing() -> None:
@@ -314,3 +318,141 @@ def access_log_without_queries() -> None:
 
     __call__.pan_no_queries = True
     AccessLogGenerator.__call__ = __call__
+
+
+# How long a refused connection keeps reading (and dropping) what the client
+# still sends, so that its 413 is not lost to a reset (see below).
+REFUSAL_LINGER_SECONDS = 2.0
+
+
+def refuses_large_bodies() -> None:
+    """Refuse a body over `project.lib.bodies.body_limit` before Twisted stores any of it.
+
+    Twisted writes every request body to a temporary file before daphne hands
+    the request to the application: three anonymous connections announcing
+    50 GiB filled a disk by 600 MB with no answer. `gotLength` is called once
+    the headers are in, before any body byte is stored, with the method and
+    target still on the channel: a declared length over the limit is refused
+    there. A body without a length (chunked) is counted in
+    `handleContentChunk` and refused as soon as the count passes the limit;
+    what was stored until then (at most the limit) is dropped.
+
+    The 413 is written to the socket directly, as Twisted answers a malformed
+    request. Closing at once with the client's bytes unread would reset the
+    connection, and a client still sending could lose the answer; so the
+    connection is half-closed instead, and what still arrives is dropped
+    unread for `REFUSAL_LINGER_SECONDS`, then the connection is cut.
+    """
+    try:
+        import daphne
+        from daphne.http_protocol import WebRequest
+    except ImportError:
+        return
+    if not daphne.__version__.startswith("4.2.") or getattr(WebRequest.gotLength, "pan_body_limit", False):
+        return
+    from urllib.parse import unquote
+
+    from project.lib import bodies
+
+    original_got_length = WebRequest.gotLength
+    original_handle_content_chunk = WebRequest.handleContentChunk
+    original_request_received = WebRequest.requestReceived
+
+    def gotLength(self, length):  # noqa: N802 - Twisted's interface
+        self.pan_body_refused = False
+        self.pan_body_received = 0
+        self.pan_body_limit = None
+        command, target = getattr(self.channel, "_command", None), getattr(self.channel, "_path", None)
+        if length == 0:  # no body: nothing to guard
+            return original_got_length(self, length)
+        if not isinstance(command, bytes) or not isinstance(target, bytes):
+            if not _warned_no_request_line:
+                _warned_no_request_line.append(True)
+                logging.getLogger(__name__).warning(
+                    "project.lib.daphne_fixes.refuses_large_bodies: Twisted's channel has no request line "
+                    "in gotLength, so request bodies are stored before any size check: check this Twisted version"
+                )
+            return original_got_length(self, length)
+        method = command.decode("ascii", "replace")
+        # As daphne builds the ASGI path (daphne/http_protocol.py `process`).
+        path = unquote(target.split(b"?", 1)[0].decode("ascii", "replace"))
+        headers = [(name.lower(), value) for name, values in self.requestHeaders.getAllRawHeaders() for value in values]
+        self.pan_body_request = (method, path)
+        self.pan_body_limit = bodies.body_limit(method, path, headers)
+        if length is not None and length > self.pan_body_limit:
+            self.content = io.BytesIO()  # Twisted's file is never made
+            _refuse_body(self)
+            return None
+        return original_got_length(self, length)
+
+    def handleContentChunk(self, data):  # noqa: N802
+        if getattr(self, "pan_body_refused", False):
+            return None
+        limit = getattr(self, "pan_body_limit", None)
+        if limit is not None:
+            self.pan_body_received += len(data)
+            if self.pan_body_received > limit:
+                self.content.close()  # a temporary file: what it holds goes with it
+                self.content = io.BytesIO()
+                _refuse_body(self)
+                return None
+        return original_handle_content_chunk(self, data)
+
+    def requestReceived(self, command, path, version):  # noqa: N802
+        # A chunked body's last chunk may follow the refused one in the same read.
+        if getattr(self, "pan_body_refused", False):
+            return None
+        return original_request_received(self, command, path, version)
+
+    gotLength.pan_body_limit = True
+    handleContentChunk.pan_body_limit = True
+    requestReceived.pan_body_limit = True
+    WebRequest.gotLength = gotLength
+    WebRequest.handleContentChunk = handleContentChunk
+    WebRequest.requestReceived = requestReceived
+
+
+_warned_no_request_line: list[bool] = []
+
+
+def _refuse_body(request) -> None:
+    """Answer 413 on the socket, half-close, drop whatever else arrives for a moment, then cut."""
+    from twisted.internet import reactor
+
+    from project.lib import bodies
+
+    method, path = request.pan_body_request
+    request.pan_body_refused = True
+    # Twisted sends "100 Continue" after gotLength when asked to: not after a refusal.
+    request.requestHeaders.removeHeader(b"Expect")
+    accept = (request.requestHeaders.getRawHeaders(b"Accept-Language") or [b""])[0].decode("latin-1")
+    body = bodies.refusal_body(bodies.refusal_for(method, path), accept)
+    head = b"HTTP/1.1 413 Content Too Large\r\n"
+    head += b"".join(name + b": " + value + b"\r\n" for name, value in bodies.refusal_headers(body))
+    channel = request.channel
+    transport = channel.transport
+    transport.write(head + b"\r\n" + body)
+    channel.dataReceived = _drop
+    transport.unregisterProducer()  # as HTTPChannel.loseConnection does: a producer holds the close back
+    try:
+        transport.loseWriteConnection()
+    except (AttributeError, NotImplementedError):  # a transport that cannot half-close
+        transport.loseConnection()
+    reactor.callLater(REFUSAL_LINGER_SECONDS, transport.abortConnection)
+    peer = transport.getPeer()
+    request.server.log_action(
+        "http",
+        "complete",
+        {
+            "path": path,
+            "status": 413,
+            "method": method,
+            "client": f"{getattr(peer, 'host', '-')}:{getattr(peer, 'port', '-')}",
+            "time_taken": 0.0,
+            "size": len(body),
+        },
+    )
+
+
+def _drop(data: bytes) -> None:
+    return None

@@ -6,14 +6,24 @@ turns them (and DRF's own errors) into one JSON shape:
     {"error": {"code": "...", "message": "...", "fields": {...}}}
 
 Page views catch the same errors and render templates with the message.
+A database that cannot be reached is a 503 here (API views) and in
+`project.middleware.DatabaseUnavailableMiddleware` (everything else).
 """
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db.utils import OperationalError
 from django.http import Http404
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken as JwtInvalidToken
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -68,6 +78,62 @@ class TooManyRequests(ApplicationError):
         super().__init__(message, headers=headers, **kwargs)
 
 
+# Django's own request limits (DATA_UPLOAD_*) raise SuspiciousOperation
+# subclasses, which Django answers with an English HTML "Bad Request (400)".
+# On API paths they become these: 413 for a body over its size in bytes (RFC
+# 9110 §15.5.14), 400 for too many fields or files (the query string counts
+# too, so "content too large" would not always be true).
+
+
+class BodyTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "body_too_large"
+    default_message = _("The request body is too large.")
+
+
+class TooManyFields(ApplicationError):
+    code = "too_many_fields"
+    default_message = _("The request has too many fields.")
+
+
+class TooManyFiles(ApplicationError):
+    code = "too_many_files"
+    default_message = _("The request has too many files.")
+
+
+def _request_limit_error(exc) -> ApplicationError | None:
+    """The API error for one of Django's request limits, or None for any other exception."""
+    if isinstance(exc, RequestDataTooBig):
+        size = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return BodyTooLarge(_("The request body is too large (at most %(size)s).") % {"size": size})
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return TooManyFields(_("The request has too many fields (at most %(limit)d).") % {"limit": limit})
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return TooManyFiles(_("The request has too many files (at most %(limit)d).") % {"limit": limit})
+    return None
+
+
+class DatabaseUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "database_unavailable"
+    default_message = _("The database is not answering right now. Try again in a moment.")
+
+
+# What a view sees when PostgreSQL is down: Django wraps psycopg's errors,
+# the pool's PoolTimeout (a psycopg OperationalError) included, in its own
+# OperationalError. A locked SQLite database past its busy timeout is one too,
+# and "try again in a moment" is the right answer to it as well.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError,)
+
+
+def database_unavailable_logged(exc: Exception) -> DatabaseUnavailable:
+    """The 503 error for a database failure, logged as one line (no traceback: it is not a bug)."""
+    logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return DatabaseUnavailable()
+
+
 def error_body(code: str, message, fields: dict | None = None) -> dict:
     error = {"code": code, "message": str(message)}
     if fields:
@@ -90,6 +156,9 @@ def _flatten(detail) -> tuple[str, dict]:
 
 
 def api_exception_handler(exc, context):
+    exc = _request_limit_error(exc) or exc
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        exc = database_unavailable_logged(exc)
     if isinstance(exc, ApplicationError):
         response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code, headers=exc.headers)
         return response

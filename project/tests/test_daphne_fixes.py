@@ -20,6 +20,7 @@ def test_every_fix_is_active_under_the_pinned_daphne():
     assert WebSocketFactory.setProtocolOptions.pan_close_not_drop
     assert WebRequest.handle_exception.pan_ends_broken
     assert AccessLogGenerator.__call__.pan_no_queries
+    assert WebRequest.gotLength.pan_body_limit and WebRequest.handleContentChunk.pan_body_limit
 
 
 def test_daphnes_access_log_never_prints_a_query_string():

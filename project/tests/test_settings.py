@@ -4,6 +4,7 @@ import os
 import secrets
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,150 @@ def test_the_channel_layer_is_the_one_configured_and_delivers():
         return await layer.receive(channel)
 
     assert async_to_sync(round_trip)() == {"type": "probe", "text": "你好"}
+
+
+# --- Secrets: refused at the start, reported by the system checks ----------
+
+
+def _without_secrets(**env) -> dict:
+    """The test process's environment without its three secrets, plus `env`."""
+    environment = {k: v for k, v in os.environ.items() if k not in (*SECRETS, "DJANGO_SETTINGS_MODULE")}
+    return {**environment, **env}
+
+
+def _start(**secrets_and_settings) -> subprocess.CompletedProcess:
+    """`manage.py check` with DEBUG off, good secrets, and these changes."""
+    env = {**SECRETS, "DEBUG": "false", **secrets_and_settings}
+    return manage("check", env=env, timeout=120)
+
+
+def _env_example_secrets() -> dict[str, str]:
+    from project.checks import SECRET_NAMES
+
+    values = {}
+    for line in (BASE_DIR / ".env.example").read_text().splitlines():
+        name, equals, value = line.partition("=")
+        if equals and name.strip() in SECRET_NAMES:
+            values[name.strip()] = value.strip()
+    assert set(values) == set(SECRET_NAMES), "every secret has an example value in .env.example"
+    return values
+
+
+def test_every_secret_value_in_env_example_is_a_known_placeholder():
+    from project.checks import secret_problems
+
+    for name, value in _env_example_secrets().items():
+        assert [problem.check_id for problem in secret_problems({name: value})] == ["pan.E002"], name
+
+
+def test_a_copied_env_example_stops_the_start_naming_every_placeholder():
+    env = _without_secrets(ENV_FILE=str(BASE_DIR / ".env.example"))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    for name in ("SECRET_KEY", "JWT_SIGNING_KEY", "SERVER_STATUS_TOKEN"):
+        assert f"{name} is a placeholder" in result.stderr, result.stderr
+    assert "token_urlsafe" in result.stderr  # how to make a good one
+
+
+@pytest.mark.parametrize(
+    "placeholder", ["change-me", "CHANGE-ME-to-something-long-and-random-0123456789", "django-insecure-" + "k" * 40]
+)
+def test_a_placeholder_stops_the_start_even_with_debug_on(placeholder):
+    result = _start(JWT_SIGNING_KEY=placeholder, DEBUG="true")
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY is a placeholder" in result.stderr
+
+
+def test_a_secret_under_32_characters_stops_the_start():
+    result = _start(SERVER_STATUS_TOKEN="s" * 16 + secrets.token_hex(7))
+    assert result.returncode != 0
+    assert "SERVER_STATUS_TOKEN is 30 characters long; it needs at least 32." in result.stderr
+
+
+def test_a_secret_of_exactly_32_characters_is_accepted():
+    result = _start(SERVER_STATUS_TOKEN=secrets.token_hex(16))
+    assert result.returncode == 0, result.stderr
+
+
+def test_two_equal_secrets_stop_the_start():
+    result = _start(JWT_SIGNING_KEY=SECRETS["SECRET_KEY"])
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY is the same as SECRET_KEY" in result.stderr
+    assert SECRETS["SECRET_KEY"] not in result.stderr  # the message never prints a secret
+
+
+def test_every_problem_is_named_at_once():
+    result = _start(SECRET_KEY="", JWT_SIGNING_KEY="short", SERVER_STATUS_TOKEN="changeme")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "JWT_SIGNING_KEY is 5 characters long" in result.stderr
+    assert "SERVER_STATUS_TOKEN is a placeholder" in result.stderr
+
+
+def test_debug_still_generates_a_missing_secret():
+    result = _start(SERVER_STATUS_TOKEN="", DEBUG="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_make_run_generates_secrets_the_start_accepts():
+    from project.checks import secret_problems
+    from project.envfile import envfile_lines, fresh_secrets
+
+    assert secret_problems(fresh_secrets()) == []
+    written = dict(line.split("=", 1) for line in envfile_lines() if not line.startswith("#"))
+    assert secret_problems({name: written[name] for name in SECRETS}) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "check_id"),
+    [
+        ({"SERVER_STATUS_TOKEN": "change-me"}, "pan.E002"),
+        ({"SECRET_KEY": "k" * 31}, "pan.E003"),
+        ({"SERVER_STATUS_TOKEN": settings.SECRET_KEY}, "pan.E004"),
+        ({"SIMPLE_JWT": {**settings.SIMPLE_JWT, "SIGNING_KEY": settings.SECRET_KEY}}, "pan.E004"),
+    ],
+)
+def test_the_system_checks_report_secrets_a_settings_module_changed(changes, check_id):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+    from django.test import override_settings
+
+    with override_settings(**changes), pytest.raises(SystemCheckError, match=check_id):
+        call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_system_checks_pass_with_good_secrets():
+    from django.core.checks import run_checks
+
+    assert [message.id for message in run_checks() if message.id.startswith("pan.")] == []
+
+
+# --- Fail fast when a service is down (docs/middleware.md, "Faults") -------
+
+
+def _settings_value(expression: str, **env) -> str:
+    code = f"from django.conf import settings; from django.core.files.storage import storages; print({expression})"
+    result = manage("shell", "-c", code, env={**SECRETS, "DEBUG": "false", **env}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_postgresql_gets_a_connect_and_a_pool_timeout():
+    url = {"DATABASE_URL": "postgres://pan@127.0.0.1:1/pan"}
+    options = "settings.DATABASES['default']['OPTIONS']"
+    assert _settings_value(f"{options}['connect_timeout'], {options}['pool']['timeout']", **url) == "3 5.0"
+    changed = {**url, "DATABASE_CONNECT_TIMEOUT": "7", "DATABASE_POOL_TIMEOUT": "1.5"}
+    assert _settings_value(f"{options}['connect_timeout'], {options}['pool']['timeout']", **changed) == "7 1.5"
+
+
+def test_the_s3_client_gets_timeouts_few_attempts_and_keeps_its_addressing_style():
+    s3 = {"S3_BUCKET": "pan", "S3_ENDPOINT_URL": "http://127.0.0.1:1", "S3_ADDRESSING_STYLE": "path"}
+    config = "storages['default'].client_config"
+    expression = f"{config}.connect_timeout, {config}.read_timeout, {config}.retries, {config}.s3"
+    assert _settings_value(expression, **s3) == (
+        "2.0 3.0 {'mode': 'standard', 'total_max_attempts': 2} {'addressing_style': 'path'}"
+    )
+    changed = {**s3, "S3_CONNECT_TIMEOUT": "1", "S3_READ_TIMEOUT": "9", "S3_MAX_ATTEMPTS": "4"}
+    assert _settings_value(expression, **changed).startswith("1.0 9.0 {'mode': 'standard', 'total_max_attempts': 4}")

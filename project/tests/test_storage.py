@@ -36,7 +36,7 @@ def test_the_environment_switches_the_default_storage_to_s3(s3_server):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(s3_server.env("switch-bucket"))
     env.update({"DEBUG": "false", **{k: secrets.token_urlsafe(50) for k in ("SECRET_KEY", "JWT_SIGNING_KEY")}})
-    env["SERVER_STATUS_TOKEN"] = "x" * 30
+    env["SERVER_STATUS_TOKEN"] = secrets.token_urlsafe(32)
     code = (
         "from django.core.files.storage import storages; "
         "print(type(storages['default']).__name__, storages['default'].bucket_name)"

@@ -70,7 +70,8 @@
     var source = document.querySelector(button.dataset.copy);
     if (!source) { return; }
     var text = source.value !== undefined ? source.value : source.textContent;
-    copyText(text.trim()).then(function () {
+    // data-copy-raw: a shared text goes to the clipboard exactly as it was written.
+    copyText(button.hasAttribute("data-copy-raw") ? text : text.trim()).then(function () {
       button.dataset.label = button.dataset.label || button.textContent;
       button.textContent = button.dataset.copied || "\u2713";
       setTimeout(function () { button.textContent = button.dataset.label; }, 1500);
@@ -79,6 +80,44 @@
       if (source.select) { source.select(); }
     });
   });
+
+  // Waiting out a 429: <p data-retry-after="SECONDS" [data-retry-done="text"]
+  // [data-retry-form="form-id"]> disables the submit buttons of its form (the
+  // form it sits in, or the one named) until the time has passed, then
+  // enables them and, with data-retry-done, says so. The deadline is wall-clock
+  // time, so a tab the browser throttled in the background catches up at once.
+  function retryAfterCountdown(element) {
+    if (element.dataset.retryBound) { return; }
+    element.dataset.retryBound = "1";
+    var seconds = parseInt(element.dataset.retryAfter, 10);
+    var form = element.closest("form") ||
+      (element.dataset.retryForm && document.getElementById(element.dataset.retryForm));
+    if (!form || !(seconds > 0)) { return; }
+    var buttons = Array.prototype.slice.call(form.querySelectorAll("button[type=submit], button:not([type])"));
+    var deadline = Date.now() + seconds * 1000;
+    // A button with data-countdown also shows the time left: "Open (14:59)".
+    var labels = buttons.map(function (button) { return button.textContent; });
+    function showTimeLeft() {
+      var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      var clock = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      buttons.forEach(function (button, index) {
+        if (button.hasAttribute("data-countdown")) { button.textContent = labels[index] + " (" + clock + ")"; }
+      });
+    }
+    buttons.forEach(function (button) { button.disabled = true; });
+    showTimeLeft();
+    var timer = setInterval(function () {
+      if (Date.now() < deadline) { showTimeLeft(); return; }
+      clearInterval(timer);
+      buttons.forEach(function (button, index) {
+        button.disabled = false;
+        if (button.hasAttribute("data-countdown")) { button.textContent = labels[index]; }
+      });
+      if (element.dataset.retryDone) { element.textContent = element.dataset.retryDone; }
+      element.dataset.retryOver = "1";
+    }, 250);
+  }
+  document.querySelectorAll("[data-retry-after]").forEach(retryAfterCountdown);
 
   // Forms that destroy something ask first: <form data-confirm="Delete …?">.
   document.addEventListener("submit", function (event) {
