@@ -1,85 +1,31 @@
 """Rules for shares: create, fill, edit, codes, revoke, restore, delete, purge.
 
 Every interface (API, pages, admin, management commands) calls these.
-Access checks and guessing limits live in `pan/access.py`, download grants
+Storing bytes lives in `pan/storing.py`, access checks and guessing
+limits in `pan/access.py`, download grants
 and leases in `pan/grants.py`, the responses that stream bytes in
 `pan/downloads.py`.
 """
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from project.lib.errors import ApplicationError, ValidationFailed
+from project.lib.errors import ValidationFailed
 
-from .errors import FileTooLarge, ShareNotFilling, ShareTooLarge, StorageUnavailable, TooManyItems
-from .models import Item, ItemKind, Share, ShareState, new_share_code, new_storage_key
-from .uploads import content_type_for, item_path_deduplicate, item_path_sanitise
+from .errors import ShareNotFilling, TooManyItems
+from .models import Item, ItemKind, Share, ShareState, new_share_code
+from .storing import IncomingFile, StoredFile, files_check_sizes, files_store, stored_bytes_delete
+from .uploads import item_path_deduplicate
 
 logger = logging.getLogger(__name__)
 MAX_TITLE = 200
 MAX_MESSAGE = 2000
-
-
-@dataclass
-class IncomingFile:
-    """One file to store: an upload from `HashingUploadHandler` (SHA-256 and
-    size already known) or any readable binary file (hashed while stored).
-    `path` is the client's name or relative path, checked by
-    `item_path_sanitise`."""
-
-    content: object
-    path: str
-    content_type: str | None = None
-    progress: object = None
-
-    @classmethod
-    def from_upload(cls, upload) -> "IncomingFile":
-        return cls(upload, getattr(upload, "client_path", None) or upload.name, upload.content_type)
-
-
-class _HashingReader:
-    """A file object that hashes and counts what is read from it."""
-
-    def __init__(self, raw, progress=None):
-        self.raw = raw
-        self.progress = progress
-        self.seek(0)
-
-    def seek(self, offset, whence=0):
-        if offset != 0 or whence != 0:
-            raise OSError("only a rewind is supported")
-        self.raw.seek(0)
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def tell(self):
-        return self.size
-
-    def read(self, size=-1):
-        chunk = self.raw.read(size)
-        self.sha256.update(chunk)
-        self.size += len(chunk)
-        if self.size > settings.PAN_MAX_UPLOAD_SIZE:
-            raise FileTooLarge()
-        if self.progress and chunk:
-            self.progress(len(chunk))
-        return chunk
-
-
-def _delete_bytes(storage_key: str) -> None:
-    try:
-        default_storage.delete(storage_key)
-    except Exception:  # noqa: BLE001 - a leftover object must not fail the request; purge retries
-        logger.exception("could not delete stored object %s", storage_key)
 
 
 # --- Validation of the share's fields ------------------------------------
@@ -142,98 +88,6 @@ def _expiry(expires_in: int | None, now):
     return now + timedelta(seconds=seconds) if seconds else None
 
 
-# --- Storing items --------------------------------------------------------
-
-
-@dataclass
-class _Stored:
-    storage_key: str
-    path: str
-    size: int
-    sha256: str
-    content_type: str
-
-
-def _check_sizes(files: list[IncomingFile], *, already_items: int, already_bytes: int) -> None:
-    if already_items + len(files) > settings.PAN_MAX_SHARE_ITEMS:
-        raise TooManyItems(TooManyItems.default_message % {"max": settings.PAN_MAX_SHARE_ITEMS})
-    known = 0
-    for incoming in files:
-        size = getattr(incoming.content, "size", None) if hasattr(incoming.content, "sha256_hexdigest") else None
-        if size is not None:
-            if size > settings.PAN_MAX_UPLOAD_SIZE:
-                raise FileTooLarge()
-            known += size
-    if already_bytes + known > settings.PAN_MAX_SHARE_SIZE:
-        raise ShareTooLarge()
-
-
-def _store(incoming: IncomingFile, path: str) -> _Stored:
-    """Write one file's bytes under a fresh random key; keeps nothing on error.
-
-    Raises `FileTooLarge` (413) past the upload limit, `StorageUnavailable`
-    (503) when the storage fails.
-    """
-    storage_key = new_storage_key()
-    content = incoming.content
-    precomputed = getattr(content, "sha256_hexdigest", None)
-    if precomputed is not None:
-        source, sha256, size = content, precomputed, content.size
-    else:
-        reader = _HashingReader(content, incoming.progress)
-        source = File(reader, name=path.rsplit("/", 1)[-1])
-    saved = None
-    try:
-        saved = default_storage.save(storage_key, source)
-        if saved != storage_key:
-            raise RuntimeError(f"storage renamed {storage_key} to {saved}")
-    except ApplicationError:  # FileTooLarge from the reader: the client's fault
-        _delete_bytes(saved or storage_key)
-        raise
-    except Exception as exc:
-        # Whatever the backend raises (botocore's timeouts and connection
-        # errors, S3's 5xx, a full disk): the storage failed, not Pan, and
-        # the client hears so in its language, as downloads do.
-        from botocore.exceptions import ConnectionError as NoConnection
-        from botocore.exceptions import HTTPClientError as NoAnswer
-
-        logger.warning("storage failed storing %s: %s: %s", storage_key, type(exc).__name__, exc)
-        # A store that did not answer would make a delete wait out the same
-        # timeouts again, doubling the uploader's wait for a 503. An object
-        # that landed anyway has no item: purge_expired removes it.
-        if not isinstance(exc, NoConnection | NoAnswer):
-            _delete_bytes(saved or storage_key)
-        raise StorageUnavailable() from exc
-    except BaseException:
-        _delete_bytes(saved or storage_key)
-        raise
-    if precomputed is None:
-        sha256, size = reader.sha256.hexdigest(), reader.size
-    name = path.rsplit("/", 1)[-1]
-    return _Stored(storage_key, path, size, sha256, content_type_for(incoming.content_type, name))
-
-
-def _store_all(files: list[IncomingFile], taken: set[str], budget: int) -> list[_Stored]:
-    """Store every file (paths checked first, so a bad one stores nothing)."""
-    paths = []
-    for incoming in files:
-        path = item_path_deduplicate(item_path_sanitise(incoming.path), taken)
-        taken.add(path)
-        paths.append(path)
-    stored: list[_Stored] = []
-    try:
-        for incoming, path in zip(files, paths, strict=True):
-            stored.append(_store(incoming, path))
-            budget -= stored[-1].size
-            if budget < 0:
-                raise ShareTooLarge()
-    except BaseException:
-        for item in stored:
-            _delete_bytes(item.storage_key)
-        raise
-    return stored
-
-
 def _text_item(share: Share, prepared, path: str) -> Item:
     return Item(
         share=share,
@@ -249,7 +103,7 @@ def _text_item(share: Share, prepared, path: str) -> Item:
     )
 
 
-def _items_create(share: Share, stored: list[_Stored], *, first_position: int) -> list[Item]:
+def _items_create(share: Share, stored: list[StoredFile], *, first_position: int) -> list[Item]:
     return Item.objects.bulk_create(
         Item(
             share=share,
@@ -300,9 +154,9 @@ def share_create(
     password_hash = share_password_hash(password)
     if not files and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
-    _check_sizes(files, already_items=0 if prepared is None else 1, already_bytes=0)
+    files_check_sizes(files, already_items=0 if prepared is None else 1, already_bytes=0)
     taken = set() if prepared is None else {prepared.name}
-    stored = _store_all(files, taken, settings.PAN_MAX_SHARE_SIZE)
+    stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE)
     try:
         now = timezone.now()
         with transaction.atomic():
@@ -322,7 +176,7 @@ def share_create(
             _items_create(share, stored, first_position=1)
     except BaseException:
         for item in stored:
-            _delete_bytes(item.storage_key)
+            stored_bytes_delete(item.storage_key)
         raise
     return share
 
@@ -336,14 +190,14 @@ def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool =
     if share.complete:
         raise ShareNotFilling()
     existing = share.items.all()
-    _check_sizes(
+    files_check_sizes(
         files,
         already_items=existing.count(),
         already_bytes=sum(existing.values_list("size", flat=True)),
     )
     taken = set(existing.values_list("path", flat=True))
     used = sum(existing.values_list("size", flat=True))
-    stored = _store_all(files, taken, settings.PAN_MAX_SHARE_SIZE - used)
+    stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE - used)
     try:
         with transaction.atomic():
             locked = Share.objects.select_for_update().get(pk=share.pk)
@@ -365,7 +219,7 @@ def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool =
                 locked.save(update_fields=["updated_at"])
     except BaseException:
         for item in stored:
-            _delete_bytes(item.storage_key)
+            stored_bytes_delete(item.storage_key)
         raise
     share.refresh_from_db()
     return items
@@ -479,7 +333,7 @@ def share_delete(*, share: Share) -> None:
 def item_bytes_delete_on_commit(*, item: Item) -> None:
     if item.storage_key:
         storage_key = item.storage_key
-        transaction.on_commit(lambda: _delete_bytes(storage_key))
+        transaction.on_commit(lambda: stored_bytes_delete(storage_key))
 
 
 def share_mark_broken(*, share: Share) -> None:
