@@ -129,21 +129,9 @@ class RateLimitMiddleware(_DualModeMiddleware):
     @staticmethod
     def _bearer_user_id(request) -> str | None:
         """The user id of a valid JWT access token; checked without the database."""
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _sep, raw = header.partition(" ")
-        if scheme != "Bearer" or not raw:
-            return None
-        # Imported late: simplejwt reads settings and the user model on import.
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-        from rest_framework_simplejwt.exceptions import InvalidToken
-        from rest_framework_simplejwt.settings import api_settings
+        from project.lib.bodies import bearer_user_id
 
-        try:
-            token = JWTAuthentication().get_validated_token(raw.strip().encode())
-        except InvalidToken:
-            return None
-        user_id = token.get(api_settings.USER_ID_CLAIM)
-        return str(user_id) if user_id is not None else None
+        return bearer_user_id(request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1"))
 
     @staticmethod
     def _has_session(request) -> bool:

@@ -116,8 +116,9 @@ def has_credentials(headers: Headers) -> bool:
     return _session_present(found)
 
 
-def bearer_token_verifies(authorization: bytes) -> bool | None:
-    """True/False for a Bearer header that does or does not verify; None for another scheme."""
+def _validated_bearer(authorization: bytes) -> tuple[bool, str | None]:
+    """(a Bearer header at all, the user id of its token when it verifies) —
+    signature, `exp`, type, audience, issuer — without the database."""
     # Imported late: simplejwt reads settings and the user model on import.
     from rest_framework.exceptions import AuthenticationFailed
     from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -128,11 +129,23 @@ def bearer_token_verifies(authorization: bytes) -> bool | None:
     try:
         raw = authentication.get_raw_token(authorization)
         if raw is None:
-            return None
+            return False, None
         token = authentication.get_validated_token(raw)
     except (AuthenticationFailed, InvalidToken):
-        return False
-    return token.get(api_settings.USER_ID_CLAIM) is not None
+        return True, None
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    return True, None if user_id is None else str(user_id)
+
+
+def bearer_user_id(authorization: bytes) -> str | None:
+    """The user id of a Bearer access token that verifies; None otherwise (the rate limiter's key)."""
+    return _validated_bearer(authorization)[1]
+
+
+def bearer_token_verifies(authorization: bytes) -> bool | None:
+    """True/False for a Bearer header that does or does not verify; None for another scheme."""
+    is_bearer, user_id = _validated_bearer(authorization)
+    return (user_id is not None) if is_bearer else None
 
 
 def _csrf_header_name() -> bytes:
