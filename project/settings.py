@@ -105,6 +105,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signs a signed-in session's upload pass, which lets its uploads past
+    # the small body limit before the body is read (accounts/upload_pass.py).
+    "accounts.upload_pass.UploadPassMiddleware",
     # 503 when the database is unreachable: for a view that finds it so,
     # and for a session's user, looked up here before the rate limiter.
     "project.middleware.DatabaseUnavailableMiddleware",
@@ -409,6 +412,9 @@ PAN_DOWNLOAD_LEASE_SECONDS = env.int("PAN_DOWNLOAD_LEASE_SECONDS", default=120)
 # uploads, stored objects without an item, and shares left "still
 # uploading" that are older than this (seconds).
 PAN_UPLOAD_LEFTOVER_AGE = env.int("PAN_UPLOAD_LEFTOVER_AGE", default=24 * 3600)
+# Each server process also removes upload leftovers of that age once when it
+# starts, in a thread of its own (pan/leftovers.py).
+PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = env.bool("PAN_UPLOAD_LEFTOVERS_PURGE_AT_START", default=True)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing

@@ -36,3 +36,8 @@ SECURE_HSTS_SECONDS = 0
 # connections do (a shared in-memory database fails them at once instead).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="pan-test-db-"), "test.sqlite3")}  # noqa: F405
+
+# Tests that import project.asgi in-process start no purge thread of their
+# own; live servers (project.settings) do, and pan/tests/test_leftovers.py
+# checks it.
+PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = False

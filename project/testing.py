@@ -94,11 +94,12 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.ports[0]}"
 
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def manage(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run manage.py against this server's database and storage (`env` adds to or overrides its settings)."""
         result = subprocess.run(  # noqa: S603 - our own manage.py
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=180,

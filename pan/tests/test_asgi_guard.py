@@ -18,12 +18,18 @@ from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from accounts.tokens import PanAccessToken, PanRefreshToken
+from accounts.upload_pass import upload_pass_for
 from pan.asgi import MULTIPART_ALLOWANCE, upload_limit
 from project.lib.bodies import body_limit
 
 from .conftest import multipart
 
 SESSION_KEY = "k3v9q0x1m2n4b5c6d7e8f9g0h1j2l3p4"
+
+
+def session_cookies(session_key: str = SESSION_KEY) -> str:
+    """A signed-in session's cookies: its key and its upload pass (accounts/upload_pass.py)."""
+    return f"sessionid={session_key}; pan_upload={upload_pass_for(session_key)}"
 
 
 def bearer(**claims) -> str:
@@ -47,7 +53,7 @@ def browser_session(**extra) -> list[tuple[bytes, bytes]]:
     request = RequestFactory().get("/")
     masked = get_token(request)
     secret = request.META["CSRF_COOKIE"]
-    return headers_of(cookie=f"sessionid={SESSION_KEY}; csrftoken={secret}", x_csrftoken=masked, **extra)
+    return headers_of(cookie=f"{session_cookies()}; csrftoken={secret}", x_csrftoken=masked, **extra)
 
 
 # --- the rule ------------------------------------------------------------------
@@ -104,20 +110,18 @@ def test_a_session_without_a_matching_csrf_proof_gets_the_small_limit():
     other_secret = "A" * 32
     cases = {
         "no session": headers_of(
-            cookie=good[b"cookie"].decode().split("; ")[1], x_csrftoken=good[b"x-csrftoken"].decode()
+            cookie=good[b"cookie"].decode().split("; ")[2], x_csrftoken=good[b"x-csrftoken"].decode()
         ),
         "session of another shape": headers_of(
             cookie=good[b"cookie"].decode().replace(SESSION_KEY, "short"), x_csrftoken=good[b"x-csrftoken"].decode()
         ),
         "token of another cookie": headers_of(
-            cookie=f"sessionid={SESSION_KEY}; csrftoken={other_secret}", x_csrftoken=good[b"x-csrftoken"].decode()
+            cookie=f"{session_cookies()}; csrftoken={other_secret}", x_csrftoken=good[b"x-csrftoken"].decode()
         ),
         "no token": headers_of(cookie=good[b"cookie"].decode()),
         "foreign origin": headers_of(cookie=good[b"cookie"].decode(), origin="https://evil.example", host="pan.test"),
         "opaque origin, no host": headers_of(cookie=good[b"cookie"].decode(), origin="null"),
-        "own origin, no csrf cookie": headers_of(
-            cookie=f"sessionid={SESSION_KEY}", origin="https://pan.test", host="pan.test"
-        ),
+        "own origin, no csrf cookie": headers_of(cookie=session_cookies(), origin="https://pan.test", host="pan.test"),
     }
     for case, headers in cases.items():
         assert body_limit("POST", "/api/shares", headers) == small, case
@@ -125,11 +129,32 @@ def test_a_session_without_a_matching_csrf_proof_gets_the_small_limit():
 
 def test_a_form_post_from_the_sites_own_origin_counts_as_a_session():
     # Django admin's video form sends its CSRF token in the body; the browser sends Origin.
-    cookie = f"sessionid={SESSION_KEY}; csrftoken={'B' * 32}"
+    cookie = f"{session_cookies()}; csrftoken={'B' * 32}"
     form = headers_of(cookie=cookie, origin="https://pan.test", host="pan.test")
     assert body_limit("POST", "/admin/pan/video/add/", form) == settings.PAN_MAX_UPLOAD_SIZE + MULTIPART_ALLOWANCE
     assert body_limit("POST", "/admin/pan/video/7/change/", form) == settings.PAN_MAX_UPLOAD_SIZE + MULTIPART_ALLOWANCE
     assert body_limit("POST", "/admin/pan/post/add/", form) == settings.MAX_SMALL_BODY
+
+
+def test_a_session_without_a_valid_upload_pass_gets_the_small_limit():
+    # A made-up session cookie of the right shape, with a CSRF cookie and a
+    # header that match each other, is what anyone can send.
+    small = settings.MAX_SMALL_BODY
+    good = dict(browser_session())
+    token = good[b"x-csrftoken"].decode()
+    csrf_cookie = good[b"cookie"].decode().split("; ")[2]
+    other_key = "z" * 32
+    with time_machine.travel(timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE + 60), tick=False):
+        expired = upload_pass_for(SESSION_KEY)
+    cases = {
+        "no pass": f"sessionid={SESSION_KEY}; {csrf_cookie}",
+        "another session's pass": f"sessionid={SESSION_KEY}; pan_upload={upload_pass_for(other_key)}; {csrf_cookie}",
+        "tampered pass": f"sessionid={SESSION_KEY}; pan_upload={upload_pass_for(SESSION_KEY)[:-2]}xx; {csrf_cookie}",
+        "expired pass": f"sessionid={SESSION_KEY}; pan_upload={expired}; {csrf_cookie}",
+        "pass without its session": f"pan_upload={upload_pass_for(SESSION_KEY)}; {csrf_cookie}",
+    }
+    for case, cookie in cases.items():
+        assert body_limit("POST", "/api/shares", headers_of(cookie=cookie, x_csrftoken=token)) == small, case
 
 
 def test_a_session_does_not_rescue_a_bearer_token_that_fails():

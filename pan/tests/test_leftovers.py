@@ -250,3 +250,34 @@ def test_unreachable_storage_is_reported_and_the_rest_is_still_purged(spool, set
     assert len(lines) == 3
     assert "upload leftovers: could not list multipart uploads" in caplog.text
     killed.close()
+
+
+@pytest.mark.live
+def test_a_server_process_purges_old_leftovers_when_it_starts():
+    # The live server (project.settings) purges at start-up; the suite's own
+    # settings turn that off for in-process imports of project.asgi.
+    from project.testing import LiveServer
+
+    server = LiveServer(extra_env={"PAN_UPLOAD_LEFTOVER_AGE": str(AGE)})
+    spool_dir = server.tmp / "media" / ".upload-tmp"
+    items_dir = server.tmp / "media" / "items"
+    spool_dir.mkdir(parents=True)
+    items_dir.mkdir(parents=True)
+    old_spool, fresh_spool = spool_dir / "tmpold12345.upload.bin", spool_dir / "tmpfresh1234.upload.bin"
+    old_object, fresh_object = items_dir / "killedmidwaykilledmidway", items_dir / "uploadingnowuploadingnow"
+    long_ago = time.time() - OLD
+    for path in (old_spool, fresh_spool, old_object, fresh_object):
+        path.write_bytes(secrets.token_bytes(1024))
+    for path in (old_spool, old_object):
+        os.utime(path, (long_ago, long_ago))
+    with server:
+        deadline = time.monotonic() + 15
+        while (old_spool.exists() or old_object.exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not old_spool.exists()
+        assert not old_object.exists()
+        assert fresh_spool.exists()  # may be an upload in progress in another process
+        assert fresh_object.exists()
+        log = server.log()
+    assert f"upload leftovers at start-up: removed temporary upload file {old_spool}" in log
+    assert "upload leftovers at start-up: removed unreferenced stored object items/killedmidwaykilledmidway" in log

@@ -25,37 +25,35 @@ runs in the reactor thread for every request that has a body:
   deactivated since still gets the upload limit, and Django answers 401
   after the body. A Bearer header that does not verify counts as no
   credentials, even with a session cookie beside it (DRF answers 401 then).
-- A browser session cannot be verified: Django keeps sessions in the
-  database. So a session counts as *present*, not as valid: a session cookie
-  of the shape Django issues (32 of `a-z0-9`) together with a CSRF token
-  proven in the headers, either `X-CSRFToken` matching the `csrftoken`
-  cookie (Pan's upload page) or an `Origin` of this host or a trusted
-  origin (a plain form post: Django admin's video upload). Anyone can make
-  all of that up. The damage is bounded: it unlocks only POSTs to upload
-  paths, each at most that path's upload limit, which Django then refuses
-  (401/403) once the body is in; under daphne that body is spooled first.
+- A browser session is checked by its upload pass
+  (`accounts.upload_pass`): a cookie signed by this server for that session
+  key while a user was signed in, verified with one HMAC. The session
+  itself lives in the database and is checked by Django once the body is
+  in. Beside the pass, a CSRF token proven in the headers: either
+  `X-CSRFToken` matching the `csrftoken` cookie (Pan's upload page) or an
+  `Origin` of this host or a trusted origin (a plain form post: Django
+  admin's video upload). A session cookie without a valid pass, however
+  well shaped, gets the small limit.
 """
 
 import json
-import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 from rest_framework import status
 
+from accounts.upload_pass import COOKIE_NAME as UPLOAD_PASS_COOKIE
+from accounts.upload_pass import upload_pass_matches
 from pan.asgi import upload_limit
 from pan.errors import FileTooLarge
 from project.lib.errors import ApplicationError, error_body
 
 Headers = Iterable[tuple[bytes, bytes]]
-
-_SESSION_KEY = re.compile(f"^[{re.escape(VALID_KEY_CHARS)}]{{32}}$")
 
 
 class BodyTooLarge(ApplicationError):
@@ -102,7 +100,7 @@ def refusal_headers(body: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def has_credentials(headers: Headers) -> bool:
-    """A verified Bearer access token, or a browser session that is present (see the module)."""
+    """A verified Bearer access token, or a browser session with its upload pass and CSRF proof (see the module)."""
     wanted = {b"authorization", b"cookie", _csrf_header_name(), b"origin", b"host"}
     found: dict[bytes, list[bytes]] = {}
     for name, value in headers:
@@ -157,7 +155,7 @@ def _session_present(found: dict[bytes, list[bytes]]) -> bool:
     from django.middleware.csrf import InvalidTokenFormat, _check_token_format
 
     cookies = parse_cookie("; ".join(value.decode("latin-1") for value in found.get(b"cookie", [])))
-    if not _SESSION_KEY.match(cookies.get(settings.SESSION_COOKIE_NAME, "")):
+    if not upload_pass_matches(cookies.get(UPLOAD_PASS_COOKIE, ""), cookies.get(settings.SESSION_COOKIE_NAME, "")):
         return False
     secret = cookies.get(settings.CSRF_COOKIE_NAME, "")
     if not settings.CSRF_USE_SESSIONS:  # else the secret is in the session, out of reach

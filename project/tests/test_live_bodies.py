@@ -220,6 +220,30 @@ def test_a_forged_bearer_token_gets_no_upload_allowance(server):
     assert peak == 0
 
 
+def test_a_made_up_browser_session_gets_no_upload_allowance(server):
+    # A session cookie of the shape Django issues, a CSRF cookie and a header
+    # that match each other: anyone can make these up. Without an upload pass
+    # signed for that session (accounts/upload_pass.py) the body is refused
+    # before any of it is stored.
+    session_key, csrf_secret = secrets.token_hex(16), secrets.token_hex(16)
+    with connection(server) as sock:
+        sock.sendall(
+            request_head(
+                "/api/shares",
+                {
+                    "Cookie": f"sessionid={session_key}; csrftoken={csrf_secret}",
+                    "X-CSRFToken": csrf_secret,
+                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                    "Content-Length": str(5 * 1024 * MiB),
+                },
+            )
+        )
+        answer = read_answer(sock, within=2)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        peak = peak_spooled_while(server, lambda: send_for_a_while(sock, 4 * MiB, os.urandom(64 * 1024)))
+    assert peak == 0
+
+
 def test_an_authenticated_upload_over_the_share_limit_is_refused_before_any_byte(server, token):
     with connection(server) as sock:
         sock.sendall(
@@ -260,6 +284,7 @@ def test_a_browser_sessions_upload_still_goes_through(server, uploader):
         csrf = client.cookies["csrftoken"]
         login = client.post("/login/", data={"username": uploader, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
         assert login.status_code == 302, login.text
+        assert client.cookies.get("pan_upload")  # the session's upload pass
         created = client.post(
             "/api/shares",
             files={"file": ("session.bin", payload)},
@@ -269,6 +294,9 @@ def test_a_browser_sessions_upload_still_goes_through(server, uploader):
         # The same session without its CSRF proof is held to the small limit.
         refused = client.post("/api/shares", files={"file": ("session.bin", payload)})
         assert refused.status_code == 413, refused.text
+        # Signing out ends the pass with the session.
+        client.post("/logout/", headers={"X-CSRFToken": client.cookies["csrftoken"]})
+        assert not client.cookies.get("pan_upload")
 
 
 def test_small_anonymous_bodies_still_work(server):
