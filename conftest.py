@@ -69,6 +69,12 @@ def charlie(make_user):
 
 
 @pytest.fixture
+def dana(make_user):
+    """An owner who is not a manager: only the `uploaders` role."""
+    return make_user("dana", roles=["uploaders"])
+
+
+@pytest.fixture
 def token_for():
     from accounts.services import tokens_for_user
 

@@ -15,6 +15,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from audit.models import Action
+from audit.services import audit_record
 from project.lib.attempts import Layer, attempts_give_back, attempts_reset, attempts_take
 from project.lib.errors import TooManyRequests, ValidationFailed
 from project.lib.net import client_key
@@ -111,13 +113,32 @@ def user_login(*, username: str, password: str, client: str) -> User:
     so the timing matches too).
     """
     user_layer, client_layer = _login_layers(username or "", client)
-    attempts_take([user_layer, client_layer])
+    try:
+        attempts_take([user_layer, client_layer])
+    except TooManyRequests:
+        _login_audit(Action.LOGIN_THROTTLED, username, client)
+        raise
     user = authenticate(username=username, password=password)
     if user is None:
+        _login_audit(Action.LOGIN_FAILED, username, client)
         raise InvalidCredentials()
     attempts_give_back([client_layer])
     attempts_reset([user_layer])
+    audit_record(Action.LOGIN, object_type="user", object_id=str(user.pk), actor=user, client=client)
     return user
+
+
+def _login_audit(action: Action, username: str, client: str) -> None:
+    # The account, when the name tried is one; never the text tried otherwise
+    # (people type their password into the name field).
+    user = User.objects.filter(username=username).only("pk").first() if username else None
+    audit_record(
+        action,
+        object_type="user",
+        object_id=str(user.pk) if user else "",
+        client=client,
+        detail={} if user else {"unknown_user": True},
+    )
 
 
 # --- Tokens -----------------------------------------------------------------

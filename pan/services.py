@@ -16,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import Action
+from audit.services import audit_record
 from project.lib.errors import ValidationFailed
 
 from .errors import ShareNotFilling, TooManyItems
@@ -174,6 +176,15 @@ def share_create(
             if prepared is not None:
                 _text_item(share, prepared, prepared.name).save()
             _items_create(share, stored, first_position=1)
+            _audit(
+                Action.SHARE_CREATE,
+                share,
+                actor=owner,
+                items=len(stored) + (prepared is not None),
+                size=sum(item.size for item in stored),
+                password=bool(password_hash),
+                uploading=uploading,
+            )
     except BaseException:
         for item in stored:
             stored_bytes_delete(item.storage_key)
@@ -280,6 +291,11 @@ def share_update(*, share: Share, changes: dict) -> Share:
 # --- Codes, revoke, restore, delete -----------------------------------------
 
 
+def _audit(action: Action, share: Share, *, actor=None, **detail) -> None:
+    """One audit row about a share, named by its public id (never its code or password)."""
+    audit_record(action, object_type="share", object_id=share.unique_name, actor=actor, detail=detail)
+
+
 def _fresh_code() -> str:
     """A new code no live share uses (so a code alone finds one share)."""
     for _attempt in range(10):
@@ -293,8 +309,10 @@ def share_code_regenerate(*, share: Share) -> Share:
     """A new code: the old one stops working at once, and the guessing lock on the share lifts."""
     from .access import code_guessing_reset
 
-    share.code = _fresh_code()
-    share.save(update_fields=["code", "updated_at"])
+    with transaction.atomic():
+        share.code = _fresh_code()
+        share.save(update_fields=["code", "updated_at"])
+        _audit(Action.SHARE_CODE, share)
     code_guessing_reset(share=share)
     return share
 
@@ -302,8 +320,10 @@ def share_code_regenerate(*, share: Share) -> Share:
 def share_revoke(*, share: Share) -> Share:
     """Stop sharing: every download and code check answers 410 until restored."""
     if share.revoked_at is None:
-        share.revoked_at = timezone.now()
-        share.save(update_fields=["revoked_at", "updated_at"])
+        with transaction.atomic():
+            share.revoked_at = timezone.now()
+            share.save(update_fields=["revoked_at", "updated_at"])
+            _audit(Action.SHARE_REVOKE, share)
     return share
 
 
@@ -316,7 +336,9 @@ def share_restore(*, share: Share) -> Share:
         if Share.objects.filter(code=share.code, revoked_at__isnull=True).exclude(pk=share.pk).exists():
             share.code = _fresh_code()
             fields.append("code")
-        share.save(update_fields=fields)
+        with transaction.atomic():
+            share.save(update_fields=fields)
+            _audit(Action.SHARE_RESTORE, share, new_code="code" in fields)
     return share
 
 
@@ -327,6 +349,7 @@ def share_delete(*, share: Share) -> None:
     `post_delete` of items, so a cascade (a deleted user) removes them too.
     """
     with transaction.atomic():
+        _audit(Action.SHARE_DELETE, share, title=share.title, owner=share.owner.username if share.owner_id else "")
         share.delete()
 
 

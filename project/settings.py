@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "accounts",
     "pan",
     "shortener",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,8 @@ MIDDLEWARE = [
     # Signs a signed-in session's upload pass, which lets its uploads past
     # the small body limit before the body is read (accounts/upload_pass.py).
     "accounts.upload_pass.UploadPassMiddleware",
+    # Who is acting and from where, for the audit log (audit/middleware.py).
+    "audit.middleware.AuditContextMiddleware",
     # 503 when the database is unreachable: for a view that finds it so,
     # and for a session's user, looked up here before the rate limiter.
     "project.middleware.DatabaseUnavailableMiddleware",
@@ -504,6 +507,17 @@ WS_ECHO_MAX_MESSAGE_BYTES = env.int("WS_ECHO_MAX_MESSAGE_BYTES", default=1024 * 
 
 # /server-status: each dependency probe gives up after this many seconds.
 SERVER_STATUS_PROBE_TIMEOUT = env.float("SERVER_STATUS_PROBE_TIMEOUT", default=3.0)
+
+# Audit log (audit/): client addresses older than this many days are
+# replaced by a keyed hash when purge_expired runs.
+AUDIT_ADDRESS_RETENTION = env.int("AUDIT_ADDRESS_RETENTION", default=30)
+
+# GET /metrics (Prometheus text format): only with `Authorization: Bearer
+# <METRICS_TOKEN>` or from a client address in METRICS_ALLOWED_NETWORKS
+# (addresses or CIDR networks); anyone else gets the 404 of an unknown path.
+# Both empty (the default): nobody. See docs/operations.md.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 
 # --- Logging --------------------------------------------------------------

@@ -62,12 +62,6 @@ def uploader(api_as, alice):
 
 
 @pytest.fixture
-def dana(make_user):
-    """An owner who is not a manager: only the `uploaders` role."""
-    return make_user("dana", roles=["uploaders"])
-
-
-@pytest.fixture
 def share_as(api_as):
     """share_as(user, [(name, bytes), ...], **fields) -> the API's answer for a new share (a dict)."""
 
