@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -40,6 +41,12 @@ class User(AbstractUser):
     username_skeleton = models.CharField(
         _("username look"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
+
+    # E-mail receipts (events/services.py): one message per completed
+    # download of the user's shares and per drop into their requests, to
+    # `email`, in `language` (empty: the site's). Off by default.
+    receipts_by_email = models.BooleanField(_("e-mail receipts"), default=False)
+    language = models.CharField(_("language"), max_length=16, blank=True, default="", choices=settings.LANGUAGES)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

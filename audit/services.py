@@ -12,8 +12,8 @@ callers pass names, counts and reasons only (tests check every action).
 """
 
 import hashlib
-import json
 import hmac
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 

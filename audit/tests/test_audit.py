@@ -76,7 +76,9 @@ def test_a_failed_sign_in_writes_one_row_and_keeps_nothing_typed(bob):
 def test_a_throttled_sign_in_writes_one_row_per_refusal(bob, settings):
     settings.LOGIN_FAILURE_LIMIT = 2
     client = Client(REMOTE_ADDR="203.0.113.9")
-    answers = [client.post("/api/login", {"username": "bob", "password": "Wrong-Horse-42"}).status_code for _ in range(3)]
+    answers = [
+        client.post("/api/login", {"username": "bob", "password": "Wrong-Horse-42"}).status_code for _ in range(3)
+    ]
     assert answers == [401, 401, 429]
     assert len(rows(Action.LOGIN_FAILED)) == 2
     assert only_row(Action.LOGIN_THROTTLED).object_id == str(bob.pk)
@@ -219,7 +221,7 @@ def test_export_writes_csv_from_a_date_and_keeps_formulas_inert(bob):
     with time_machine.travel(timezone.now() - timedelta(days=10)):
         Client().post("/api/login", {"username": "bob", "password": PASSWORD})
     Client(REMOTE_ADDR="203.0.113.5").post("/api/login", {"username": "bob", "password": PASSWORD})
-    AuditEvent.objects.create(action=Action.LOGIN_FAILED, client="=HYPERLINK(\"http://x\")", detail={})
+    AuditEvent.objects.create(action=Action.LOGIN_FAILED, client='=HYPERLINK("http://x")', detail={})
     out = io.StringIO()
     since = (timezone.localdate() - timedelta(days=2)).isoformat()
     call_command("audit_export", "--since", since, stdout=out, stderr=io.StringIO())

@@ -278,12 +278,15 @@ def test_a_share_still_uploading_says_so_and_opens_when_complete(dana):
     page = stranger.get(f"/f/{share.unique_name}/", **EN)
     assert page.status_code == 200
     assert "Still uploading" in page.content.decode() and "first.txt" in page.content.decode()
-    refused = unlock(stranger, token, share, **EN)
-    assert refused.status_code == 409 and "still being uploaded" in refused.content.decode()
+    # The code opens the page to watch it fill (live events follow it); downloads wait.
+    assert unlock(stranger, token, share, **EN).status_code == 302
+    item = share.items.get()
+    early = stranger.get(f"/f/{share.unique_name}/items/{item.pk}/download", **EN)
+    assert early.status_code == 409 and "still being uploaded" in early.content.decode()
     services.share_update(share=share, changes={"complete": True})
-    assert unlock(stranger, token, share).status_code == 302
     html = stranger.get(f"/f/{share.unique_name}/", **EN).content.decode()
     assert "Still uploading" not in html and "/items/" in html
+    assert stranger.get(f"/f/{share.unique_name}/items/{item.pk}/download").status_code == 200
 
 
 def test_looking_at_the_page_never_counts(dana):

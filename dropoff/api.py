@@ -1,0 +1,181 @@
+"""The drop-off API: thin DRF views over dropoff/services.py (SPEC §4.6).
+
+Owners: `POST/GET /api/requests`, `GET/DELETE /api/requests/<id>`,
+`POST /api/requests/<id>/close|reopen`. Senders, no account needed:
+`GET /api/requests/<code>` (what the request asks for, and a drop pass) and
+`POST /api/requests/<code>/drops` (multipart `file` parts, `name`, `note`).
+"""
+
+from django.http.multipartparser import MultiPartParserError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import HasPanPermission
+from accounts.serializers import ErrorSerializer
+from pan.errors import MalformedUpload
+from pan.storing import IncomingFile
+from pan.uploads import PathKeepingMultiPartParser
+from project.lib.errors import ValidationFailed
+from project.lib.json_parser import DepthLimitedJSONParser
+from project.lib.net import client_address
+
+from . import selectors, services
+from .passes import drop_pass_for
+from .serializers import (
+    DropInputSerializer,
+    PublicRequestSerializer,
+    ReceiptSerializer,
+    RequestDetailSerializer,
+    RequestInputSerializer,
+    RequestSerializer,
+)
+from .views import request_unlocked
+
+_PASSWORD = OpenApiParameter("X-Request-Password", str, OpenApiParameter.HEADER, required=False)
+_PASS = OpenApiParameter("X-Drop-Pass", str, OpenApiParameter.HEADER, required=False)
+_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+class RequestListApi(GenericAPIView):
+    serializer_class = RequestSerializer
+    parser_classes = [DepthLimitedJSONParser]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), HasPanPermission("upload")()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses={200: RequestSerializer(many=True), 401: ErrorSerializer})
+    def get(self, request):
+        """Your drop-off requests, newest first (every request with the `manage` permission), paginated."""
+        page = self.paginate_queryset(selectors.request_list_managed(user=request.user))
+        return self.get_paginated_response(RequestSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=RequestInputSerializer, responses={201: RequestSerializer, **_ERRORS})
+    def post(self, request):
+        """Ask people without an account to send you files; needs the `upload` permission."""
+        data = request.data
+        if not hasattr(data, "get"):
+            raise ValidationFailed()
+        created = services.request_create(
+            owner=request.user,
+            title=data.get("title"),
+            message=data.get("message"),
+            expires_in=data.get("expires_in"),
+            max_files=data.get("max_files"),
+            max_bytes=data.get("max_bytes"),
+            password=data.get("password"),
+        )
+        return Response(RequestSerializer(created, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class RequestDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: RequestDetailSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request, unique_name):
+        """One of your requests, with what was dropped into it."""
+        found = selectors.request_get_managed(user=request.user, unique_name=unique_name)
+        return Response(RequestDetailSerializer(found, context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    def delete(self, request, unique_name):
+        """Delete the request and every share dropped into it."""
+        services.request_delete(request=selectors.request_get_managed(user=request.user, unique_name=unique_name))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _RequestActionApi(APIView):
+    permission_classes = [IsAuthenticated]
+    action = None
+
+    @extend_schema(request=None, responses={200: RequestSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    def post(self, request, unique_name):
+        found = selectors.request_get_managed(user=request.user, unique_name=unique_name)
+        type(self).action(request=found)
+        return Response(RequestSerializer(found, context={"request": request}).data)
+
+
+class RequestCloseApi(_RequestActionApi):
+    """Take no more drops until reopened."""
+
+    action = staticmethod(services.request_close)
+
+
+class RequestReopenApi(_RequestActionApi):
+    """Take drops again."""
+
+    action = staticmethod(services.request_reopen)
+
+
+def _open_request(request, code):
+    """The request a sender names by code, open, and with its password
+    checked: `X-Request-Password`, or the request page's unlock in this
+    browser session (then with Django's CSRF check, as for any session)."""
+    client = client_address(request)
+    found = services.request_by_code(code=code, client=client)
+    services.request_raise_if_closed(found)
+    password = request.headers.get("X-Request-Password", "")[:1024]
+    if found.password and not password and request_unlocked(request._request.session, found):
+        SessionAuthentication().enforce_csrf(request)
+        return found, client
+    services.request_password_check(request=found, password=password, client=client)
+    return found, client
+
+
+class PublicRequestApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        parameters=[_PASSWORD],
+        responses={
+            200: PublicRequestSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            410: ErrorSerializer,
+            413: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def get(self, request, code):
+        """What a drop-off request asks for, and a drop pass for sending large files (no account needed)."""
+        found, _client = _open_request(request, code)
+        context = {"request": request, "drop_pass": drop_pass_for(found)}
+        return Response(PublicRequestSerializer(found, context=context).data)
+
+
+class DropApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get_parsers(self):
+        return [PathKeepingMultiPartParser()]
+
+    @extend_schema(
+        request={"multipart/form-data": DropInputSerializer},
+        parameters=[_PASSWORD, _PASS],
+        responses={201: ReceiptSerializer, **_ERRORS, 410: ErrorSerializer, 413: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request, code):
+        """Send files into a drop-off request (no account needed); the answer is your receipt."""
+        found, client = _open_request(request, code)
+        try:
+            data, uploads = request.data, request.FILES.getlist("file")
+        except (ParseError, MultiPartParserError) as exc:
+            raise MalformedUpload() from exc
+        drop = services.drop_receive(
+            request=found,
+            files=[IncomingFile.from_upload(upload) for upload in uploads],
+            name=data.get("name"),
+            note=data.get("note"),
+            client=client,
+        )
+        return Response(ReceiptSerializer(drop, context={"request": request}).data, status=status.HTTP_201_CREATED)

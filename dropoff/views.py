@@ -1,0 +1,147 @@
+"""Drop-off pages: `/r/<code>/` for senders (no account), its receipts, and
+`/requests/` for requesters. Thin: every rule is in dropoff/services.py."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import user_has_pan_permission
+from pan.access import share_code_normalise
+from pan.errors import PasswordRejected, PasswordRequired
+from pan.storing import IncomingFile
+from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
+from project.lib.net import client_address
+
+from . import selectors, services
+from .passes import COOKIE_NAME, drop_pass_for
+
+SESSION_KEY = "pan_requests_unlocked"
+KEEP = 20
+
+
+def request_unlocked(session, found) -> bool:
+    return found.unique_name in session.get(SESSION_KEY, [])
+
+
+def _unlock(session, found) -> None:
+    session[SESSION_KEY] = [*session.get(SESSION_KEY, []), found.unique_name][-KEEP:]
+
+
+def _error_page(request, exc: ApplicationError, found=None):
+    if isinstance(exc, NotFound):
+        return render(request, "dropoff/missing.html", {"message": exc.message}, status=404)
+    if isinstance(exc, Gone) or exc.code == "request_full":
+        return render(request, "dropoff/gone.html", {"message": exc.message, "code": exc.code}, status=exc.status_code)
+    response = render(
+        request, "dropoff/request.html", _context(request, found, error=exc.message), status=exc.status_code
+    )
+    if isinstance(exc, TooManyRequests):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _context(request, found, **extra) -> dict:
+    unlocked = found is not None and (not found.password or request_unlocked(request.session, found))
+    return {"drop_request": found, "unlocked": unlocked, **extra}
+
+
+@require_http_methods(["GET", "POST"])
+def request_page(request, code):
+    """The sender's page: the password if there is one, then files, name and note."""
+    canonical = share_code_normalise(code)
+    if canonical != code:
+        return redirect(f"/r/{canonical}/")
+    client = client_address(request)
+    try:
+        found = services.request_by_code(code=code, client=client)
+        services.request_raise_if_closed(found)
+    except ApplicationError as exc:
+        return _error_page(request, exc)
+    if request.method == "POST" and "password" in request.POST and not request.FILES:
+        try:
+            services.request_password_check(request=found, password=request.POST["password"], client=client)
+        except (PasswordRequired, PasswordRejected, TooManyRequests) as exc:
+            return _error_page(request, exc, found)
+        _unlock(request.session, found)
+        return redirect(found.get_absolute_url())
+    if found.password and not request_unlocked(request.session, found):
+        return render(request, "dropoff/request.html", _context(request, found))
+    if request.method == "POST":
+        return _drop(request, found, client)
+    response = render(request, "dropoff/request.html", _context(request, found, drop_pass=drop_pass_for(found)))
+    # Lets the form's own POST (without JavaScript) past the small body limit (dropoff/passes.py).
+    response.set_cookie(
+        COOKIE_NAME,
+        drop_pass_for(found),
+        max_age=6 * 3600,
+        path=found.get_absolute_url(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _drop(request, found, client):
+    try:
+        drop = services.drop_receive(
+            request=found,
+            files=[IncomingFile.from_upload(upload) for upload in request.FILES.getlist("file")],
+            name=request.POST.get("name"),
+            note=request.POST.get("note"),
+            client=client,
+        )
+    except ApplicationError as exc:
+        return _error_page(request, exc, found)
+    return redirect(f"{found.get_absolute_url()}receipt/{drop.receipt_key}/")
+
+
+def receipt_page(request, code, receipt_key):
+    """What a sender keeps: the files received, with sizes and SHA-256."""
+    try:
+        found = services.request_by_code(code=code, client=client_address(request))
+        drop = services.drop_by_receipt(request=found, receipt_key=receipt_key)
+    except ApplicationError as exc:
+        return _error_page(request, exc)
+    items = list(drop.share.items.order_by("position", "id"))
+    return render(request, "dropoff/receipt.html", {"drop_request": found, "drop": drop, "items": items})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_requests_page(request):
+    """The requester's list: make a request, see what arrived, close, reopen, delete."""
+    may_request = user_has_pan_permission(request.user, "upload")
+    error = None
+    if request.method == "POST":
+        action, unique_name = request.POST.get("action", ""), request.POST.get("id", "")
+        try:
+            if action == "create" and may_request:
+                services.request_create(
+                    owner=request.user,
+                    title=request.POST.get("title"),
+                    message=request.POST.get("message"),
+                    expires_in=request.POST.get("expires_in"),
+                    max_files=request.POST.get("max_files"),
+                    max_bytes=_megabytes(request.POST.get("max_megabytes")),
+                    password=request.POST.get("password"),
+                )
+            elif action in ("close", "reopen", "delete"):
+                found = selectors.request_get_managed(user=request.user, unique_name=unique_name)
+                {"close": services.request_close, "reopen": services.request_reopen, "delete": services.request_delete}[
+                    action
+                ](request=found)
+            return redirect("/requests/")
+        except ApplicationError as exc:
+            error = exc
+    requests = list(selectors.request_list_managed(user=request.user).prefetch_related("drops__share__items"))
+    context = {"requests": requests, "may_request": may_request, "error": error}
+    return render(request, "dropoff/requests.html", context, status=error.status_code if error else 200)
+
+
+def _megabytes(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(float(value) * 1024 * 1024)
+    except (TypeError, ValueError, OverflowError):
+        return value  # the service answers what is wrong with it

@@ -1,0 +1,89 @@
+"""Live events and e-mail receipts (SPEC §4.7).
+
+`event_publish` is the one way an event leaves: services call it for what
+happened (a download completed, files dropped, an upload's progress), after
+their transaction commits. It sends to the channel layer group of the user
+(`user.<id>`) and, for a share's progress, to the share's group
+(`share.<id>`), which recipients on the share page may follow. The
+in-memory layer reaches one process; channels-redis reaches every process
+on the same Redis. A layer that cannot be reached is logged once per
+interval and skipped: an event is a courtesy, never a reason to fail.
+
+E-mail receipts: owners who turned them on (`User.receipts_by_email`) get
+one message per completed download and per drop, in their language
+(`User.language`, else LANGUAGE_CODE), through Django's e-mail backend.
+"""
+
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+logger = logging.getLogger(__name__)
+
+# Event kinds, as the browser sees them in `{"type": …}`.
+DOWNLOAD = "download.completed"
+DROP = "drop.received"
+PROGRESS = "share.progress"
+
+_last_warning = 0.0
+
+
+def user_group(user_id) -> str:
+    return f"user.{user_id}"
+
+
+def share_group(unique_name: str) -> str:
+    # Group names allow ASCII letters, digits, hyphens, underscores and periods: unique names are those.
+    return f"share.{unique_name}"
+
+
+def _send(group: str, event: dict) -> None:
+    global _last_warning
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "pan.event", "event": event})
+    except Exception as exc:  # noqa: BLE001 - an unreachable layer must not fail what happened
+        now = time.monotonic()
+        if now - _last_warning > settings.RATE_LIMIT_WARNING_INTERVAL:
+            _last_warning = now
+            logger.warning("live events: the channel layer is unreachable (%s); events are skipped", exc)
+
+
+def event_publish(*, kind: str, user_id=None, share: str | None = None, **payload) -> None:
+    """Send an event to a user's pages and/or a share's followers once the transaction commits."""
+    event = {"type": kind, "at": timezone.now().isoformat(), **payload}
+
+    def deliver():
+        if user_id is not None:
+            _send(user_group(user_id), event)
+        if share is not None:
+            _send(share_group(share), event)
+
+    transaction.on_commit(deliver)
+
+
+def receipt_mail(*, user, kind: str, context: dict) -> None:
+    """One e-mail to `user` about a download or a drop, if they asked for them, after commit."""
+    if not getattr(user, "receipts_by_email", False) or not user.email:
+        return
+
+    def deliver():
+        language = getattr(user, "language", "") or settings.LANGUAGE_CODE
+        with translation.override(language):
+            subject = render_to_string(f"events/mail_{kind}_subject.txt", context).strip()
+            body = render_to_string(f"events/mail_{kind}.txt", context)
+        try:
+            send_mail(" ".join(subject.split()), body, None, [user.email])
+        except Exception:  # noqa: BLE001 - a mail server down must not fail the download
+            logger.warning("receipts: could not send a %s receipt to user %s", kind, user.pk, exc_info=True)
+
+    transaction.on_commit(deliver)
