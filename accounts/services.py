@@ -247,9 +247,14 @@ def role_revoke(*, username: str, role: str) -> User:
 
 
 def user_profile(*, user: User) -> dict:
+    from pan.quotas import user_quota, user_stored_bytes
+
     return {
         "username": user.username,
         "roles": user.role_names(),
         "permissions": user.pan_permissions(),
         "is_staff": user.is_staff,
+        # Bytes the user's shares hold, and their quota (None: no limit; pan/quotas.py).
+        "stored_bytes": user_stored_bytes(user),
+        "quota": user_quota(user),
     }

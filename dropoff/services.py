@@ -33,7 +33,7 @@ from pan.services import (
     validate_expires_in,
     validate_whole_number,
 )
-from pan.storing import IncomingFile
+from pan.storing import IncomingFile, files_declared_size
 from project.lib.attempts import Layer, attempts_give_back, attempts_take
 from project.lib.errors import ValidationFailed
 from project.lib.net import client_key, network_key
@@ -211,10 +211,6 @@ def _drop_layers(client: str) -> list[Layer]:
     ]
 
 
-def _files_size(files: list[IncomingFile]) -> int:
-    return sum(getattr(incoming.content, "size", 0) or 0 for incoming in files)
-
-
 def _check_fits(request: DropRequest, count: int, size: int) -> None:
     if count > request.files_left or size > request.bytes_left:
         raise RequestFull()
@@ -236,7 +232,7 @@ def drop_receive(*, request: DropRequest, files: list[IncomingFile], name=None, 
         raise ValidationFailed(fields={"file": [_("Choose at least one file to send.")]})
     request_raise_if_closed(request)
     attempts_take(_drop_layers(client))
-    _check_fits(request, len(files), _files_size(files))
+    _check_fits(request, len(files), files_declared_size(files))
     title = f"{request.title} — {name}" if request.title and name else (request.title or name)
     share = share_create(
         owner=request.owner, files=files, title=title[:MAX_TITLE], message=note, expires_in=0, audited=False

@@ -16,6 +16,12 @@ class ShareTooLarge(ApplicationError):
     default_message = _("The files together are larger than one share may hold.")
 
 
+class QuotaExceeded(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "quota_exceeded"
+    default_message = _("This would take your stored files past your quota of %(quota)s.")
+
+
 class TooManyItems(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = "too_many_items"

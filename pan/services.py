@@ -13,16 +13,26 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action
 from audit.services import audit_record
+from events.services import PROGRESS, event_publish
 from project.lib.errors import ValidationFailed
 
 from .errors import ShareNotFilling, TooManyItems
 from .models import Item, ItemKind, Share, ShareState, new_share_code
-from .storing import IncomingFile, StoredFile, files_check_sizes, files_store, stored_bytes_delete
+from .quotas import quota_check
+from .storing import (
+    IncomingFile,
+    StoredFile,
+    files_check_sizes,
+    files_declared_size,
+    files_store,
+    stored_bytes_delete,
+)
 from .uploads import item_path_deduplicate
 
 logger = logging.getLogger(__name__)
@@ -48,16 +58,25 @@ def validate_expires_in(value) -> int | None:
     return seconds
 
 
-def validate_max_downloads(value) -> int | None:
+def validate_whole_number(field: str, value, *, low: int, high: int) -> int | None:
+    """A whole number from `low` to `high` (a form's text or JSON's number); None when not given."""
     if value is None or value == "":
         return None
     try:
-        count = int(str(value).strip())
+        if isinstance(value, bool | float):
+            raise TypeError(value)
+        number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={"max_downloads": [_("Enter a whole number.")]}) from None
-    if count < 1 or count > 1_000_000:
-        raise ValidationFailed(fields={"max_downloads": [_("Enter a number from 1 to 1000000.")]})
-    return count
+        raise ValidationFailed(fields={field: [_("Enter a whole number.")]}) from None
+    if number < low or number > high:
+        raise ValidationFailed(
+            fields={field: [_("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high}]}
+        )
+    return number
+
+
+def validate_max_downloads(value) -> int | None:
+    return validate_whole_number("max_downloads", value, low=1, high=1_000_000)
 
 
 def _validate_text(field: str, value, limit: int) -> str:
@@ -134,6 +153,7 @@ def share_create(
     text=None,
     text_format=None,
     password=None,
+    audited: bool = True,
 ) -> Share:
     """Store files (and a text) and record them as one share with a fresh code.
 
@@ -144,7 +164,8 @@ def share_create(
     `FileTooLarge`/`ShareTooLarge`/`TooManyItems` (413). `text` (a str,
     or bytes that must be UTF-8) becomes the first item, in `text_format`
     (`pan.texts`); `TextTooLarge` (413) past `PAN_MAX_TEXT_SIZE`. On any
-    error neither rows nor stored bytes remain.
+    error neither rows nor stored bytes remain. `audited=False`: the caller
+    writes its own audit row (a drop is not its owner's doing).
     """
     from .texts import text_prepare
 
@@ -157,11 +178,13 @@ def share_create(
     if not files and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
     files_check_sizes(files, already_items=0 if prepared is None else 1, already_bytes=0)
+    quota_check(owner=owner, adding=files_declared_size(files))
     taken = set() if prepared is None else {prepared.name}
     stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE)
     try:
         now = timezone.now()
         with transaction.atomic():
+            quota_check(owner=owner, adding=sum(item.size for item in stored), lock=True)
             share = Share.objects.create(
                 code=_fresh_code(),
                 owner=owner,
@@ -176,15 +199,16 @@ def share_create(
             if prepared is not None:
                 _text_item(share, prepared, prepared.name).save()
             _items_create(share, stored, first_position=1)
-            _audit(
-                Action.SHARE_CREATE,
-                share,
-                actor=owner,
-                items=len(stored) + (prepared is not None),
-                size=sum(item.size for item in stored),
-                password=bool(password_hash),
-                uploading=uploading,
-            )
+            if audited:
+                _audit(
+                    Action.SHARE_CREATE,
+                    share,
+                    actor=owner,
+                    items=len(stored) + (prepared is not None),
+                    size=sum(item.size for item in stored),
+                    password=bool(password_hash),
+                    uploading=uploading,
+                )
     except BaseException:
         for item in stored:
             stored_bytes_delete(item.storage_key)
@@ -206,11 +230,13 @@ def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool =
         already_items=existing.count(),
         already_bytes=sum(existing.values_list("size", flat=True)),
     )
+    quota_check(owner=share.owner, adding=files_declared_size(files))
     taken = set(existing.values_list("path", flat=True))
     used = sum(existing.values_list("size", flat=True))
     stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE - used)
     try:
         with transaction.atomic():
+            quota_check(owner=share.owner, adding=sum(item.size for item in stored), lock=True)
             locked = Share.objects.select_for_update().get(pk=share.pk)
             if locked.complete:
                 raise ShareNotFilling()
@@ -228,6 +254,7 @@ def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool =
                 _share_complete(locked)
             else:
                 locked.save(update_fields=["updated_at"])
+                _progress_publish(locked)
     except BaseException:
         for item in stored:
             stored_bytes_delete(item.storage_key)
@@ -241,6 +268,20 @@ def _share_complete(share: Share) -> None:
         raise ValidationFailed(fields={"file": [_("Add at least one file before completing the share.")]})
     share.complete = True
     share.save(update_fields=["complete", "updated_at"])
+    _progress_publish(share)
+
+
+def _progress_publish(share: Share) -> None:
+    """Tell the owner's pages and the share's followers what it holds now (live events, after commit)."""
+    totals = share.items.aggregate(items=Count("id"), size=Sum("size"))
+    event_publish(
+        kind=PROGRESS,
+        user_id=share.owner_id,
+        share=share.unique_name,
+        items=totals["items"],
+        size=totals["size"] or 0,
+        complete=share.complete,
+    )
 
 
 _EDITABLE = {"title", "message", "expires_in", "max_downloads", "complete", "password"}

@@ -1,0 +1,58 @@
+"""Storage quotas per role (SPEC §3): how many bytes a user's shares may hold.
+
+`PAN_QUOTAS` maps roles to bytes (`uploaders=10737418240,users=0`). A user's
+quota is the largest of their roles' entries; `0` means no limit, and so
+does having no listed role at all or the `admin` role. The default (nothing
+listed) sets no quotas. What counts is the size of every stored file of the
+user's shares until they are purged (texts are kept in the database and do
+not count), drops into their requests included.
+
+Checked twice, as the request limits are: before anything is stored (with
+the sizes the upload declares), and once stored, with the user's row locked
+so that concurrent uploads cannot together pass the quota.
+"""
+
+from django.conf import settings
+from django.db.models import Sum
+
+from accounts.models import ROLE_ADMIN
+
+from .errors import QuotaExceeded
+from .models import Item
+
+
+def user_quota(user) -> int | None:
+    """The user's quota in bytes, or None for no limit."""
+    quotas = settings.PAN_QUOTAS
+    if not quotas or user is None:
+        return None
+    roles = set(user.groups.values_list("name", flat=True))
+    if ROLE_ADMIN in roles:
+        return None
+    listed = [quotas[role] for role in roles if role in quotas]
+    if not listed or 0 in listed:
+        return None
+    return max(listed)
+
+
+def user_stored_bytes(user) -> int:
+    return Item.objects.filter(share__owner=user).aggregate(total=Sum("size"))["total"] or 0
+
+
+def quota_check(*, owner, adding: int, lock: bool = False) -> None:
+    """Raise `QuotaExceeded` (413) when `adding` more bytes would pass the
+    owner's quota. With `lock`, inside a transaction: the owner's row is
+    locked first, so concurrent uploads are counted one after the other."""
+    quota = user_quota(owner)
+    if quota is None:
+        return
+    if lock:
+        type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    if user_stored_bytes(owner) + adding > quota:
+        raise QuotaExceeded(QuotaExceeded.default_message % {"quota": _size(quota)})
+
+
+def _size(count: int) -> str:
+    from django.template.defaultfilters import filesizeformat
+
+    return filesizeformat(count)
