@@ -1,86 +1,120 @@
-"""GET/PATCH/DELETE /api/short/<key> and GET /api/short: owner or `manage` only."""
+"""Link statistics (shortener/stats.py): buffered in memory, flushed in
+batches, exact per day and per client family; never an address, a whole
+User-Agent or a whole referrer."""
+
+import random
+from collections import Counter
+from datetime import timedelta
 
 import pytest
-from django.test import Client
+import time_machine
+from django.utils import timezone
 
-from shortener.models import ShortLink
-
-from .conftest import EN
+from shortener import stats
+from shortener.models import LinkVisitDay, ShortLink
 
 pytestmark = pytest.mark.django_db
 
-
-def test_the_owner_sees_target_visits_created_last_visit_and_expiry(api_as, bob, link_of):
-    key = link_of(bob, "https://example.com/stats", max_visits=10)["key"]
-    Client().get(f"/s/{key}")
-    Client().get(f"/short/{key}")
-    body = api_as(bob).get(f"/api/short/{key}").json()
-    assert body["url"] == "https://example.com/stats"
-    assert body["visits"] == 2
-    assert body["created_at"] and body["last_visit"]
-    assert body["expires_at"] is None and body["max_visits"] == 10
-    assert body["short_url"] == f"http://testserver/s/{key}"
+AGENTS = {
+    "Firefox": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Chrome": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Googlebot": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "curl": "curl/8.5.0",
+}
+REFERRERS = ["https://news.example.org/post/1?utm=x", "http://Blog.Example.COM/a", None, "not a url"]
 
 
-def test_an_admin_with_manage_sees_anyones_link(api_as, alice, bob, link_of):
-    key = link_of(bob)["key"]
-    anonymous = link_of(None, "https://example.org/")["key"]
-    assert api_as(alice).get(f"/api/short/{key}").status_code == 200
-    assert api_as(alice).get(f"/api/short/{anonymous}").status_code == 200
+@pytest.fixture
+def link(bob):
+    return ShortLink.objects.create(key="statskey", target_url="https://example.com/", owner=bob)
 
 
-def test_a_stranger_gets_the_same_404_as_for_an_unknown_key(api_as, bob, charlie, link_of):
-    key = link_of(bob)["key"]
-    theirs = api_as(charlie).get(f"/api/short/{key}", **EN)
-    unknown = api_as(charlie).get("/api/short/NoSuch99", **EN)
-    assert theirs.status_code == unknown.status_code == 404
-    assert theirs.json() == unknown.json()
-    # Nor may a member without `manage` see an anonymous link.
-    anonymous = link_of(None, "https://example.org/")["key"]
-    assert api_as(bob).get(f"/api/short/{anonymous}").status_code == 404
+@pytest.fixture(autouse=True)
+def _empty_buffer():
+    stats._buffer.clear()
+    yield
+    stats._buffer.clear()
 
 
-def test_stats_need_a_signed_in_caller(api, link_of):
-    key = link_of(None)["key"]
-    assert api.get(f"/api/short/{key}").status_code == 401
-    assert api.get("/api/short").status_code == 401
-    assert api.delete(f"/api/short/{key}").status_code == 401
-    assert ShortLink.objects.filter(key=key).exists()
+def test_referrers_keep_only_their_host():
+    assert stats.referrer_host("https://news.example.org/post/1?utm=x") == "news.example.org"
+    assert stats.referrer_host("http://Blog.Example.COM/a") == "blog.example.com"
+    assert stats.referrer_host("https://x/<script>alert(1)</script>") == "x"
+    assert stats.referrer_host("not a url") == ""
+    assert stats.referrer_host("javascript:alert(1)") == ""
+    assert stats.referrer_host(None) == ""
 
 
-def test_the_list_holds_only_the_callers_links_newest_first(api_as, bob, charlie, link_of):
-    first = link_of(bob, "https://example.com/1")["key"]
-    second = link_of(bob, "https://example.com/2")["key"]
-    link_of(charlie, "https://example.com/3")
-    body = api_as(bob).get("/api/short").json()
-    assert body["count"] == 2
-    assert [item["key"] for item in body["results"]] == [second, first]
+def test_a_thousand_visits_are_exact_per_day_and_per_family(link):
+    rng = random.Random(7)
+    expected_days, expected_browsers, expected_referrers = Counter(), Counter(), Counter()
+    start = timezone.now().replace(hour=12) - timedelta(days=3)
+    with time_machine.travel(start, tick=False) as clock:
+        for day in range(4):
+            for _ in range(250):
+                family = rng.choice(list(AGENTS))
+                referer = rng.choice(REFERRERS)
+                stats.visit_record(link_id=link.pk, user_agent=AGENTS[family], referer=referer, client="203.0.113.1")
+                expected_days[(start + timedelta(days=day)).date().isoformat()] += 1
+                expected_browsers[family] += 1
+                expected_referrers[stats.referrer_host(referer)] += 1
+            clock.shift(timedelta(days=1))
+        assert LinkVisitDay.objects.count() == 0  # nothing written yet: the redirect path does no write
+        assert stats.stats_flush() == 1000
+    result = stats.link_stats(link=link)
+    assert result["visits"] == 1000
+    assert {row["day"]: row["visits"] for row in result["per_day"]} == dict(expected_days)
+    assert {row["name"]: row["visits"] for row in result["browsers"]} == dict(expected_browsers)
+    assert {row["name"]: row["visits"] for row in result["referrers"]} == dict(expected_referrers)
+    assert result["bots"] == expected_browsers["Googlebot"] + expected_browsers["curl"]
+    # A window of days.
+    second = (start + timedelta(days=1)).date()
+    window = stats.link_stats(link=link, since=second, until=second)
+    assert window["visits"] == expected_days[second.isoformat()]
 
 
-def test_only_the_owner_or_an_admin_can_delete(api_as, alice, bob, charlie, link_of):
-    key = link_of(bob)["key"]
-    assert api_as(charlie).delete(f"/api/short/{key}").status_code == 404
-    assert ShortLink.objects.filter(key=key).exists()
-    assert api_as(alice).delete(f"/api/short/{key}").status_code == 204
-    assert not ShortLink.objects.filter(key=key).exists()
-    assert api_as(bob).delete(f"/api/short/{key}").status_code == 404
+def test_flushes_add_up_and_nothing_stored_names_the_client(link):
+    for _ in range(3):
+        stats.visit_record(link_id=link.pk, user_agent=AGENTS["Firefox"], referer=None, client="198.51.100.23")
+    stats.stats_flush()
+    stats.visit_record(link_id=link.pk, user_agent=AGENTS["Firefox"], referer=None, client="198.51.100.23")
+    stats.stats_flush()
+    row = LinkVisitDay.objects.get()
+    assert row.visits == 4
+    stored = str(list(LinkVisitDay.objects.values()))
+    assert "198.51.100.23" not in stored and "Gecko" not in stored
 
 
-def test_only_the_owner_can_change_a_link_and_bad_changes_are_refused(api_as, bob, charlie, link_of):
-    key = link_of(bob, "https://example.com/keep")["key"]
-    assert (
-        api_as(charlie).patch(f"/api/short/{key}", {"url": "https://evil.example/"}, format="json").status_code == 404
-    )
-    for body in ({"url": "javascript:alert(1)"}, {"max_visits": 0}, {"expires_at": "2001-01-01T00:00:00Z"}):
-        assert api_as(bob).patch(f"/api/short/{key}", body, format="json").status_code == 400
-    link = ShortLink.objects.get(key=key)
-    assert (link.target_url, link.max_visits, link.expires_at) == ("https://example.com/keep", None, None)
+def test_a_failed_flush_keeps_the_visits_for_the_next(link, monkeypatch):
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(stats, "_upsert", broken)
+    with pytest.raises(RuntimeError):
+        stats.stats_flush()
+    monkeypatch.undo()
+    assert stats.stats_flush() == 1
+    assert LinkVisitDay.objects.get().visits == 1
 
 
-@pytest.mark.parametrize("key", ["%00", "a%00b", "x" * 65, "%E4%B8%AD", "a.b"])
-def test_odd_keys_are_404_for_every_method(api_as, alice, key):
-    client = api_as(alice)
-    assert client.get(f"/api/short/{key}").status_code == 404
-    assert client.patch(f"/api/short/{key}", {"max_visits": 2}, format="json").status_code == 404
-    assert client.delete(f"/api/short/{key}").status_code == 404
-    assert Client().get(f"/s/{key}").status_code == 404
+def test_visits_of_a_deleted_link_are_dropped_quietly(link):
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+    link.delete()
+    assert stats.stats_flush() == 1
+    assert not LinkVisitDay.objects.exists()
+
+
+def test_recording_can_be_turned_off(link, settings):
+    settings.SHORT_LINK_STATS = False
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+    assert stats.stats_flush() == 0
+
+
+def test_csv_rows_escape_nothing_away_and_name_no_client(link):
+    stats.visit_record(link_id=link.pk, user_agent="=cmd|' /C calc'!A0", referer="https://evil.example/x", client="x")
+    stats.stats_flush()
+    rows = list(stats.link_stats_rows(link=link))
+    assert rows[0] == ["day", "referrer", "browser", "os", "bot", "country", "visits"]
+    assert rows[1][1] == "evil.example" and rows[1][-1] == 1
