@@ -54,3 +54,29 @@ class ShortLink(models.Model):
 
     def is_used_up(self) -> bool:
         return self.max_visits is not None and self.visit_count >= self.max_visits
+
+
+class LinkVisitDay(models.Model):
+    """Visits of a link on one day (UTC) from one kind of client: the only
+    statistics kept. Never an address or a whole User-Agent or referrer:
+    the referrer's host, browser and OS families, a bot flag and a country
+    (shortener/stats.py)."""
+
+    link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="visit_days")
+    day = models.DateField(_("day"))
+    referrer = models.CharField(_("referrer host"), max_length=255, blank=True, default="")
+    browser = models.CharField(_("browser"), max_length=64, blank=True, default="")
+    os = models.CharField(_("operating system"), max_length=64, blank=True, default="")
+    bot = models.BooleanField(_("bot"), default=False)
+    country = models.CharField(_("country"), max_length=2, blank=True, default="")
+    visits = models.PositiveBigIntegerField(_("visits"), default=0)
+
+    class Meta:
+        verbose_name = _("visits on a day")
+        verbose_name_plural = _("visits by day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "day", "referrer", "browser", "os", "bot", "country"], name="shortener_visit_day_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["link", "day"], name="shortener_visit_link_day_idx")]
