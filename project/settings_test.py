@@ -41,3 +41,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # own; live servers (project.settings) do, and pan/tests/test_leftovers.py
 # checks it.
 PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = False
+# In-process tests flush link statistics themselves (shortener/stats.py);
+# live servers flush every 2 s as configured.
+SHORT_LINK_STATS_FLUSH_SECONDS = 3600.0

@@ -80,3 +80,6 @@ class LinkVisitDay(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["link", "day"], name="shortener_visit_link_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.day}: {self.visits}"

@@ -185,4 +185,12 @@ def link_stats_rows(*, link, since=None, until=None):
         rows = rows.filter(day__lte=until)
     yield ["day", "referrer", "browser", "os", "bot", "country", "visits"]
     for row in rows.iterator(chunk_size=1000):
-        yield [row.day.isoformat(), row.referrer, row.browser, row.os, "yes" if row.bot else "no", row.country, row.visits]
+        yield [
+            row.day.isoformat(),
+            row.referrer,
+            row.browser,
+            row.os,
+            "yes" if row.bot else "no",
+            row.country,
+            row.visits,
+        ]
