@@ -52,6 +52,8 @@ def test_valid_access_token_shows_the_profile(api, pair):
         "roles": ["users"],
         "permissions": ["download", "visit"],
         "is_staff": False,
+        "stored_bytes": 0,
+        "quota": None,
     }
 
 
