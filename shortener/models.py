@@ -31,6 +31,10 @@ class ShortLink(models.Model):
     max_visits = models.PositiveIntegerField(_("visit limit"), null=True, blank=True)
     visit_count = models.PositiveBigIntegerField(_("visits"), default=0)
     last_visit = models.DateTimeField(_("last visit"), null=True, blank=True)
+    # A paused link answers 410 until resumed; a password (an Argon2 hash, or
+    # empty) is asked on a small page before the redirect.
+    paused = models.BooleanField(_("paused"), default=False)
+    password = models.CharField(_("password"), max_length=256, blank=True, default="")
 
     class Meta:
         verbose_name = _("short link")
