@@ -22,7 +22,7 @@ from accounts.services import role_grant
 from audit.models import Action, AuditEvent, Via
 from audit.services import audit_addresses_hash, client_hash
 from conftest import PASSWORD
-from pan.tests.conftest import post_share
+from pan.tests.conftest import body_of, post_share
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +253,54 @@ def test_old_addresses_are_replaced_by_a_keyed_hash(bob, settings):
     assert "203.0.113.20" not in old_success.client
     assert AuditEvent.objects.filter(action=Action.LOGIN).order_by("at").last().client == "203.0.113.21"
     assert audit_addresses_hash() == 0  # hashed once, never again
+
+
+def test_a_completed_download_writes_one_row_and_a_free_refetch_none(dana):
+    from io import BytesIO
+
+    from pan.services import IncomingFile, share_create
+
+    share = share_create(owner=dana, files=[IncomingFile(BytesIO(b"abc"), "a.txt")], max_downloads=2)
+    item = share.items.get()
+    client = Client(REMOTE_ADDR="203.0.113.60", HTTP_USER_AGENT="curl/8.5.0")
+    url = f"/api/shares/{share.unique_name}/items/{item.pk}/content"
+    for _ in range(2):  # the second is the same tool's resume of what it has: free
+        response = client.get(url, HTTP_X_SHARE_CODE=share.code, HTTP_RANGE="bytes=1-" if _ else "bytes=0-")
+        body_of(response)
+    event = only_row(Action.DOWNLOAD)
+    assert (event.object_id, event.client, event.actor, event.via) == (share.unique_name, "203.0.113.60", None, Via.WEB)
+    assert event.detail == {"what": f"item:{item.pk}", "browser": "curl"}
+    assert_no_secret_anywhere(share.code)
+
+
+def test_a_guessing_lock_writes_one_row_however_many_attempts_it_refuses(dana, settings):
+    from io import BytesIO
+
+    from pan.services import IncomingFile, share_create
+
+    settings.PAN_CODE_SHARE_LIMIT = 3
+    share = share_create(owner=dana, files=[IncomingFile(BytesIO(b"abc"), "a.txt")])
+    answers = []
+    for number in range(8):  # each from another network, so only the share's own layer fills
+        client = Client(REMOTE_ADDR=f"10.{number}.0.1")
+        answers.append(client.post(f"/f/{share.unique_name}/", {"code": "ZZZZ2222"}).status_code)
+    assert answers.count(429) == 5
+    event = only_row(Action.GUESSING_LOCK)
+    assert (event.object_id, event.actor) == (share.unique_name, None)
+    assert event.detail["retry_after"] > 0
+    assert_no_secret_anywhere(share.code, "ZZZZ2222")
+
+
+def test_creating_and_deleting_a_short_link_write_one_row_each(api_as, dana):
+    client = api_as(dana)
+    made = client.post("/api/short", {"url": "https://example.com/audit"}, format="json")
+    assert made.status_code == 201
+    again = client.post("/api/short", {"url": "https://example.com/audit"}, format="json")
+    assert again.json()["key"] == made.json()["key"]  # the same link back: nothing created, nothing written
+    key = made.json()["key"]
+    from shortener.models import ShortLink
+    from shortener.services import short_link_delete
+
+    short_link_delete(link=ShortLink.objects.get(key=key))
+    created, deleted = only_row(Action.LINK_CREATE), only_row(Action.LINK_DELETE)
+    assert (created.actor, created.object_id, deleted.object_id) == (dana, key, key)
