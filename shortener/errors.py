@@ -57,3 +57,16 @@ class KeySpaceBusy(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "key_space_busy"
     default_message = _("No free short name could be found. Please try again.")
+
+
+class LinkPaused(Gone):
+    code = "link_paused"
+    default_message = _("This short link is paused by its owner.")
+
+
+class LinkPasswordRequired(ApplicationError):
+    """Not an API answer of its own: the redirect shows the link's password page."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "password_required"
+    default_message = _("This short link has a password.")
