@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -168,7 +169,7 @@ def link_stats_page(request, key):
             raise Http404(exc.message) from exc
         return render(request, "shortener/stats.html", {"error": exc}, status=exc.status_code)
     result = link_stats(link=link, since=since, until=until)
-    last = until or date.today()
+    last = until or timezone.now().date()
     context = {
         "link": link,
         "short_url": services.short_link_url(key=link.key, base_url=request.build_absolute_uri("/")),
