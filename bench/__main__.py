@@ -158,15 +158,7 @@ async def run(args) -> dict:
     if args.url:
         base, pid = args.url.rstrip("/"), args.server_pid
     else:
-        server = LiveServer(
-            extra_env={
-                "RATE_LIMIT_ENABLED": "false",
-                "LOGIN_FAILURE_LIMIT": "0",
-                "LOGIN_CLIENT_FAILURE_LIMIT": "0",
-                "PAN_MAX_UPLOAD_SIZE": str(4 * 2**30),
-            },
-            server=args.server,
-        ).start()
+        server = LiveServer(extra_env=BENCH_ENV, server=args.server).start()
         base, pid = server.url, server.procs[0].pid
     if pid and not args.no_pin and os.cpu_count() and os.cpu_count() >= 2:
         os.sched_setaffinity(pid, {0})
@@ -211,6 +203,9 @@ async def run(args) -> dict:
                         concurrency=concurrency, total=total, seconds=20, **kwargs,
                     )  # fmt: skip
                     rows.append(result.summary())
+
+            if server:
+                rows += await redirect_without_statistics(session, args, n, rows)
 
             if not args.no_fastapi:
                 rows += await fastapi_rows(session, workdir, n, pin=bool(pid and not args.no_pin))
@@ -269,6 +264,40 @@ async def run(args) -> dict:
         "pinned": bool(pid and not args.no_pin),
         "rows": rows,
     }
+
+
+BENCH_ENV = {
+    "RATE_LIMIT_ENABLED": "false",
+    "LOGIN_FAILURE_LIMIT": "0",
+    "LOGIN_CLIENT_FAILURE_LIMIT": "0",
+    "PAN_MAX_UPLOAD_SIZE": str(4 * 2**30),
+}
+
+
+async def redirect_without_statistics(session, args, n, rows: list[dict]) -> list[dict]:
+    """SPEC §5 / issue 14: the redirect with link statistics on (the rows above)
+    against a server of its own with `SHORT_LINK_STATS=false`, in the same run."""
+    other = LiveServer(extra_env={**BENCH_ENV, "SHORT_LINK_STATS": "false"}, server=args.server).start()
+    try:
+        if not args.no_pin and os.cpu_count() and os.cpu_count() >= 2:
+            os.sched_setaffinity(other.procs[0].pid, {0})
+        link = await api_json(session, "POST", f"{other.url}/api/short", json={"url": "https://example.com/bench"})
+        name = "short-link redirect, statistics off"
+        # Warmed up as the server above was (its c=1 run): connections, caches, code paths.
+        await http_load(
+            session, name, "GET", f"{other.url}/s/{link['key']}", expect=302,
+            concurrency=1, total=n(2000, 100), seconds=20,
+        )  # fmt: skip
+        result = await http_load(
+            session, name, "GET", f"{other.url}/s/{link['key']}", expect=302,
+            concurrency=32, total=n(10000, 300), seconds=20,
+        )  # fmt: skip
+        off = result.summary()
+    finally:
+        other.stop()
+    on = next(row for row in rows if row["name"] == "short-link redirect" and row.get("concurrency") == 32)
+    off["statistics_on_vs_off"] = round(on["rps"] / off["rps"], 2) if off.get("rps") else None
+    return [off]
 
 
 async def fastapi_rows(session, workdir: Path, n, pin: bool) -> list[dict]:
