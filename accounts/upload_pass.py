@@ -24,10 +24,11 @@ the session is gone.
 
 import hashlib
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.core import signing
+
+from project.lib.hybrid import HybridMiddleware
 
 COOKIE_NAME = "pan_upload"
 _SALT = "pan.accounts.upload-pass"
@@ -57,33 +58,15 @@ def upload_pass_matches(value: str, session_key: str) -> bool:
     return digest == _digest(session_key)
 
 
-class UploadPassMiddleware:
+class UploadPassMiddleware(HybridMiddleware):
     """Issue the upload pass to signed-in sessions; drop it when the session ends.
 
     After SessionMiddleware and AuthenticationMiddleware. It never loads a
     session on its own: it looks at one only when the view already did.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
-        response = self.get_response(request)
+    def after(self, request, response):
         _update(request, response)
-        return response
-
-    async def __acall__(self, request):
-        response = await self.get_response(request)
-        _update(request, response)
-        return response
 
 
 def _update(request, response) -> None:

@@ -1,8 +1,9 @@
 """The request being served, for `audit.services.audit_record` to read who and from where."""
 
+import contextlib
 import contextvars
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from project.lib.hybrid import HybridMiddleware
 
 # Context variables follow a request from the event loop into
 # sync_to_async's threads, so a sync service called by an async view sees it.
@@ -14,30 +15,13 @@ def current_request():
     return _request.get()
 
 
-class AuditContextMiddleware:
+class AuditContextMiddleware(HybridMiddleware):
     """After authentication, so the request's user is known to services."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
+    @contextlib.contextmanager
+    def around(self, request):
         token = _request.set(request)
         try:
-            return self.get_response(request)
-        finally:
-            _request.reset(token)
-
-    async def __acall__(self, request):
-        token = _request.set(request)
-        try:
-            return await self.get_response(request)
+            yield
         finally:
             _request.reset(token)

@@ -13,7 +13,6 @@ import hmac
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import Action
 from audit.services import audit_record
 from events.services import DROP, event_publish, receipt_mail
-from pan.access import CODE_CHECK_PATIENCE, guess_layers, share_code_normalise
-from pan.errors import PasswordRejected, PasswordRequired
+from pan.access import CODE_CHECK_PATIENCE, guess_layers, password_check, share_code_normalise
 from pan.models import SHARE_CODE_LENGTH, Share
 from pan.services import (
     MAX_MESSAGE,
@@ -169,6 +167,12 @@ def request_by_code(*, code: str | None, client: str) -> DropRequest:
     return request
 
 
+def request_for_pickup(code: str) -> DropRequest | None:
+    """The request a (normalised) code typed in the home page's box names, or None."""
+    found = DropRequest.objects.filter(code=code).first()
+    return found if found is not None and hmac.compare_digest(found.code.encode(), code.encode()) else None
+
+
 def request_raise_if_closed(request: DropRequest) -> None:
     """410 for a closed or expired request, 413 for a full one."""
     state = request.state()
@@ -182,16 +186,7 @@ def request_raise_if_closed(request: DropRequest) -> None:
 
 def request_password_check(*, request: DropRequest, password: str | None, client: str) -> None:
     """The request's optional password, counted like a share's (401 missing, 403 wrong, 429 limited)."""
-    if not request.password:
-        return
-    if not password:
-        raise PasswordRequired()
-    layers = _guess_layers(client, request)
-    attempts_take(layers, patience=CODE_CHECK_PATIENCE)
-    if check_password(str(password)[:1024], request.password):
-        attempts_give_back(layers)
-        return
-    raise PasswordRejected()
+    password_check(stored=request.password, given=password, layers=lambda: _guess_layers(client, request))
 
 
 def _drop_layers(client: str) -> list[Layer]:

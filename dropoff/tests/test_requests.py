@@ -293,3 +293,9 @@ def test_the_drop_pass_matches_the_request(dana_request):
     request = DropRequest.objects.get()
     value = drop_pass_for(request)
     assert drop_body_limit(request.code, value) > request.bytes_left
+
+
+def test_the_home_page_box_opens_a_request_by_its_code(dana_request):
+    code = dana_request["code"]
+    response = Client().post("/pickup/", {"code": code.lower()})
+    assert response.status_code == 302 and response["Location"] == f"/r/{code.replace('-', '')}/"

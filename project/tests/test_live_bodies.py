@@ -200,24 +200,25 @@ def test_an_anonymous_chunked_body_is_cut_off_at_one_mib_and_not_spooled_past_it
     assert peak <= MiB
 
 
-def test_a_forged_bearer_token_gets_no_upload_allowance(server):
-    forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwidXNlcl9pZCI6MX0.c2lnbmF0dXJl"
+def assert_no_upload_allowance(server, credentials: dict) -> None:
+    """A 5 GiB upload (under the share limit, so only the credentials' refusal
+    can answer at once) is refused before any byte, and none is stored."""
     with connection(server) as sock:
-        # 5 GiB: under the share limit, so only the forged token's refusal can answer at once.
-        sock.sendall(
-            request_head(
-                "/api/shares",
-                {
-                    "Authorization": f"Bearer {forged}",
-                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                    "Content-Length": str(5 * 1024 * MiB),
-                },
-            )
-        )
+        headers = {
+            **credentials,
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Content-Length": str(5 * 1024 * MiB),
+        }
+        sock.sendall(request_head("/api/shares", headers))
         answer = read_answer(sock, within=2)
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
         peak = peak_spooled_while(server, lambda: send_for_a_while(sock, 4 * MiB, os.urandom(64 * 1024)))
     assert peak == 0
+
+
+def test_a_forged_bearer_token_gets_no_upload_allowance(server):
+    forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwidXNlcl9pZCI6MX0.c2lnbmF0dXJl"
+    assert_no_upload_allowance(server, {"Authorization": f"Bearer {forged}"})
 
 
 def test_a_made_up_browser_session_gets_no_upload_allowance(server):
@@ -226,22 +227,8 @@ def test_a_made_up_browser_session_gets_no_upload_allowance(server):
     # signed for that session (accounts/upload_pass.py) the body is refused
     # before any of it is stored.
     session_key, csrf_secret = secrets.token_hex(16), secrets.token_hex(16)
-    with connection(server) as sock:
-        sock.sendall(
-            request_head(
-                "/api/shares",
-                {
-                    "Cookie": f"sessionid={session_key}; csrftoken={csrf_secret}",
-                    "X-CSRFToken": csrf_secret,
-                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                    "Content-Length": str(5 * 1024 * MiB),
-                },
-            )
-        )
-        answer = read_answer(sock, within=2)
-        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-        peak = peak_spooled_while(server, lambda: send_for_a_while(sock, 4 * MiB, os.urandom(64 * 1024)))
-    assert peak == 0
+    cookies = {"Cookie": f"sessionid={session_key}; csrftoken={csrf_secret}", "X-CSRFToken": csrf_secret}
+    assert_no_upload_allowance(server, cookies)
 
 
 def test_an_authenticated_upload_over_the_share_limit_is_refused_before_any_byte(server, token):
