@@ -1,4 +1,5 @@
-# Pan: `make run` starts the service, `make test` runs the whole suite.
+# Pan: `make run` starts the service, `make test` runs the whole suite,
+# `make serve WORKERS=N` is the production server (uvicorn, N processes).
 # Both set themselves up first on a fresh machine (Python and pip only).
 PYTHON ?= python3
 VENV := .venv
@@ -8,8 +9,10 @@ PORT ?= 8000
 # daphne (the default) or uvicorn (faster here; see docs/performance.md). uvicorn's own access
 # log is off: it prints query strings (share codes travel there); Pan's logs paths only.
 SERVER ?= daphne
+# make serve: server processes; more than one needs REDIS_URL (the start is refused otherwise).
+WORKERS ?= 1
 
-.PHONY: run setup setup-dev test lint format messages browser bench clean
+.PHONY: run serve setup setup-dev test lint format messages browser bench clean
 
 run: setup
 	$(BIN)/python -m project.envfile
@@ -20,6 +23,14 @@ ifeq ($(SERVER),uvicorn)
 else
 	$(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
 endif
+
+# Production: settings from the environment or .env (no secrets generated
+# here), then uvicorn with WORKERS processes on one socket (project/serve.py).
+serve: setup
+	$(BIN)/python -m project.serve --workers $(WORKERS) --check
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python -m project.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
@@ -40,8 +51,13 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-i
 	touch $@
 
 # Browser tests use Debian's Chromium (never Playwright's own download).
+# axe-core (accessibility checks in the browser tests) comes from npm into var/axe (git-ignored).
+AXE_VERSION := 4.14.1
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg; }
+	@fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@test -f var/axe/node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent --prefix var/axe axe-core@$(AXE_VERSION)
 
 test: setup-dev browser
 	$(BIN)/python manage.py collectstatic --noinput -v0 --settings=project.settings_test

@@ -1,10 +1,47 @@
+from django.conf import settings
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from project.lib.openapi import ErrorSerializer  # noqa: F401 - its old home; new code imports it from there
+
+from .validators import UsernameValidator
 
 
 class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150, trim_whitespace=False)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+def _password_min_length() -> int:
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            return validator.min_length
+    return 1
+
+
+class RegistrationSerializer(CredentialsSerializer):
+    """Documents `POST /api/register`: the rules `user_register` checks, as far
+    as a schema can state them (the view validates with CredentialsSerializer
+    and the service gives the messages)."""
+
+    username = serializers.RegexField(
+        f"^{UsernameValidator.pattern.pattern}$",
+        max_length=150,
+        help_text=_(
+            "2–150 letters (any script), digits, _ - and .; a name that exists, in any case, "
+            "or looks like one that does is refused with 409."
+        ),
+    )
+    password = serializers.RegexField(
+        r"\D",
+        min_length=_password_min_length(),
+        max_length=4096,
+        help_text=_(
+            "Not only digits, not a commonly used password, not too similar to the username "
+            "(refused with 400 and a message saying which)."
+        ),
+    )
 
 
 class RefreshInputSerializer(serializers.Serializer):
@@ -23,9 +60,18 @@ class ProfileSerializer(serializers.Serializer):
     roles = serializers.ListField(child=serializers.CharField())
     permissions = serializers.ListField(child=serializers.CharField())
     is_staff = serializers.BooleanField()
+    stored_bytes = serializers.IntegerField(help_text=_("Bytes the user's shares hold."))
+    quota = serializers.IntegerField(allow_null=True, help_text=_("The user's quota in bytes; null: no limit."))
+    email = serializers.CharField(allow_blank=True)
+    receipts_by_email = serializers.BooleanField(help_text=_("An e-mail per completed download and per drop."))
+    language = serializers.CharField(allow_blank=True, help_text=_("For e-mails; empty: the site's language."))
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The shape of every API error: {"error": {code, message, fields?}}."""
+class PreferencesSerializer(serializers.Serializer):
+    """What `PATCH /api/me` may change; anything else is 400."""
 
-    error = serializers.DictField()
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    receipts_by_email = serializers.BooleanField(
+        required=False, help_text=_("Needs an e-mail address: turning it on without one is refused with 400.")
+    )
+    language = serializers.ChoiceField(choices=["", *(code for code, _name in settings.LANGUAGES)], required=False)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -257,4 +258,47 @@ def user_profile(*, user: User) -> dict:
         # Bytes the user's shares hold, and their quota (None: no limit; pan/quotas.py).
         "stored_bytes": user_stored_bytes(user),
         "quota": user_quota(user),
+        # E-mail receipts of downloads and drops (events/services.py), off by default.
+        "email": user.email,
+        "receipts_by_email": user.receipts_by_email,
+        "language": user.language,
     }
+
+
+_PREFERENCES = {"email", "receipts_by_email", "language"}
+
+
+def user_preferences_update(*, user: User, changes: dict) -> User:
+    """Change the user's e-mail address, receipts by e-mail and language.
+
+    Raises `ValidationFailed` (nothing changed) for an unknown field, an
+    address that is not one, receipts turned on without an address, or a
+    language the site does not speak.
+    """
+    from django.core.validators import validate_email
+
+    if not isinstance(changes, dict) or set(changes) - _PREFERENCES:
+        unknown = sorted(set(changes) - _PREFERENCES) if isinstance(changes, dict) else ["-"]
+        raise ValidationFailed(fields={name: [_("This field cannot be changed here.")] for name in unknown})
+    errors = {}
+    email = changes.get("email", user.email)
+    if not isinstance(email, str) or len(email) > 254:
+        errors["email"] = [_("Enter a valid e-mail address.")]
+    elif email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("Enter a valid e-mail address.")]
+    receipts = changes.get("receipts_by_email", user.receipts_by_email)
+    if not isinstance(receipts, bool):
+        errors["receipts_by_email"] = [_("Enter true or false.")]
+    elif receipts and not email and "email" not in errors:
+        errors["receipts_by_email"] = [_("Add an e-mail address to get receipts by e-mail.")]
+    language = changes.get("language", user.language)
+    if language not in {"", *(code for code, _name in settings.LANGUAGES)}:
+        errors["language"] = [_("Choose one of the site's languages.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    user.email, user.receipts_by_email, user.language = email, receipts, language
+    user.save(update_fields=["email", "receipts_by_email", "language"])
+    return user

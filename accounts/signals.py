@@ -27,7 +27,9 @@ def _roles_audit(action: str, pairs) -> None:
 
     kind = Action.ROLE_GRANT if action == "post_add" else Action.ROLE_REVOKE
     for user, group in pairs:
-        audit_record(kind, object_type="user", object_id=str(user.pk), detail={"role": group.name, "user": user.username})
+        audit_record(
+            kind, object_type="user", object_id=str(user.pk), detail={"role": group.name, "user": user.username}
+        )
 
 
 @receiver(m2m_changed, sender=User.groups.through)

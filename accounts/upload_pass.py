@@ -81,8 +81,11 @@ def _update(request, response) -> None:
         return
     if upload_pass_matches(current, session_key):
         return
-    # Only a session this request has loaded anyway: no extra query.
-    if not session.accessed or session.get(AUTH_USER_KEY) is None:
+    # Only a session this request has loaded anyway (Django keeps what it
+    # loaded in `_session_cache`): no query here, which in an async stack
+    # would not even be allowed, and none against a database that is down.
+    loaded = getattr(session, "_session_cache", None)
+    if not isinstance(loaded, dict) or loaded.get(AUTH_USER_KEY) is None:
         return
     response.set_cookie(
         COOKIE_NAME,

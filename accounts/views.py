@@ -1,7 +1,10 @@
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -10,6 +13,10 @@ from project.lib.net import client_address
 
 from . import services
 from .forms import LoginForm, RegisterForm
+from .models import User
+
+# Role (Group) names are data and stay English in the database; pages show them translated.
+ROLE_LABELS = {"admin": _("administrator"), "uploaders": _("uploader"), "users": _("user")}
 
 
 def _next_url(request) -> str:
@@ -21,8 +28,8 @@ def _next_url(request) -> str:
 
 def _form_error_response(request, template, form, exc: ApplicationError):
     """Show a service's error on the form, with the service's status."""
-    for field, messages in exc.fields.items():
-        for message in messages:
+    for field, field_messages in exc.fields.items():
+        for message in field_messages:
             form.add_error(field if field in form.fields else None, message)
     if not exc.fields:
         form.add_error(None, exc.message)
@@ -71,5 +78,39 @@ def logout_page(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def welcome_page(request):
-    return render(request, "accounts/welcome.html", {"profile": services.user_profile(user=request.user)})
+    """`/welcome/`: the upload form for holders of `upload`; for everyone else a
+    card saying what the account can do and whom to ask for more (SPEC §6)."""
+    preferences_error = None
+    if request.method == "POST" and request.POST.get("action") == "preferences":
+        changes = {
+            "email": request.POST.get("email", "").strip(),
+            "receipts_by_email": request.POST.get("receipts_by_email") == "true",
+            "language": request.POST.get("language", ""),
+        }
+        try:
+            services.user_preferences_update(user=request.user, changes=changes)
+        except ApplicationError as exc:
+            preferences_error = exc
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("/welcome/")
+    profile = services.user_profile(user=request.user)
+    context = {
+        "preferences_error": preferences_error,
+        "profile": profile,
+        "roles": [{"name": role, "label": ROLE_LABELS.get(role, role)} for role in profile["roles"]],
+    }
+    if "upload" in profile["permissions"]:
+        # Shown on the upload form and checked there before anything is sent.
+        context["upload_limits"] = {
+            "file": settings.PAN_MAX_UPLOAD_SIZE,
+            "share": settings.PAN_MAX_SHARE_SIZE,
+            "items": settings.PAN_MAX_SHARE_ITEMS,
+        }
+    else:
+        # Whom to ask: the people who can grant roles (active holders of admin), by name.
+        admins = User.objects.filter(groups__name="admin", is_active=True).order_by("date_joined")
+        context["admins"] = list(admins.values_list("username", flat=True)[:3])
+    return render(request, "accounts/welcome.html", context)

@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     DOWNLOAD = "download", _("Download completed")
     GUESSING_LOCK = "guessing_lock", _("Share locked against guessing")
     LINK_CREATE = "link_create", _("Short link created")
+    LINK_UPDATE = "link_update", _("Short link changed")
     LINK_DELETE = "link_delete", _("Short link deleted")
     REQUEST_CREATE = "request_create", _("Drop-off request created")
     REQUEST_CLOSE = "request_close", _("Drop-off request closed")

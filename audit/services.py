@@ -49,10 +49,13 @@ def audit_record(
     object_id: str = "",
     actor=None,
     client: str | None = None,
+    via: str | None = None,
     detail: dict | None = None,
 ) -> AuditEvent:
     """Append one row. `obj` (a model instance) gives the object's type and id
-    unless they are passed; `actor` and `client` default to the request's."""
+    unless they are passed; `actor`, `client` and `via` default to the
+    request's (a download's receipt, written while its last bytes go out,
+    after the view returned, passes them)."""
     request = current_request()
     if actor is None and request is not None:
         actor = _request_user(request)
@@ -68,7 +71,7 @@ def audit_record(
         object_type=object_type,
         object_id=str(object_id)[:64],
         client=client[:80],
-        via=Via.WEB if request is not None else Via.COMMAND,
+        via=via or (Via.WEB if request is not None else Via.COMMAND),
         detail=detail or {},
     )
 

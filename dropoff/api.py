@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPanPermission
-from accounts.serializers import ErrorSerializer
 from pan.errors import MalformedUpload
 from pan.storing import IncomingFile
 from pan.uploads import PathKeepingMultiPartParser
 from project.lib.errors import ValidationFailed
 from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
+from project.lib.openapi import ErrorSerializer
 
 from . import selectors, services
 from .passes import drop_pass_for
@@ -63,6 +63,8 @@ class RequestListApi(GenericAPIView):
         data = request.data
         if not hasattr(data, "get"):
             raise ValidationFailed()
+        # The types the schema states (a number is a number, null is not one); the service checks the rest.
+        RequestInputSerializer(data=data).is_valid(raise_exception=True)
         created = services.request_create(
             owner=request.user,
             title=data.get("title"),
@@ -93,25 +95,25 @@ class RequestDetailApi(APIView):
 
 class _RequestActionApi(APIView):
     permission_classes = [IsAuthenticated]
-    action = None
+    service = None
 
     @extend_schema(request=None, responses={200: RequestSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
     def post(self, request, unique_name):
         found = selectors.request_get_managed(user=request.user, unique_name=unique_name)
-        type(self).action(request=found)
+        type(self).service(request=found)
         return Response(RequestSerializer(found, context={"request": request}).data)
 
 
 class RequestCloseApi(_RequestActionApi):
     """Take no more drops until reopened."""
 
-    action = staticmethod(services.request_close)
+    service = staticmethod(services.request_close)
 
 
 class RequestReopenApi(_RequestActionApi):
     """Take drops again."""
 
-    action = staticmethod(services.request_reopen)
+    service = staticmethod(services.request_reopen)
 
 
 def _open_request(request, code):
@@ -134,6 +136,7 @@ class PublicRequestApi(APIView):
     authentication_classes = []
 
     @extend_schema(
+        operation_id="requests_public_retrieve",
         parameters=[_PASSWORD],
         responses={
             200: PublicRequestSerializer,

@@ -14,15 +14,25 @@ class RequestInputSerializer(serializers.Serializer):
     )
     max_files = serializers.IntegerField(required=False, min_value=1, help_text=_("Files it takes in total."))
     max_bytes = serializers.IntegerField(required=False, min_value=1, help_text=_("Bytes it takes in total."))
-    password = serializers.CharField(required=False, help_text=_("Also ask senders for this password."))
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=1024,
+        help_text=_("Also ask senders for this password; empty: none."),
+    )
 
 
 class DropInputSerializer(serializers.Serializer):
     """Documents `POST /api/requests/<code>/drops` (multipart)."""
 
     file = serializers.ListField(child=serializers.FileField(), help_text=_("The files to send."))
-    name = serializers.CharField(required=False, max_length=100, help_text=_("Your name, shown to the requester."))
-    note = serializers.CharField(required=False, max_length=2000, help_text=_("A note for the requester."))
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text=_("Your name, shown to the requester.")
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text=_("A note for the requester.")
+    )
 
 
 class DropSerializer(serializers.ModelSerializer):

@@ -50,10 +50,9 @@ def _text(field: str, value, limit: int) -> str:
         return ""
     if not isinstance(value, str) or "\x00" in value:
         raise ValidationFailed(fields={field: [_("Enter text.")]})
-    value = value.strip()
-    if len(value) > limit:
+    if len(value) > limit:  # as sent, spaces included: what the API schema states
         raise ValidationFailed(fields={field: [_("Enter at most %(max)s characters.") % {"max": limit}]})
-    return value
+    return value.strip()
 
 
 def _expiry(expires_in, now):

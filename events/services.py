@@ -60,7 +60,7 @@ def _send(group: str, event: dict) -> None:
 
 def event_publish(*, kind: str, user_id=None, share: str | None = None, **payload) -> None:
     """Send an event to a user's pages and/or a share's followers once the transaction commits."""
-    event = {"type": kind, "at": timezone.now().isoformat(), **payload}
+    event = {"type": kind, "at": timezone.now().isoformat(), **({"share": share} if share else {}), **payload}
 
     def deliver():
         if user_id is not None:

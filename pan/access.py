@@ -24,7 +24,9 @@ from django.db.models import F
 
 from accounts.permissions import user_has_pan_permission
 from project.lib.attempts import Layer, attempts_give_back, attempts_locked_for, attempts_reset, attempts_take
+from project.lib.metrics import CODE_GUESS_FAILURES
 from project.lib.net import client_key, network_key
+from project.lib.optional_cache import optional_cache
 
 from .errors import (
     CodeGuessingLimited,
@@ -61,15 +63,13 @@ def _share_layer(share: Share) -> Layer:
     )
 
 
-def _layers(share: Share, client: str) -> list[Layer]:
+def guess_layers(client: str, scope: str | None = None) -> list[Layer]:
+    """The layers a secret typed by a client counts in: one client on all
+    codes, one network on all codes and, with a `scope` (a share's or a
+    drop-off request's id), one client on that one. Passwords and codes of
+    shares and requests all count here (dropoff/services.py too)."""
     who, network = _hashed(client_key(client)), _hashed(network_key(client))
-    return [
-        Layer(
-            f"code:client-share:{share.unique_name}:{who}",
-            settings.PAN_CODE_CLIENT_LIMIT,
-            settings.PAN_CODE_CLIENT_WINDOW,
-            CodeGuessingLimited,
-        ),
+    layers = [
         Layer(
             f"code:client:{who}",
             settings.PAN_CODE_CLIENT_ALL_LIMIT,
@@ -82,13 +82,25 @@ def _layers(share: Share, client: str) -> list[Layer]:
             settings.PAN_CODE_NETWORK_WINDOW,
             CodeGuessingLimited,
         ),
-        _share_layer(share),
     ]
+    if scope is not None:
+        scoped = Layer(
+            f"code:client-share:{scope}:{who}",
+            settings.PAN_CODE_CLIENT_LIMIT,
+            settings.PAN_CODE_CLIENT_WINDOW,
+            CodeGuessingLimited,
+        )
+        layers.insert(0, scoped)
+    return layers
+
+
+def _layers(share: Share, client: str) -> list[Layer]:
+    return [*guess_layers(client, scope=share.unique_name), _share_layer(share)]
 
 
 def _client_layers(client: str) -> list[Layer]:
     """The layers a code typed on its own counts in: it names no share yet."""
-    return _layers(Share(unique_name="-"), client)[1:3]
+    return guess_layers(client)
 
 
 def share_code_normalise(raw: str | None) -> str:
@@ -118,11 +130,32 @@ def share_code_check(*, share: Share, code: str | None, client: str) -> None:
     if not given:
         raise CodeRejected()  # nothing was guessed (a link opened without the code): nothing counts
     layers = _layers(share, client)
-    attempts_take(layers, patience=CODE_CHECK_PATIENCE)
+    try:
+        attempts_take(layers, patience=CODE_CHECK_PATIENCE)
+    except FileLockedForCodes as exc:
+        _lock_audit_once(share, exc.retry_after)
+        raise
     if hmac.compare_digest(given, share.code.encode()):
         attempts_give_back(layers)
         return
+    CODE_GUESS_FAILURES.labels("code").inc()
     raise CodeRejected()
+
+
+def _lock_audit_once(share: Share, retry_after: int) -> None:
+    """One audit row when a share's guessing lock starts (not one per refused attempt)."""
+    from audit.models import Action
+    from audit.services import audit_record
+
+    if optional_cache.add(f"audit:lock:{share.unique_name}", 1, max(int(retry_after), 1)) is False:
+        return
+    audit_record(
+        Action.GUESSING_LOCK,
+        object_type="share",
+        object_id=share.unique_name,
+        actor=None,
+        detail={"retry_after": int(retry_after)},
+    )
 
 
 def share_managed_by(*, user, share: Share) -> bool:
@@ -156,22 +189,28 @@ def share_raise_if_gone(share: Share, *, grant_key: str | None = None) -> None:
 
 
 def share_password_check(*, share: Share, password: str | None, client: str) -> None:
-    """A share's optional password, within the same guessing layers as codes.
+    """A share's optional password, within the same guessing layers as codes (see `password_check`)."""
+    password_check(stored=share.password, given=password, layers=lambda: _layers(share, client))
 
-    No password set: nothing to check. Missing: `PasswordRequired` (401,
-    not a guess). Wrong: `PasswordRejected` (403), counted like a wrong
-    code; the layers full: 429 as for codes. Django's hasher compares in
-    constant time.
+
+def password_check(*, stored: str, given: str | None, layers) -> None:
+    """The one password check of shares, drop-off requests and short links.
+
+    `stored` empty: no password, nothing to check. `given` missing:
+    `PasswordRequired` (401, not a guess). Wrong: `PasswordRejected` (403),
+    counted in `layers()` (the guessing layers, `guess_layers`) like a wrong
+    code; the layers full: 429. Django's hasher compares in constant time.
     """
-    if not share.password:
+    if not stored:
         return
-    if not password:
+    if not given:
         raise PasswordRequired()
-    layers = _layers(share, client)
-    attempts_take(layers, patience=CODE_CHECK_PATIENCE)
-    if check_password(str(password)[:1024], share.password):
-        attempts_give_back(layers)
+    taken = layers()
+    attempts_take(taken, patience=CODE_CHECK_PATIENCE)
+    if check_password(str(given)[:1024], stored):
+        attempts_give_back(taken)
         return
+    CODE_GUESS_FAILURES.labels("password").inc()
     raise PasswordRejected()
 
 
@@ -185,6 +224,7 @@ def share_access(
     code_passed: bool = False,
     password: str | None = None,
     grant_key: str | None = None,
+    opening: bool = False,
 ) -> tuple[Share, bool]:
     """The single access check. Returns (share, the caller manages it).
 
@@ -194,12 +234,14 @@ def share_access(
     owner or holds `manage`, or the share was `unlocked` (code and
     password) in this browser session: the code (`share_code_check`, unless
     `code_passed` earlier in the session), then the password when the share
-    has one (`share_password_check`).
+    has one (`share_password_check`). `opening=True` is the share page being
+    unlocked: a share still uploading may be opened, to watch it fill
+    (its downloads still answer 409 until it is complete).
     """
     share = share_lookup(unique_name=unique_name)
     manages = share_managed_by(user=user, share=share)
-    if manages and share.state() == ShareState.UPLOADING:
-        pass  # the owner may fetch what has arrived so far
+    if (manages or opening) and share.state() == ShareState.UPLOADING:
+        pass  # the owner may fetch what has arrived so far; a recipient may watch it arrive
     else:
         share_raise_if_gone(share, grant_key=grant_key)
     if settings.PAN_DOWNLOAD_REQUIRES_LOGIN:
@@ -219,7 +261,14 @@ def share_access(
 _LINK = re.compile(r"/f/(?P<id>[A-Za-z0-9_-]{1,32})/?(?:\?(?P<query>[^#\s]*))?")
 
 
-def share_pickup(*, text: str | None, client: str) -> Share:
+# Other things a code typed in the home page's box may open, asked in turn
+# when no share has it: callables code -> object with get_absolute_url(), or
+# None. Drop-off requests register theirs (dropoff/apps.py), so this module
+# does not depend on them.
+PICKUP_OTHER_CODES: list = []
+
+
+def share_pickup(*, text: str | None, client: str):
     """The share a code (or a pasted link with its code) opens, for the home page's box.
 
     A link names its share, so its code is checked like any code. A code on
@@ -228,6 +277,8 @@ def share_pickup(*, text: str | None, client: str) -> Share:
     `CodeRejected` (403) and the attempt stays counted; a share →
     the attempt is given back, and its own lock (429) and state (410, 409)
     apply. The password, if any, is asked for next, on the share page.
+    A code that names no share but something in `PICKUP_OTHER_CODES` (a
+    drop-off request) returns that instead, its attempt given back too.
     """
     raw = str(text or "")[:2048]
     link = _LINK.search(raw)
@@ -250,6 +301,12 @@ def share_pickup(*, text: str | None, client: str) -> Share:
     candidates = Share.objects.select_related("owner").filter(code=code).order_by(live_first, "-created_at")
     share = next((s for s in candidates if hmac.compare_digest(s.code.encode(), code.encode())), None)
     if share is None:
+        for other in PICKUP_OTHER_CODES:
+            found = other(code)
+            if found is not None:
+                attempts_give_back(layers)
+                return found
+        CODE_GUESS_FAILURES.labels("code").inc()
         raise CodeRejected()
     attempts_give_back(layers)
     locked = code_guessing_locked_for(share=share)

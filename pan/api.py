@@ -2,10 +2,11 @@
 pan/downloads.py. `/api/files…` keeps the first wave's one-file paths."""
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.generics import GenericAPIView
@@ -15,18 +16,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPanPermission
-from accounts.serializers import ErrorSerializer
 from project.lib.errors import ValidationFailed
 from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
+from project.lib.openapi import ErrorSerializer
 
 from . import access, downloads, selectors, services
 from .errors import ItemNotFound, MalformedUpload
 from .grants import grant_key_for_tool
+from .models import Share
 from .serializers import (
     ItemsInputSerializer,
     OwnedShareSerializer,
     PickupInputSerializer,
+    PickupRequestSerializer,
     ShareInputSerializer,
     ShareSerializer,
     ShareUpdateSerializer,
@@ -34,16 +37,32 @@ from .serializers import (
 )
 from .uploads import PathKeepingMultiPartParser, file_name_sanitise
 
-_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-_BYTES = {
-    (200, "application/octet-stream"): OpenApiTypes.BINARY,
-    (206, "application/octet-stream"): OpenApiTypes.BINARY,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
-    409: ErrorSerializer,
-    410: ErrorSerializer,
-    429: ErrorSerializer,
-    503: ErrorSerializer,
+# What only these views answer; the errors every operation shares (400, 401,
+# 403, 404, 413, 429, 503 where they apply) come from project/lib/openapi.py.
+_TOO_LARGE = {
+    413: OpenApiResponse(
+        ErrorSerializer,
+        description="A file, the text or the whole share is over this server's limits "
+        "(PAN_MAX_UPLOAD_SIZE, PAN_MAX_TEXT_SIZE, PAN_MAX_SHARE_SIZE, PAN_MAX_SHARE_ITEMS); nothing is kept.",
+    )
+}
+_DOWNLOAD_ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="The share has a password and none was sent."),
+    403: OpenApiResponse(ErrorSerializer, description="The code or the password is not correct."),
+    409: OpenApiResponse(ErrorSerializer, description="The share is still being uploaded."),
+    410: OpenApiResponse(
+        ErrorSerializer, description="The share expired, was revoked or used up, or its stored bytes are missing."
+    ),
+}
+# An item is served as the type it was uploaded with (HTML, SVG and XML as
+# text/plain, never as themselves), so any media type can come back.
+_ITEM_BYTES = {
+    (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The item's bytes."),
+    (206, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The requested range of the item's bytes."),
+    (416, "text/plain"): OpenApiResponse(
+        OpenApiTypes.STR, description="The range cannot be satisfied; `Content-Range: bytes */<size>` says why."
+    ),
+    **_DOWNLOAD_ERRORS,
 }
 _CODE_PARAMETERS = [
     OpenApiParameter("code", str, OpenApiParameter.QUERY, required=False),
@@ -60,9 +79,17 @@ def _owned(request, share, *, qr: bool = False, status_code=200, legacy: bool = 
 def _form(request):
     """(fields, uploaded files) of a multipart request; a body that does not parse is 400."""
     try:
-        return request.data, request.FILES.getlist("file")
+        data, uploads = request.data, request.FILES.getlist("file")
     except (ParseError, MultiPartParserError) as exc:
         raise MalformedUpload() from exc
+    if hasattr(data, "getlist"):  # a form: its fields and files together
+        given = data.getlist("file")
+    else:  # JSON
+        given = [data["file"]] if isinstance(data, dict) and "file" in data else []
+    if any(not isinstance(value, UploadedFile) for value in given):
+        # A `file` that is a plain field (no filename) is not a file: refused, not ignored.
+        raise ValidationFailed(fields={"file": [_("Choose a file to upload.")]})
+    return data, uploads
 
 
 def _uploads(request) -> list:
@@ -72,8 +99,15 @@ def _uploads(request) -> list:
     return uploads
 
 
-def _flag(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+def _flag(data, name: str) -> bool:
+    """A boolean field: `true` or `false` in a form (any case), a JSON boolean, or missing (false).
+    Anything else is a 400, as for PATCH (the schema says boolean)."""
+    value = data.get(name, False)
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or value.strip().lower() not in ("true", "false", ""):
+        raise ValidationFailed(fields={name: [_("Enter true or false.")]})
+    return value.strip().lower() == "true"
 
 
 def _text(request, data):
@@ -101,7 +135,7 @@ class ShareListApi(_MultipartPost, GenericAPIView):
             return [IsAuthenticated(), HasPanPermission("upload")()]
         return [IsAuthenticated()]
 
-    @extend_schema(responses={200: OwnedShareSerializer(many=True), 401: ErrorSerializer})
+    @extend_schema(responses={200: OwnedShareSerializer(many=True)})
     def get(self, request):
         """Your shares, newest first (every share with the `manage` permission), paginated."""
         page = self.paginate_queryset(selectors.share_list_managed(user=request.user))
@@ -110,14 +144,14 @@ class ShareListApi(_MultipartPost, GenericAPIView):
 
     @extend_schema(
         request={"multipart/form-data": ShareInputSerializer},
-        responses={201: OwnedShareSerializer, **_ERRORS, 413: ErrorSerializer},
+        responses={201: OwnedShareSerializer, **_TOO_LARGE},
     )
     def post(self, request):
         """Share files (any number of `file` parts) and/or a `text`; needs the `upload` permission."""
         data, uploads = _form(request)
         if not hasattr(data, "get"):
             raise ValidationFailed()
-        uploading = _flag(data.get("uploading", ""))
+        uploading = _flag(data, "uploading")
         text = _text(request, data)
         if not uploading and text is None:
             uploads = _uploads(request)
@@ -137,14 +171,14 @@ class ShareListApi(_MultipartPost, GenericAPIView):
 
 
 class ShareDetailApi(APIView):
-    @extend_schema(responses={200: OwnedShareSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: OwnedShareSerializer})
     def get(self, request, unique_name):
         """A share's metadata: owner and `manage` also get the code, link and QR code; `visit` holders the rest."""
         share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
         context = {"request": request, "include_code": manages, "include_qr": manages}
         return Response(ShareSerializer(share, context=context).data)
 
-    @extend_schema(request=ShareUpdateSerializer, responses={200: OwnedShareSerializer, **_ERRORS})
+    @extend_schema(request=ShareUpdateSerializer, responses={200: OwnedShareSerializer})
     def patch(self, request, unique_name):
         """Change title, message, expiry, limit, or complete an open share (owner or `manage`)."""
         share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
@@ -153,7 +187,7 @@ class ShareDetailApi(APIView):
         services.share_update(share=share, changes=dict(request.data))
         return _owned(request, selectors.share_get_managed(user=request.user, unique_name=unique_name))
 
-    @extend_schema(responses={204: None, 404: ErrorSerializer})
+    @extend_schema(responses={204: None})
     def delete(self, request, unique_name):
         """Delete a share: its rows and its stored bytes (owner or `manage`)."""
         share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
@@ -167,7 +201,11 @@ class ShareItemsApi(_MultipartPost, APIView):
 
     @extend_schema(
         request={"multipart/form-data": ItemsInputSerializer},
-        responses={201: OwnedShareSerializer, **_ERRORS, 409: ErrorSerializer, 413: ErrorSerializer},
+        responses={
+            201: OwnedShareSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The share is complete: no more items."),
+            **_TOO_LARGE,
+        },
     )
     def post(self, request, unique_name):
         """Add files to a share still uploading (`complete=true` closes it)."""
@@ -175,7 +213,7 @@ class ShareItemsApi(_MultipartPost, APIView):
         services.share_items_add(
             share=share,
             files=[services.IncomingFile.from_upload(upload) for upload in _uploads(request)],
-            complete=_flag(request.data.get("complete", "")),
+            complete=_flag(request.data, "complete"),
         )
         share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
         return _owned(request, share, status_code=status.HTTP_201_CREATED)
@@ -183,7 +221,7 @@ class ShareItemsApi(_MultipartPost, APIView):
 
 def _share_action(service, doc: str):
     class ShareActionApi(APIView):
-        @extend_schema(request=None, responses={200: OwnedShareSerializer, 404: ErrorSerializer}, description=doc)
+        @extend_schema(request=None, responses={200: OwnedShareSerializer}, description=doc)
         def post(self, request, unique_name):
             share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
             service(share=share)
@@ -203,11 +241,13 @@ class PickupApi(APIView):
     @extend_schema(
         request=PickupInputSerializer,
         responses={
-            200: ShareSerializer,
-            400: ErrorSerializer,
-            403: ErrorSerializer,
-            410: ErrorSerializer,
-            429: ErrorSerializer,
+            200: PolymorphicProxySerializer(
+                component_name="PickupResult",
+                serializers=[ShareSerializer, PickupRequestSerializer],
+                resource_type_field_name=None,
+            ),
+            403: OpenApiResponse(ErrorSerializer, description="The code is not correct."),
+            410: OpenApiResponse(ErrorSerializer, description="The share expired, was revoked or used up."),
         },
     )
     def post(self, request):
@@ -215,8 +255,10 @@ class PickupApi(APIView):
         its public metadata and `url`. Wrong codes count toward the guessing limits."""
         if not isinstance(request.data, dict) or not isinstance(request.data.get("code"), str):
             raise ValidationFailed(fields={"code": [_("Enter the share code.")]})
-        share = access.share_pickup(text=request.data["code"], client=client_address(request))
-        return Response(ShareSerializer(share, context={"request": request}).data)
+        found = access.share_pickup(text=request.data["code"], client=client_address(request))
+        if not isinstance(found, Share):  # a drop-off request's code (dropoff/): where to send files
+            return Response(PickupRequestSerializer(found, context={"request": request}).data)
+        return Response(ShareSerializer(found, context={"request": request}).data)
 
 
 def _download_access(request, unique_name):
@@ -240,7 +282,7 @@ class ShareItemContentApi(APIView):
 
     @extend_schema(
         parameters=[*_CODE_PARAMETERS, OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
-        responses={**_BYTES, 416: None},
+        responses=_ITEM_BYTES,
     )
     def get(self, request, unique_name, item_id):
         """One item's bytes, with the code in `X-Share-Code` or `?code=`. Supports `Range`/`If-Range`."""
@@ -259,7 +301,10 @@ class ShareZipApi(APIView):
 
     @extend_schema(
         parameters=[*_CODE_PARAMETERS, OpenApiParameter("items", str, OpenApiParameter.QUERY, required=False)],
-        responses={(200, "application/zip"): OpenApiTypes.BINARY, **_BYTES},
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The items as one zip."),
+            **_DOWNLOAD_ERRORS,
+        },
     )
     def get(self, request, unique_name):
         """All items (or `?items=1,3`) as one streamed zip, `Content-Length` known in advance."""
@@ -283,7 +328,7 @@ class FileListApi(ShareListApi):
             return [MultiPartParser()]
         return super(_MultipartPost, self).get_parsers()
 
-    @extend_schema(responses={200: OwnedShareSerializer(many=True), 401: ErrorSerializer})
+    @extend_schema(responses={200: OwnedShareSerializer(many=True)})
     def get(self, request):
         """Your shares in the one-file shape (with `unique_name`, `share_code`, `file_name`…)."""
         page = self.paginate_queryset(selectors.share_list_managed(user=request.user))
@@ -292,7 +337,7 @@ class FileListApi(ShareListApi):
 
     @extend_schema(
         request={"multipart/form-data": UploadInputSerializer},
-        responses={201: OwnedShareSerializer, **_ERRORS, 413: ErrorSerializer},
+        responses={201: OwnedShareSerializer, **_TOO_LARGE},
     )
     def post(self, request):
         """Share one file (multipart field `file`): a one-item share."""
@@ -310,7 +355,7 @@ class FileListApi(ShareListApi):
 class FileDetailApi(ShareDetailApi):
     http_method_names = ["get", "delete", "head", "options"]
 
-    @extend_schema(responses={200: OwnedShareSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: OwnedShareSerializer})
     def get(self, request, unique_name):
         """A share's metadata in the one-file shape."""
         share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
@@ -323,7 +368,7 @@ class FileContentApi(APIView):
 
     @extend_schema(
         parameters=[*_CODE_PARAMETERS, OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
-        responses={**_BYTES, 416: None},
+        responses=_ITEM_BYTES,
     )
     def get(self, request, unique_name):
         """A one-item share's bytes (the first item of any share). Supports `Range`/`If-Range`."""

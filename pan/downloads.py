@@ -28,7 +28,7 @@ from project.lib.streaming import (
 )
 
 from .errors import ItemMissing, ItemNotFound, StorageUnavailable
-from .grants import DownloadTracker, download_begin
+from .grants import DownloadTracker, download_begin, recipient_of
 from .models import Item, ItemKind, Share
 from .services import share_mark_broken
 from .uploads import ACTIVE_TYPES, is_previewable
@@ -117,6 +117,7 @@ def item_download_response(
             target=f"item:{item.pk}",
             resume=byte_range.start > 0,
             session=session,
+            recipient=recipient_of(request),
         )
     except BaseException:
         if handle is not None:
@@ -203,7 +204,14 @@ def zip_download_response(*, request, share: Share, items: list[Item], grant_key
         response["Content-Length"] = str(len(archive))
     else:
         target = "zip" if len(items) == len(share.items.all()) else "zip:" + ",".join(str(i.pk) for i in items)
-        ticket = download_begin(share=share, grant_key=grant_key, target=target, resume=False, session=session)
+        ticket = download_begin(
+            share=share,
+            grant_key=grant_key,
+            target=target,
+            resume=False,
+            session=session,
+            recipient=recipient_of(request),
+        )
         tracker = DownloadTracker(ticket) if ticket.grant_pk is not None else None
         response = stream_chunks(
             _zip_chunks(archive), length=len(archive), tracker=tracker, label=f"zip of {share.unique_name}"

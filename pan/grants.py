@@ -35,6 +35,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.models import Action, Via
+from audit.services import audit_record
+from events.services import DOWNLOAD, event_publish, receipt_mail
+from project.lib.clients import client_summary
+from project.lib.metrics import DOWNLOADS_COMPLETED
 from project.lib.net import client_key
 
 from .errors import FileExpired, FileRevoked, FileUsedUp
@@ -85,11 +90,30 @@ def grant_is_fresh(*, share: Share, key: str | None, now: datetime | None = None
 
 
 @dataclass
+class Recipient:
+    """Who a response goes to, for the download's receipt (audit row, live
+    event, e-mail): the client address, User-Agent and user, if any."""
+
+    client: str = ""
+    user_agent: str = ""
+    user_id: int | None = None
+
+
+def recipient_of(request) -> Recipient:
+    from project.lib.net import client_address
+
+    user = getattr(request, "user", None)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    return Recipient(client_address(request), request.headers.get("User-Agent", "")[:512], user_id)
+
+
+@dataclass
 class Ticket:
     """One response's claim on a share's downloads."""
 
     share_pk: int
     target: str  # "item:<id>" or "zip"
+    recipient: Recipient = field(default_factory=Recipient)
     grant_pk: int | None = None
     counting: bool = False  # completing it counts a download (and it holds a slot if limited)
     started_at: datetime = field(default_factory=timezone.now)
@@ -128,7 +152,9 @@ def _locked_share(pk: int, now: datetime) -> Share:
     return share
 
 
-def download_begin(*, share: Share, grant_key: str | None, target: str, resume: bool, session: bool) -> Ticket:
+def download_begin(
+    *, share: Share, grant_key: str | None, target: str, resume: bool, session: bool, recipient: Recipient | None = None
+) -> Ticket:
     """Decide whether a response that will reach the end counts, and reserve its slot.
 
     `grant_key` None: nothing counts (the owner, a HEAD, a preview, a
@@ -137,7 +163,7 @@ def download_begin(*, share: Share, grant_key: str | None, target: str, resume: 
     slot is needed and none is free, `FileRevoked`/`FileExpired` when the
     share went away meanwhile.
     """
-    ticket = Ticket(share_pk=share.pk, target=target)
+    ticket = Ticket(share_pk=share.pk, target=target, recipient=recipient or Recipient())
     if grant_key is None:
         return ticket
     now = timezone.now()
@@ -213,6 +239,57 @@ def download_complete(ticket: Ticket) -> None:
         grant.streams = 0
         grant.save(update_fields=["counted_at", "fetched", "lease_until", "streams"])
         Share.objects.filter(pk=share.pk).update(download_count=F("download_count") + 1)
+        share.download_count += 1
+        _receipt(share, ticket, now)
+    DOWNLOADS_COMPLETED.inc()  # after the commit: a rolled-back count is no download
+
+
+def _receipt(share: Share, ticket: Ticket, now: datetime) -> None:
+    """A counted download's audit row, and (after commit) its live event and e-mail to the owner."""
+    who = ticket.recipient
+    summary = client_summary(who.user_agent, who.client)
+    what = "zip" if ticket.target.startswith("zip") else "item"
+    audit_record(
+        Action.DOWNLOAD,
+        object_type="share",
+        object_id=share.unique_name,
+        actor=_user(who.user_id),
+        client=who.client,
+        via=Via.WEB,
+        detail={"what": ticket.target, "browser": summary.browser},
+    )
+    downloads_left = None if share.max_downloads is None else max(share.max_downloads - share.download_count, 0)
+    event_publish(
+        kind=DOWNLOAD,
+        user_id=share.owner_id,
+        share=share.unique_name,
+        title=share.title or share.unique_name,
+        what=what,
+        downloads=share.download_count,
+        downloads_left=downloads_left,
+        **summary.as_dict(),
+    )
+    receipt_mail(
+        user=share.owner,
+        kind="download",
+        context={
+            "site": settings.SITE_NAME,
+            "title": share.title or share.unique_name,
+            "what": what,
+            "at": now.strftime("%Y-%m-%d %H:%M"),
+            "downloads_left": downloads_left,
+            "url": f"{settings.PUBLIC_BASE_URL.rstrip('/')}/files/",
+            **summary.as_dict(),
+        },
+    )
+
+
+def _user(user_id):
+    if user_id is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id).first()
 
 
 def download_abort(ticket: Ticket) -> None:

@@ -1,35 +1,60 @@
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .access import code_guessing_locked_for
 from .models import Item, Share, ShareState
-from .services import share_link_qr_data_uri
+from .services import MAX_MESSAGE, MAX_PASSWORD, MAX_TITLE, share_link_qr_data_uri
+
+# The bound `services.validate_max_downloads` checks (documented here, not checked twice).
+MAX_DOWNLOADS = 1_000_000
+
+
+def _expires_in(**kwargs):
+    return serializers.IntegerField(required=False, min_value=0, max_value=settings.PAN_MAX_EXPIRY, **kwargs)
+
+
+def _max_downloads(**kwargs):
+    help_text = _("How many downloads before the share is used up.")
+    return serializers.IntegerField(required=False, min_value=1, max_value=MAX_DOWNLOADS, help_text=help_text, **kwargs)
+
+
+def _password(**kwargs):
+    return serializers.CharField(required=False, allow_blank=True, max_length=MAX_PASSWORD, **kwargs)
 
 
 class ShareInputSerializer(serializers.Serializer):
-    """Documents the multipart form of `POST /api/shares`; the service validates the values."""
+    """Documents the multipart form of `POST /api/shares`; the service validates the values.
+    At least one `file` or a `text` is needed, unless `uploading` is true."""
 
     file = serializers.ListField(
         child=serializers.FileField(),
         required=False,
         help_text=_("Files to share; a file name may carry a relative folder path (photos/a.jpg)."),
     )
-    title = serializers.CharField(required=False, max_length=200)
-    message = serializers.CharField(required=False, max_length=2000)
-    expires_in = serializers.IntegerField(
-        required=False, min_value=0, help_text=_("Seconds until the share expires; 0 = never.")
-    )
-    max_downloads = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("How many downloads before the share is used up.")
-    )
-    password = serializers.CharField(required=False, help_text=_("Also ask recipients for this password."))
+    title = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TITLE)
+    message = serializers.CharField(required=False, allow_blank=True, max_length=MAX_MESSAGE)
+    expires_in = _expires_in(help_text=_("Seconds until the share expires; 0 = never."))
+    max_downloads = _max_downloads()
+    password = _password(help_text=_("Also ask recipients for this password."))
     uploading = serializers.BooleanField(
         required=False, help_text=_("Create the share open, to be filled by POST /api/shares/<id>/items.")
     )
-    text = serializers.CharField(required=False, help_text=_("A text to share (alone or beside files)."))
+    text = serializers.CharField(
+        required=False,
+        help_text=_(
+            "A text to share (alone or beside files), not blank; over PAN_MAX_TEXT_SIZE bytes of UTF-8 it is "
+            "refused with 413."
+        ),
+    )
     text_format = serializers.CharField(
-        required=False, help_text=_("plain (default), markdown, or a programming language (python, js, go…).")
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "plain (default), markdown, or a programming language (python, js, go…); an unknown one is refused "
+            "with 400."
+        ),
     )
 
 
@@ -45,24 +70,24 @@ class ItemsInputSerializer(serializers.Serializer):
 class ShareUpdateSerializer(serializers.Serializer):
     """What `PATCH /api/shares/<id>` may change; anything else is 400."""
 
-    title = serializers.CharField(required=False, allow_blank=True)
-    message = serializers.CharField(required=False, allow_blank=True)
-    expires_in = serializers.IntegerField(required=False, help_text=_("Seconds from now; 0 = never."))
-    max_downloads = serializers.IntegerField(required=False, allow_null=True)
-    complete = serializers.BooleanField(required=False)
-    password = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text=_('"" clears it.'))
+    title = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=MAX_TITLE)
+    message = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=MAX_MESSAGE)
+    expires_in = _expires_in(help_text=_("Seconds from now; 0 = never."))
+    max_downloads = _max_downloads(allow_null=True)
+    complete = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text=_("true closes a share still uploading; a complete share cannot be reopened."),
+    )
+    password = _password(allow_null=True, help_text=_('"" clears it.'))
 
 
 class UploadInputSerializer(serializers.Serializer):
     """Documents the multipart form of `POST /api/files` (one file)."""
 
     file = serializers.FileField(help_text=_("The file to share."))
-    expires_in = serializers.IntegerField(
-        required=False, min_value=0, help_text=_("Seconds until the share expires; 0 = never.")
-    )
-    max_downloads = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("How many downloads before the share is used up.")
-    )
+    expires_in = _expires_in(help_text=_("Seconds until the share expires; 0 = never."))
+    max_downloads = _max_downloads()
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -166,3 +191,18 @@ class OwnedShareSerializer(ShareSerializer):
             "qr",
         ]
         read_only_fields = fields
+
+
+class PickupRequestSerializer(serializers.Serializer):
+    """What the pickup box answers for the code of a drop-off request (dropoff/): where to send files."""
+
+    kind = serializers.SerializerMethodField(help_text=_('Always "request".'))
+    title = serializers.CharField()
+    owner = serializers.CharField(source="owner.username")
+    url = serializers.SerializerMethodField(help_text=_("The page where files are sent, no account needed."))
+
+    def get_kind(self, obj) -> str:
+        return "request"
+
+    def get_url(self, obj) -> str:
+        return self.context["request"].build_absolute_uri(obj.get_absolute_url())

@@ -11,6 +11,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from project.lib.errors import ApplicationError
+from project.lib.metrics import UPLOAD_BYTES, UPLOADS
 
 from .errors import FileTooLarge, ShareTooLarge, StorageUnavailable, TooManyItems
 from .models import new_storage_key
@@ -81,17 +82,24 @@ class StoredFile:
     content_type: str
 
 
+def _declared_size(incoming: IncomingFile) -> int | None:
+    """The size an upload declared (known before storing), or None for a file read as it goes."""
+    return getattr(incoming.content, "size", None) if hasattr(incoming.content, "sha256_hexdigest") else None
+
+
+def files_declared_size(files: list[IncomingFile]) -> int:
+    """What the uploads together declare, before any byte is stored (0 for files of unknown size)."""
+    return sum(_declared_size(incoming) or 0 for incoming in files)
+
+
 def files_check_sizes(files: list[IncomingFile], *, already_items: int, already_bytes: int) -> None:
     if already_items + len(files) > settings.PAN_MAX_SHARE_ITEMS:
         raise TooManyItems(TooManyItems.default_message % {"max": settings.PAN_MAX_SHARE_ITEMS})
-    known = 0
     for incoming in files:
-        size = getattr(incoming.content, "size", None) if hasattr(incoming.content, "sha256_hexdigest") else None
-        if size is not None:
-            if size > settings.PAN_MAX_UPLOAD_SIZE:
-                raise FileTooLarge()
-            known += size
-    if already_bytes + known > settings.PAN_MAX_SHARE_SIZE:
+        size = _declared_size(incoming)
+        if size is not None and size > settings.PAN_MAX_UPLOAD_SIZE:
+            raise FileTooLarge()
+    if already_bytes + files_declared_size(files) > settings.PAN_MAX_SHARE_SIZE:
         raise ShareTooLarge()
 
 
@@ -136,6 +144,8 @@ def file_store(incoming: IncomingFile, path: str) -> StoredFile:
         raise
     if precomputed is None:
         sha256, size = reader.sha256.hexdigest(), reader.size
+    UPLOADS.inc()
+    UPLOAD_BYTES.inc(size)
     name = path.rsplit("/", 1)[-1]
     return StoredFile(storage_key, path, size, sha256, content_type_for(incoming.content_type, name))
 

@@ -11,8 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models import F, Q
 from django.http import Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import ListView
@@ -25,7 +27,7 @@ from project.lib.streaming import file_response
 from . import access, downloads, posts, selectors, services
 from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired
 from .grants import grant_key_for_session
-from .models import ShareState, Video
+from .models import Share, ShareState, Video
 from .texts import share_text_previews
 from .unlocks import CODE, FULL, session_code_passed, session_unlock, session_unlocked
 from .uploads import inline_content_type, is_previewable
@@ -70,6 +72,9 @@ def _share_page_render(request, share, *, code="", error=None, status=200, retry
         "error": error,
         "retry_after": retry_after,  # seconds, shown as "try again in …" on 429
         "uploading": share.state() == ShareState.UPLOADING,
+        # A share being filled, opened with its code: the page follows it live (events/).
+        "live_share": share.state() == ShareState.UPLOADING
+        and (unlocked or session_code_passed(request.session, share)),
         "previewable": {item.pk for item in items if is_previewable(item.content_type)},
         "login_needed": settings.PAN_DOWNLOAD_REQUIRES_LOGIN and not request.user.is_authenticated,
     }
@@ -101,6 +106,7 @@ def file_page(request, unique_name):
             user=request.user,
             client=client_address(request),
             grant_key=grant_key_for_session(request.session, create=False),
+            opening=True,
         )
     except (PasswordRequired, PasswordRejected) as exc:
         # The code was right: the page now asks for the password.
@@ -118,6 +124,8 @@ def pickup_page(request):
     unlocked for this session (the password, if any, is asked there)."""
     try:
         share = access.share_pickup(text=request.POST.get("code", ""), client=client_address(request))
+        if not isinstance(share, Share):  # a drop-off request's code: its page asks for what it needs
+            return redirect(share.get_absolute_url())
     except ApplicationError as exc:
         context = {"pickup_error": exc.message, "pickup_code": request.POST.get("code", "")[:2048]}
         if isinstance(exc, TooManyRequests):
@@ -252,13 +260,33 @@ class SharePage(PanPermissionRequiredMixin, ListView):
 share_page = SharePage.as_view()
 
 
+# ?sort= on /files/ -> order; expiring soonest puts "never" last.
+_FILES_SORTS = {
+    "new": ["-created_at", "-id"],
+    "old": ["created_at", "id"],
+    "name": ["title", "-created_at"],
+    "expiry": [F("expires_at").asc(nulls_last=True), "-created_at"],
+}
+
+
 @login_required
 def my_files_page(request):
-    """`/files/`: the user's own shares, with delete, new code, revoke and restore."""
+    """`/files/`: the user's own shares, with delete, new code, revoke and
+    restore; `?q=` searches titles and item names, `?sort=` orders them."""
+    query = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", "new")
+    if sort not in _FILES_SORTS:
+        sort = "new"
     shares = selectors.share_list_managed(user=request.user).filter(owner=request.user)
+    if query:
+        shares = shares.filter(Q(title__icontains=query) | Q(items__name__icontains=query)).distinct()
+    shares = shares.order_by(*_FILES_SORTS[sort])
     page = Paginator(shares, 20).get_page(request.GET.get("page"))
     rows = _with_share_details(request, page)
-    return render(request, "pan/files.html", {"page_obj": page, "rows": rows})
+    # Kept by the pagination links.
+    keep = urlencode({key: value for key, value in (("q", query), ("sort", sort)) if value and value != "new"})
+    context = {"page_obj": page, "rows": rows, "query": query, "sort": sort, "keep": keep}
+    return render(request, "pan/files.html", context)
 
 
 # action in the URL -> (service, message shown after it)

@@ -1,4 +1,4 @@
-"""Pan's own middleware: timing and access log, and rate limiting.
+"""Pan's own middleware: timing, access log and request metrics, and rate limiting.
 
 Both are plain classes that run natively in either mode: under ASGI with
 async views they take no thread hop of their own (see STYLE.md and
@@ -14,11 +14,13 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_logged, error_body
+from project.lib.metrics import request_observe
 from project.lib.net import client_address, client_key
 from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
 from project.views import wants_json
@@ -78,9 +80,32 @@ class TimingMiddleware(_DualModeMiddleware):
     def _finish(self, request, response, seconds: float) -> None:
         for name, value in timing_headers(seconds):
             response[name] = value
+        request_observe(route_label(request, response.status_code), request.method, response.status_code, seconds)
         if self.log_enabled:
             port = request.META.get("REMOTE_PORT")
             log_access(client_address(request), port, request.method, request.path, response.status_code, seconds)
+
+
+def route_label(request, status: int) -> str:
+    """The URL pattern of the request (`/api/shares/<unique:unique_name>`),
+    never the raw path: metrics labels must stay few.
+
+    A middleware that answered before Django resolved the URL (the rate
+    limiter's 429, the database's 503) leaves no match: the path is resolved
+    here then. Static files (WhiteNoise, before any resolving) are one label;
+    paths that match nothing another.
+    """
+    match = request.resolver_match
+    if match is None:
+        if request.path.startswith(settings.STATIC_URL):
+            return "(static)"
+        if status == 404:
+            return "(unmatched)"  # Django's own resolving failed: no need to try again
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return "(unmatched)"
+    return "/" + match.route
 
 
 def timing_headers(seconds: float) -> list[tuple[str, str]]:

@@ -29,6 +29,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from project.lib.metrics import TOO_MANY_REQUESTS
+
 # Defined with the fail-open cache helper; the middleware and the attempt
 # limiter (project/lib/attempts.py) import them from here.
 from project.lib.optional_cache import CACHE_ERRORS, warn_cache_unreachable  # noqa: F401
@@ -175,4 +177,5 @@ def rate_limit_hit(*, rule: Rule, identity: str) -> Decision:
     except ValueError:
         pass  # expired meanwhile: nothing left to give back
     retry_after = _retry_after(rule, current=current - 1, previous=previous, elapsed=elapsed)
+    TOO_MANY_REQUESTS.labels("requests", rule.prefix).inc()
     return Decision(rule=rule, allowed=False, remaining=0, reset=retry_after, retry_after=retry_after)

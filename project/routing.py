@@ -12,6 +12,7 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path, re_path
 
+from events.consumers import EventsConsumer
 from project.consumers import EchoConsumer
 
 
@@ -33,6 +34,7 @@ async def no_such_route(scope, receive, send) -> None:
 
 websocket_urlpatterns = [
     path("ws/echo/", EchoConsumer.as_asgi()),
+    path("ws/events/", EventsConsumer.as_asgi()),
     re_path(r"^", no_such_route),  # last: whatever nothing above matched
 ]
 

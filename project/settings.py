@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "pan",
     "shortener",
     "audit",
+    "dropoff",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +306,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
+# Browsers ignore (and log an error for) a Cross-Origin-Opener-Policy sent
+# over plain HTTP from a non-localhost address: the usual LAN set-up.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin" if HTTPS else None
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -336,8 +341,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # drf-spectacular's, plus the error responses every operation shares (project/lib/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "project.lib.openapi.PanAutoSchema",
+    # `?page=` is a whole number from 1; garbage is a 400 in the API error shape.
+    "DEFAULT_PAGINATION_CLASS": "project.lib.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "project.lib.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -367,6 +374,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # JSON bodies only: DRF also parses forms on these paths, but a form
+    # cannot say null, a number or a list, so the schema offers JSON (the
+    # upload operations declare their multipart forms themselves).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
 }
 
 # --- Shared files (pan) ---------------------------------------------------
@@ -381,6 +392,9 @@ PAN_REVOKED_RETENTION = env.int("PAN_REVOKED_RETENTION", default=7 * 24 * 3600)
 # Largest text item in UTF-8 bytes (over it: 413).
 PAN_MAX_TEXT_SIZE = env.int("PAN_MAX_TEXT_SIZE", default=512 * 1024)
 # A share holds at most this many items, and this many bytes in all.
+# Bytes a user's shares may hold, per role (pan/quotas.py): "uploaders=10737418240,users=0";
+# 0 = no limit; admins and users of unlisted roles have none. Default: no quotas.
+PAN_QUOTAS = env.dict("PAN_QUOTAS", cast={"value": int}, default={})
 PAN_MAX_SHARE_ITEMS = env.int("PAN_MAX_SHARE_ITEMS", default=1000)
 PAN_MAX_SHARE_SIZE = env.int("PAN_MAX_SHARE_SIZE", default=10 * 1024**3)
 # Django refuses more file parts than this in one request (its default, 100,
@@ -418,6 +432,19 @@ PAN_UPLOAD_LEFTOVER_AGE = env.int("PAN_UPLOAD_LEFTOVER_AGE", default=24 * 3600)
 # Each server process also removes upload leftovers of that age once when it
 # starts, in a thread of its own (pan/leftovers.py).
 PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = env.bool("PAN_UPLOAD_LEFTOVERS_PURGE_AT_START", default=True)
+# Drop-off requests (dropoff/, docs/dropoff.md): defaults and bounds of a
+# request's expiry (s; 0 = never), files and bytes in total.
+PAN_REQUEST_DEFAULT_EXPIRY = env.int("PAN_REQUEST_DEFAULT_EXPIRY", default=7 * 24 * 3600)
+PAN_REQUEST_DEFAULT_FILES = env.int("PAN_REQUEST_DEFAULT_FILES", default=100)
+PAN_REQUEST_MAX_FILES = env.int("PAN_REQUEST_MAX_FILES", default=10_000)
+PAN_REQUEST_DEFAULT_BYTES = env.int("PAN_REQUEST_DEFAULT_BYTES", default=2 * 1024**3)
+PAN_REQUEST_MAX_BYTES = env.int("PAN_REQUEST_MAX_BYTES", default=100 * 1024**3)
+# Drops from one client and from one network (/24, /48) per window (s).
+PAN_DROP_CLIENT_LIMIT = env.int("PAN_DROP_CLIENT_LIMIT", default=20)
+PAN_DROP_NETWORK_LIMIT = env.int("PAN_DROP_NETWORK_LIMIT", default=100)
+PAN_DROP_WINDOW = env.int("PAN_DROP_WINDOW", default=3600)
+# A drop pass (the request page's signed permission to send a large body) lasts this long (s).
+PAN_DROP_PASS_AGE = env.int("PAN_DROP_PASS_AGE", default=6 * 3600)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing
@@ -444,6 +471,10 @@ POST_CACHE_SECONDS = env.int("POST_CACHE_SECONDS", default=3600)
 # The public address short links are printed with (`<base>/s/<key>`); empty:
 # taken from each request (and http://127.0.0.1:8000 for `manage.py shorten`).
 SHORT_LINK_BASE_URL = env.str("SHORT_LINK_BASE_URL", default="")
+# Link statistics (shortener/stats.py): recorded per visit in memory and
+# written every this many seconds; a killed process loses at most that much.
+SHORT_LINK_STATS = env.bool("SHORT_LINK_STATS", default=True)
+SHORT_LINK_STATS_FLUSH_SECONDS = env.float("SHORT_LINK_STATS_FLUSH_SECONDS", default=2.0)
 # How long a key -> target lookup stays cached (changes drop it at once).
 SHORT_LINK_CACHE_SECONDS = env.int("SHORT_LINK_CACHE_SECONDS", default=3600)
 # Answer successful redirects before Django's middleware (shortener/asgi.py).
@@ -507,6 +538,11 @@ WS_ECHO_MAX_MESSAGE_BYTES = env.int("WS_ECHO_MAX_MESSAGE_BYTES", default=1024 * 
 
 # /server-status: each dependency probe gives up after this many seconds.
 SERVER_STATUS_PROBE_TIMEOUT = env.float("SERVER_STATUS_PROBE_TIMEOUT", default=3.0)
+
+# A MaxMind-format (.mmdb) country or city database, e.g. GeoLite2-Country:
+# download events and link statistics then name the client's country (never
+# its address). Empty: no countries (project/lib/clients.py).
+GEOIP_DATABASE = env.str("GEOIP_DATABASE", default="")
 
 # Audit log (audit/): client addresses older than this many days are
 # replaced by a keyed hash when purge_expired runs.

@@ -10,8 +10,9 @@ socket, S3 client) end it soon after.
 
 Without the token, and for any method but GET and HEAD: exactly what an
 unknown path answers (the site's 404), so the page cannot be told apart
-from one that does not exist. A plain Django view, not DRF: it stays out
-of the OpenAPI schema.
+from one that does not exist (`project.lib.hidden`, shared with
+`/metrics`). A plain Django view, not DRF: it stays out of the OpenAPI
+schema.
 """
 
 import asyncio
@@ -26,9 +27,8 @@ from django.core.files.storage import default_storage
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.csrf import csrf_exempt
 
-from project.views import page_not_found
+from project.lib.hidden import unknown_path_unless
 
 
 def _probe_database() -> None:
@@ -114,14 +114,8 @@ def _token_matches(request) -> bool:
     return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-# Exempt from CSRF so that a POST, PUT or DELETE reaches the 404 below, as
-# it would on an unknown path, instead of the CSRF failure page (a 403 that
-# would tell the path exists). The view changes nothing for any method.
-@csrf_exempt
+@unknown_path_unless(_token_matches)
 async def server_status(request):
-    # Any other method is a 404 too: a 405 would tell that the path exists.
-    if request.method not in ("GET", "HEAD") or not _token_matches(request):
-        return await sync_to_async(page_not_found)(request)
     checks = await _probe_all()
     healthy = all(state == "ok" for state in checks.values())
     response = JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

@@ -135,12 +135,15 @@ class LiveServer:
         # Appended to, so a restarted process's log follows the killed one's.
         log = open(self.tmp / f"daphne-{port}.log", "ab")  # noqa: SIM115 - closed with the process
         if self.server == "uvicorn":
-            command = ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            # One process per port, started as the production command starts
+            # each of its workers (project/serve.py, `make serve`).
+            from project.serve import server_command
+
+            command = server_command(host="127.0.0.1", port=port, workers=1)
         else:
-            command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"]
         proc = subprocess.Popen(  # noqa: S603 - our own server
-            [sys.executable, *command, "project.asgi:application"],
+            command,
             cwd=BASE_DIR,
             env=self.env,
             stdout=log,

@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.urls import page_urlpatterns as accounts_pages
+from dropoff.urls import api_urlpatterns as dropoff_api
+from dropoff.urls import page_urlpatterns as dropoff_pages
 from pan.urls import api_urlpatterns as pan_api
 from pan.urls import page_urlpatterns as pan_pages
 from shortener.urls import api_urlpatterns as shortener_api
@@ -17,6 +19,7 @@ from . import status, views
 api_urlpatterns = [
     *accounts_api,
     *pan_api,
+    *dropoff_api,
     *shortener_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -27,10 +30,12 @@ urlpatterns = [
     path("", views.home_page, name="home"),
     *accounts_pages,
     *pan_pages,
+    *dropoff_pages,
     *shortener_pages,
     path("api/", include(api_urlpatterns)),
     path("ws-echo/", TemplateView.as_view(template_name="ws_echo.html"), name="ws-echo"),
     path("server-status", status.server_status, name="server-status"),
+    path("metrics", include("project.metrics_view")),
     # Browsers and feed readers ask for /favicon.ico whatever the page says.
     # The static URL is read per request: with the manifest storage it names
     # the current hashed file. Not permanent, so a new icon reaches browsers.

@@ -35,7 +35,7 @@ class LinkStateFilter(admin.SimpleListFilter):
 class ShortLinkAdminForm(forms.ModelForm):
     class Meta:
         model = ShortLink
-        fields = ["target_url", "expires_at", "max_visits"]
+        fields = ["target_url", "expires_at", "max_visits", "paused"]
 
     # The same checks the services make, so that a save cannot fail after
     # the form said yes. Unchanged fields are not re-checked: an expired
@@ -65,7 +65,18 @@ class ShortLinkAdmin(admin.ModelAdmin):
     `manage.py shorten` (where their keys are made)."""
 
     form = ShortLinkAdminForm
-    list_display = ("key", "target_url", "owner", "visit_count", "max_visits", "last_visit", "expires_at", "created_at")
+    list_display = (
+        "key",
+        "target_url",
+        "owner",
+        "visit_count",
+        "max_visits",
+        "paused",
+        "last_visit",
+        "expires_at",
+        "created_at",
+    )
+    actions = ["pause", "resume"]
     list_filter = (LinkStateFilter, "is_custom", ("owner", admin.EmptyFieldListFilter), "created_at", "expires_at")
     search_fields = ("key", "target_url", "owner__username")
     readonly_fields = ("key", "owner", "is_custom", "visit_count", "last_visit", "created_at")
@@ -76,6 +87,7 @@ class ShortLinkAdmin(admin.ModelAdmin):
         "is_custom",
         "expires_at",
         "max_visits",
+        "paused",
         "visit_count",
         "last_visit",
         "created_at",
@@ -98,3 +110,13 @@ class ShortLinkAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for link in queryset:
             services.short_link_delete(link=link)
+
+    @admin.action(description=_("Pause the selected links (they answer 410)"))
+    def pause(self, request, queryset):
+        for link in queryset:
+            services.short_link_update(link=link, paused=True)
+
+    @admin.action(description=_("Resume the selected links"))
+    def resume(self, request, queryset):
+        for link in queryset:
+            services.short_link_update(link=link, paused=False)

@@ -1,11 +1,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.serializers import ErrorSerializer
+from project.lib.openapi import ErrorSerializer
 
 from . import selectors, services
 from .serializers import (
@@ -21,20 +21,18 @@ def _short_url(request, key: str) -> str:
     return services.short_link_url(key=key, base_url=request.build_absolute_uri("/"))
 
 
-class ShortLinkListCreateApi(APIView):
+class ShortLinkListCreateApi(GenericAPIView):
     """POST: shorten a URL (anyone; signed-in callers own the link). GET: the caller's links."""
+
+    # A generic view for its pagination; OPTIONS describes POST with this.
+    serializer_class = ShortLinkCreateSerializer
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
     @extend_schema(
         request=ShortLinkCreateSerializer,
-        responses={
-            201: ShortLinkCreatedSerializer,
-            200: ShortLinkCreatedSerializer,
-            400: ErrorSerializer,
-            409: ErrorSerializer,
-        },
+        responses={201: ShortLinkCreatedSerializer, 200: ShortLinkCreatedSerializer, 409: ErrorSerializer},
     )
     def post(self, request):
         data = ShortLinkCreateSerializer(data=request.data)
@@ -45,11 +43,10 @@ class ShortLinkListCreateApi(APIView):
         body = {**short_link_body(link, short_url=short_url), "qr_svg": services.short_link_qr_svg(short_url=short_url)}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(responses={200: ShortLinkSerializer(many=True), 401: ErrorSerializer})
+    @extend_schema(responses={200: ShortLinkSerializer(many=True)})
     def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.short_links_of(user=request.user).select_related("owner"), request)
-        return paginator.get_paginated_response(
+        page = self.paginate_queryset(selectors.short_links_of(user=request.user).select_related("owner"))
+        return self.get_paginated_response(
             [short_link_body(link, short_url=_short_url(request, link.key)) for link in page]
         )
 
@@ -57,15 +54,12 @@ class ShortLinkListCreateApi(APIView):
 class ShortLinkDetailApi(APIView):
     """One link, for its owner or a holder of `manage`; anyone else gets 404."""
 
-    @extend_schema(responses={200: ShortLinkSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: ShortLinkSerializer})
     def get(self, request, key):
         link = selectors.short_link_get_for(user=request.user, key=key)
         return Response(short_link_body(link, short_url=_short_url(request, link.key)))
 
-    @extend_schema(
-        request=ShortLinkUpdateSerializer,
-        responses={200: ShortLinkSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
-    )
+    @extend_schema(request=ShortLinkUpdateSerializer, responses={200: ShortLinkSerializer})
     def patch(self, request, key):
         link = selectors.short_link_get_for(user=request.user, key=key)
         data = ShortLinkUpdateSerializer(data=request.data)
@@ -73,7 +67,7 @@ class ShortLinkDetailApi(APIView):
         link = services.short_link_update(link=link, **data.validated_data, request_host=request.get_host())
         return Response(short_link_body(link, short_url=_short_url(request, link.key)))
 
-    @extend_schema(responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={204: None})
     def delete(self, request, key):
         link = selectors.short_link_get_for(user=request.user, key=key)
         services.short_link_delete(link=link)

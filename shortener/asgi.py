@@ -22,16 +22,19 @@ closed, and the next redirect opens a fresh one.
 """
 
 import time
+from functools import cache
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
+from django.urls import resolve
 from django.utils import translation
 from django.utils.encoding import iri_to_uri
 
 from project.lib.bodies import request_language
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged
+from project.lib.metrics import request_observe
 from project.lib.net import client_address_of
 from project.middleware import database_unavailable_page, log_access, timing_headers
 
@@ -48,6 +51,17 @@ def _key_of(path: str) -> str | None:
             key = path[len(prefix) :]
             return key if KEY_PATTERN.match(key) else None
     return None
+
+
+def _prefix_of(path: str) -> str:
+    return next(prefix for prefix in PREFIXES if path.startswith(prefix))
+
+
+@cache
+def _route(prefix: str) -> str:
+    """The metrics route of a redirect under `prefix`, as TimingMiddleware
+    names it when Django answers (resolved once per prefix)."""
+    return "/" + resolve(f"{prefix}key").route
 
 
 def _allowed_hosts() -> list[str]:
@@ -96,6 +110,8 @@ async def _send_database_unavailable(scope, headers: dict, send, exc: Exception)
     ]
     await send({"type": "http.response.start", "status": error.status_code, "headers": response_headers})
     await send({"type": "http.response.body", "body": body})
+    if settings.TIMING_ENABLED:
+        request_observe(_route(_prefix_of(scope["path"])), scope["method"], error.status_code, 0.0)
     if settings.ACCESS_LOG_ENABLED:
         peer_host, peer_port = scope.get("client") or ("", None)
         address = client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1"))
@@ -124,8 +140,17 @@ class ShortLinkFastPath:
             return await self.app(scope, receive, send)
 
         started = time.perf_counter()
+        counted = scope["method"] == "GET"
+        visitor = None
+        if counted:
+            peer_host, _peer_port = scope.get("client") or ("", None)
+            visitor = services.Visitor(
+                user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+                referer=headers.get(b"referer", b"").decode("latin-1"),
+                client=client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1")),
+            )
         try:
-            target = await services.short_link_visit(key=key, count=scope["method"] == "GET")
+            target = await services.short_link_visit(key=key, count=counted, visitor=visitor)
         except ApplicationError:
             return await self.app(scope, receive, send)  # the view renders it in the caller's language
         except DATABASE_UNAVAILABLE_ERRORS as exc:
@@ -149,6 +174,9 @@ class ShortLinkFastPath:
             response_headers += [(name.lower().encode(), value.encode()) for name, value in timing_headers(seconds)]
         await send({"type": "http.response.start", "status": 302, "headers": response_headers})
         await send({"type": "http.response.body", "body": b""})
+        if settings.TIMING_ENABLED:
+            # As TimingMiddleware counts the requests Django answers.
+            request_observe(_route(_prefix_of(scope["path"])), scope["method"], 302, seconds)
         if settings.TIMING_ENABLED and settings.ACCESS_LOG_ENABLED:
             peer_host, peer_port = scope.get("client") or ("", None)
             address = client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1"))

@@ -1,7 +1,17 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .models import TARGET_MAX_LENGTH
+from .services import SLUG_PATTERN
+
 MAX_VISITS_LIMIT = 2_147_483_647
+URL_HELP = _(
+    "The target: an http or https URL with a host (example.com/x means https://example.com/x), at most "
+    "2048 characters. Refused with 400: other schemes, credentials, spaces, IP addresses in loopback, "
+    "private or link-local ranges, and links to this service's own short or redirecting paths."
+)
+EXPIRY_HELP = _("ISO 8601, in the future (a time already past is refused with 400).")
 
 
 class StrictCharField(serializers.CharField):
@@ -15,24 +25,48 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class TargetUrlField(StrictCharField):
+    """The target URL. Length, spaces and schemes are checked by the service,
+    with its own messages; the bounds here only document them."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, help_text=URL_HELP, **kwargs)
+        self.min_length, self.max_length = 1, TARGET_MAX_LENGTH
+
+
+# The schema states the slug's pattern (drf-spectacular adds "or empty" for
+# allow_blank); the service checks it, and the reserved names, with its own messages.
+@extend_schema_field({"type": "string", "pattern": SLUG_PATTERN.pattern})
+class SlugField(StrictCharField):
+    """A custom short name, or empty or null for a generated key."""
+
+    def __init__(self, **kwargs):
+        help_text = _(
+            "Optional custom name: 3–64 letters, digits, _ and -, not a reserved word of the site "
+            "(refused with 400); empty or null: a generated key."
+        )
+        super().__init__(allow_null=True, allow_blank=True, trim_whitespace=False, help_text=help_text, **kwargs)
+
+
 class ShortLinkCreateSerializer(serializers.Serializer):
-    # Length, spaces and schemes are checked by the service, with its own messages.
-    url = StrictCharField(trim_whitespace=False, help_text=_("The target: an http or https URL."))
-    slug = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        help_text=_("Optional custom name (3–64 characters); empty or null: a generated key."),
-    )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text=_("ISO 8601, in the future."))
+    url = TargetUrlField()
+    slug = SlugField(required=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text=EXPIRY_HELP)
     max_visits = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_VISITS_LIMIT)
 
 
 class ShortLinkUpdateSerializer(serializers.Serializer):
-    url = StrictCharField(required=False, trim_whitespace=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    url = TargetUrlField(required=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text=EXPIRY_HELP)
     max_visits = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_VISITS_LIMIT)
+    paused = serializers.BooleanField(required=False, help_text=_("A paused link answers 410 until resumed."))
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=1024,
+        help_text=_("Visitors must enter it before the redirect; empty or null removes it."),
+    )
 
 
 class ShortLinkSerializer(serializers.Serializer):
@@ -45,6 +79,8 @@ class ShortLinkSerializer(serializers.Serializer):
     visits = serializers.IntegerField()
     last_visit = serializers.DateTimeField(allow_null=True)
     owner = serializers.CharField(allow_null=True)
+    paused = serializers.BooleanField()
+    password = serializers.BooleanField(help_text=_("Whether visitors must enter a password."))
 
 
 class ShortLinkCreatedSerializer(ShortLinkSerializer):
@@ -63,5 +99,7 @@ def short_link_body(link, *, short_url: str) -> dict:
             "visits": link.visit_count,
             "last_visit": link.last_visit,
             "owner": link.owner.username if link.owner_id else None,
+            "paused": link.paused,
+            "password": bool(link.password),
         }
     ).data

@@ -14,6 +14,7 @@ condition decides in the database which visit is the last one allowed.
 import re
 import secrets
 from datetime import datetime
+from typing import NamedTuple
 
 import segno
 from django.conf import settings
@@ -22,11 +23,26 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import Action
+from audit.services import audit_record
+from pan.services import share_password_hash
 from project.lib.errors import ValidationFailed
+from project.lib.metrics import SHORT_LINK_VISITS
 from project.lib.optional_cache import optional_cache
 
-from .errors import InvalidExpiry, InvalidSlug, KeySpaceBusy, LinkExpired, LinkNotFound, LinkUsedUp, SlugTaken
+from .errors import (
+    InvalidExpiry,
+    InvalidSlug,
+    KeySpaceBusy,
+    LinkExpired,
+    LinkNotFound,
+    LinkPasswordRequired,
+    LinkPaused,
+    LinkUsedUp,
+    SlugTaken,
+)
 from .models import KEY_LENGTH, ShortLink
+from .stats import visit_record
 from .targets import target_url_normalize
 
 # No look-alikes: no 0/O/o, 1/l/I/i.
@@ -44,6 +60,14 @@ RESERVED_SLUGS = frozenset(
 _UNSET = object()
 _MISSING = "missing"  # cached "no such key", so unknown keys do not hit the database each time
 _MISSING_SECONDS = 60
+
+
+class Visitor(NamedTuple):
+    """What the statistics may learn of a visit (shortener/stats.py reduces it further)."""
+
+    user_agent: str
+    referer: str
+    client: str
 
 
 def generate_key() -> str:
@@ -147,6 +171,7 @@ def short_link_create(
         try:
             with transaction.atomic():
                 link = ShortLink.objects.create(key=slug, is_custom=True, **fields)
+                _created_audit(link)
         except IntegrityError as exc:  # taken between the check and the insert
             raise SlugTaken() from exc
         short_link_forget(key=link.key)
@@ -157,6 +182,7 @@ def short_link_create(
         try:
             with transaction.atomic():
                 link = ShortLink.objects.create(key=key, **fields)
+                _created_audit(link)
         except IntegrityError:
             if ShortLink.objects.filter(key=key).exists():
                 continue  # a collision: draw again, never overwrite
@@ -167,15 +193,32 @@ def short_link_create(
 
 
 def short_link_update(
-    *, link: ShortLink, url=_UNSET, expires_at=_UNSET, max_visits=_UNSET, request_host: str | None = None
+    *,
+    link: ShortLink,
+    url=_UNSET,
+    expires_at=_UNSET,
+    max_visits=_UNSET,
+    paused=_UNSET,
+    password=_UNSET,
+    request_host: str | None = None,
 ) -> ShortLink:
-    """Change a link's target, expiry or visit limit and drop its cache entry.
+    """Change a link's target, expiry, visit limit, pause or password and drop its cache entry.
 
     Only the given fields are written (`update_fields`), so a concurrent
     visit's counter update is never overwritten by a stale `visit_count`.
-    `None` clears the expiry or the limit. Raises like `short_link_create`.
+    `None` clears the expiry or the limit; `password` "" or None clears it.
+    Raises like `short_link_create`.
     """
     changed = []
+    if paused is not _UNSET:
+        if not isinstance(paused, bool):
+            message = _("Enter true or false.")
+            raise ValidationFailed(message, fields={"paused": [message]})
+        link.paused = paused
+        changed.append("paused")
+    if password is not _UNSET:
+        link.password = share_password_hash(password)
+        changed.append("password")
     if url is not _UNSET:
         link.target_url = target_url_normalize(url=url, request_host=request_host)
         changed.append("target_url")
@@ -191,15 +234,29 @@ def short_link_update(
         with transaction.atomic():
             link.save(update_fields=changed)
             short_link_forget(key=link.key)
+            audit_record(Action.LINK_UPDATE, object_type="link", object_id=link.key, detail={"fields": sorted(changed)})
     return link
+
+
+def short_link_password_check(*, link: ShortLink, password: str | None, client: str) -> None:
+    """A link's password, counted like share codes and passwords (401 missing, 403 wrong, 429 limited)."""
+    from pan.access import guess_layers, password_check
+
+    password_check(stored=link.password, given=password, layers=lambda: guess_layers(client, scope=f"link:{link.key}"))
 
 
 def short_link_delete(*, link: ShortLink) -> None:
     """Delete a link; its key answers 404 from now on (cache entry dropped)."""
     key = link.key
     with transaction.atomic():
+        audit_record(Action.LINK_DELETE, object_type="link", object_id=key, detail={"visits": link.visit_count})
         link.delete()
         short_link_forget(key=key)
+
+
+def _created_audit(link: ShortLink) -> None:
+    detail = {"custom": link.is_custom, "expires": link.expires_at is not None, "max_visits": link.max_visits}
+    audit_record(Action.LINK_CREATE, object_type="link", object_id=link.key, actor=link.owner, detail=detail)
 
 
 def short_link_url(*, key: str, base_url: str | None = None) -> str:
@@ -217,11 +274,21 @@ def short_link_qr_svg(*, short_url: str) -> str:
 
 
 def _entry(row: dict) -> dict:
-    return {"id": row["pk"], "url": row["target_url"], "exp": row["expires_at"], "max": row["max_visits"]}
+    return {
+        "id": row["pk"],
+        "url": row["target_url"],
+        "exp": row["expires_at"],
+        "max": row["max_visits"],
+        "paused": row["paused"],
+        "pw": row["password"],
+    }
+
+
+_ENTRY_FIELDS = ("pk", "target_url", "expires_at", "max_visits", "paused", "password")
 
 
 async def _load(key: str) -> dict | None:
-    row = await ShortLink.objects.filter(key=key).values("pk", "target_url", "expires_at", "max_visits").afirst()
+    row = await ShortLink.objects.filter(key=key).values(*_ENTRY_FIELDS).afirst()
     if row is None:
         await optional_cache.aset(_cache_key(key), _MISSING, _MISSING_SECONDS)
         return None
@@ -230,16 +297,22 @@ async def _load(key: str) -> dict | None:
     return entry
 
 
-async def short_link_visit(*, key: str, count: bool = True) -> str:
+async def short_link_visit(
+    *, key: str, count: bool = True, visitor: Visitor | None = None, password_checked: bool = False
+) -> str:
     """Resolve a key for a visit and count it; return the target URL.
 
     One cache read in the common case, then one `UPDATE` by primary key
-    that also matches the cached target, expiry and limit: if the row was
-    changed or deleted behind a stale cache entry, the update matches
-    nothing, the entry is dropped and the row is read afresh — a stale
-    target is never served. Expiry is judged now, not when cached.
-    `count=False` (HEAD) checks without counting.
-    Raises `LinkNotFound`, `LinkExpired`, `LinkUsedUp`.
+    that also matches the cached target, expiry, limit, pause and password:
+    if the row was changed or deleted behind a stale cache entry, the
+    update matches nothing, the entry is dropped and the row is read afresh
+    — a stale target is never served. Expiry is judged now, not when cached.
+    `count=False` (HEAD) checks without counting. A counted visit goes into
+    the statistics buffer (`shortener.stats`, no database write) when a
+    `visitor` is given. A link with a password needs `password_checked`
+    (`short_link_password_check` passed for this visit).
+    Raises `LinkNotFound`, `LinkExpired`, `LinkUsedUp`, `LinkPaused`,
+    `LinkPasswordRequired`.
     """
     entry = await optional_cache.aget(_cache_key(key))
     from_cache = entry is not None
@@ -249,10 +322,19 @@ async def short_link_visit(*, key: str, count: bool = True) -> str:
         if entry is None or entry == _MISSING:
             raise LinkNotFound()
         now = timezone.now()
+        if entry.get("paused"):
+            raise LinkPaused()
         if entry["exp"] is not None and entry["exp"] <= now:
             raise LinkExpired()
+        if entry.get("pw") and not password_checked:
+            raise LinkPasswordRequired()
         matches = ShortLink.objects.filter(
-            pk=entry["id"], target_url=entry["url"], expires_at=entry["exp"], max_visits=entry["max"]
+            pk=entry["id"],
+            target_url=entry["url"],
+            expires_at=entry["exp"],
+            max_visits=entry["max"],
+            paused=False,
+            password=entry.get("pw", ""),
         )
         if entry["max"] is not None:
             matches = matches.filter(visit_count__lt=F("max_visits"))
@@ -261,13 +343,19 @@ async def short_link_visit(*, key: str, count: bool = True) -> str:
         else:
             hit = await matches.aexists()
         if hit:
+            if count:
+                SHORT_LINK_VISITS.inc()
+                if visitor is not None:
+                    visit_record(link_id=entry["id"], **visitor._asdict())
             return entry["url"]
         if not from_cache:
             # Freshly read and still no match: ask the row why.
-            row = await ShortLink.objects.filter(pk=entry["id"]).values("visit_count", "max_visits").afirst()
+            row = await ShortLink.objects.filter(pk=entry["id"]).values("visit_count", "max_visits", "paused").afirst()
             if row is None:
                 await optional_cache.adelete(_cache_key(key))
                 raise LinkNotFound()
+            if row["paused"]:
+                raise LinkPaused()
             if row["max_visits"] is not None and row["visit_count"] >= row["max_visits"]:
                 raise LinkUsedUp()
         # A stale cache entry (or a change racing this visit): read the row again.

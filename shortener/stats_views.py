@@ -32,14 +32,20 @@ from .stats import link_stats, link_stats_rows
 
 _RANGE = [
     OpenApiParameter("from", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False, description="First day (UTC)."),
-    OpenApiParameter("to", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False, description="Last day (UTC)."),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        OpenApiParameter.QUERY,
+        required=False,
+        description="Last day (UTC); a last day before the first is refused with 400.",
+    ),
 ]
 
 
 def _day(request, name: str) -> date | None:
-    raw = request.GET.get(name, "")
-    if not raw:
+    if name not in request.GET:
         return None
+    raw = request.GET[name]
     day = parse_date(raw[:10]) if len(raw) == 10 else None
     if day is None:
         message = _("Enter a date as YYYY-MM-DD.")

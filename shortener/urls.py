@@ -16,6 +16,7 @@ api_urlpatterns = [
 page_urlpatterns = [
     path("short/", views.shorten_page, name="shorten"),
     path("short/<str:key>/stats", stats_views.link_stats_page, name="short-link-stats"),
+    path("short/<str:key>/manage", views.short_link_manage, name="short-link-manage"),
     path("s/<str:key>", views.short_link_redirect, name="short-link"),
     path("short/<str:key>", views.short_link_redirect, name="short-link-long"),
 ]

@@ -1,23 +1,60 @@
 """The short-link redirect (async, the hot path) and the `/short/` page."""
 
-from asgiref.sync import sync_to_async
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
-from django.utils import timezone
-from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_http_methods
+from urllib.parse import urlsplit, urlunsplit
 
-from project.lib.errors import ApplicationError, error_body
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.encoding import uri_to_iri
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from pan.errors import PasswordRejected, PasswordRequired
+from project.lib.errors import ApplicationError, TooManyRequests, ValidationFailed, error_body
+from project.lib.net import client_address
 from project.views import wants_json
 
 from . import selectors, services
-from .errors import LinkNotFound
+from .errors import LinkNotFound, LinkPasswordRequired
 from .forms import ShortenForm
-from .models import KEY_PATTERN
+from .models import KEY_PATTERN, ShortLink
 
 # The target learns nothing about where the link was clicked or that it was
 # a Pan short link; the redirect itself is never stored by shared caches.
 REDIRECT_REFERRER_POLICY = "no-referrer"
+
+
+def target_for_display(url: str) -> str:
+    """A stored target as people read it (an IRI): percent-encoded UTF-8 and
+    punycode host labels decoded. For display only; the redirect uses the URL."""
+    parts = urlsplit(uri_to_iri(url))
+    labels = []
+    for label in (parts.hostname or "").split("."):
+        try:
+            labels.append(label.encode("ascii").decode("idna") if label.startswith("xn--") else label)
+        except UnicodeError:
+            labels.append(label)
+    if not parts.hostname:
+        return urlunsplit(parts)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else ".".join(labels)
+    netloc = parts.netloc.rsplit("@", 1)
+    at = netloc[0] + "@" if len(netloc) == 2 else ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{at}{host}{port}"))
+
+
+async def _password_page(request, key: str, exc: ApplicationError):
+    error = None if isinstance(exc, LinkPasswordRequired) or request.method != "POST" else exc.message
+    context = {"key": key, "error": error}
+    response = await sync_to_async(render)(request, "shortener/link_password.html", context, status=exc.status_code)
+    if isinstance(exc, TooManyRequests):
+        response["Retry-After"] = str(exc.retry_after)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 async def _error_response(request, exc: ApplicationError):
@@ -29,17 +66,48 @@ async def _error_response(request, exc: ApplicationError):
     )
 
 
-@require_http_methods(["GET", "HEAD"])
+def visitor_of(request) -> services.Visitor:
+    return services.Visitor(
+        user_agent=request.headers.get("User-Agent", ""),
+        referer=request.headers.get("Referer", ""),
+        client=client_address(request),
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 async def short_link_redirect(request, key: str):
     """GET /s/<key> and /short/<key>: 302 to the target, counting the visit.
 
-    HEAD answers the same without counting. 404 unknown, 410 expired or over
-    its visit limit: a page for browsers, JSON for API clients.
+    HEAD answers the same without counting. 404 unknown, 410 expired, paused
+    or over its visit limit: a page for browsers, JSON for API clients. A
+    link with a password shows a small form (401) that POSTs here; the
+    right password redirects (and counts), within the guessing limits of
+    share codes. The password never travels in a URL.
     """
+    password_checked = False
     try:
         if not KEY_PATTERN.match(key):
             raise LinkNotFound()
-        target = await services.short_link_visit(key=key, count=request.method == "GET")
+        if request.method == "POST":
+            link = await ShortLink.objects.filter(key=key).afirst()
+            if link is None:
+                raise LinkNotFound()
+            if not link.password:
+                return HttpResponseNotAllowed(["GET", "HEAD"])  # only the password form posts here
+            await sync_to_async(services.short_link_password_check)(
+                link=link, password=request.POST.get("password", "")[:1024], client=client_address(request)
+            )
+            password_checked = True
+        target = await services.short_link_visit(
+            key=key,
+            count=request.method != "HEAD",
+            visitor=visitor_of(request),
+            password_checked=password_checked,
+        )
+    except (LinkPasswordRequired, PasswordRequired, PasswordRejected, TooManyRequests) as exc:
+        if wants_json(request) and isinstance(exc, LinkPasswordRequired):
+            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+        return await _password_page(request, key, exc)
     except ApplicationError as exc:
         return await _error_response(request, exc)
     response = HttpResponseRedirect(target)
@@ -68,8 +136,8 @@ def shorten_page(request):
                     request_host=request.get_host(),
                 )
             except ApplicationError as exc:
-                for field, messages in exc.fields.items():
-                    for message in messages:
+                for field, field_messages in exc.fields.items():
+                    for message in field_messages:
                         form.add_error(field if field in form.fields else None, message)
                 if not exc.fields:
                     form.add_error(None, exc.message)
@@ -84,7 +152,54 @@ def shorten_page(request):
                 }
                 context["form"] = ShortenForm()
                 status = 200
+    if "result" in context:
+        context["result"]["target_iri"] = target_for_display(context["result"]["link"].target_url)
     if request.user.is_authenticated:
-        context["links"] = selectors.short_links_of(user=request.user)[:20]
+        # Targets are shown as people read them: percent-encoded UTF-8 decoded (an IRI).
+        context["links"] = [
+            {"link": link, "target_iri": target_for_display(link.target_url)}
+            for link in selectors.short_links_of(user=request.user)[:20]
+        ]
         context["base_url"] = services.short_link_url(key="", base_url=request.build_absolute_uri("/"))
     return render(request, "shortener/shorten.html", context, status=status)
+
+
+@login_required
+@require_POST
+def short_link_manage(request, key: str):
+    """`/short/<key>/manage`: the `/short/` page's edit, pause, resume and
+    delete, through the same services as the API; owners and `manage` only
+    (anyone else gets the 404 of an unknown key)."""
+    try:
+        link = selectors.short_link_get_for(user=request.user, key=key)
+        action = request.POST.get("action", "")
+        if action == "delete":
+            services.short_link_delete(link=link)
+            messages.success(request, _("The short link was deleted."))
+        elif action in ("pause", "resume"):
+            services.short_link_update(link=link, paused=action == "pause")
+            messages.success(request, _("Paused.") if action == "pause" else _("Resumed."))
+        elif action == "edit":
+            changes = {"url": request.POST.get("url", ""), "max_visits": _visits(request.POST.get("max_visits", ""))}
+            if request.POST.get("clear_password"):
+                changes["password"] = ""
+            elif request.POST.get("password"):
+                changes["password"] = request.POST["password"]
+            services.short_link_update(link=link, request_host=request.get_host(), **changes)
+            messages.success(request, _("Saved."))
+        else:
+            raise ValidationFailed(_("Unknown action."))
+    except LinkNotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        messages.error(request, " ".join(str(m) for ms in exc.fields.values() for m in ms) or exc.message)
+    return redirect("/short/")
+
+
+def _visits(value: str):
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValidationFailed(_("The visit limit must be a whole number of at least 1."))
+    return int(value)

@@ -54,6 +54,9 @@ def test_valid_access_token_shows_the_profile(api, pair):
         "is_staff": False,
         "stored_bytes": 0,
         "quota": None,
+        "email": "",
+        "receipts_by_email": False,
+        "language": "",
     }
 
 

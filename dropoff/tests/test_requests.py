@@ -299,3 +299,14 @@ def test_the_home_page_box_opens_a_request_by_its_code(dana_request):
     code = dana_request["code"]
     response = Client().post("/pickup/", {"code": code.lower()})
     assert response.status_code == 302 and response["Location"] == f"/r/{code.replace('-', '')}/"
+
+
+def test_the_pickup_api_answers_where_to_send_files_for_a_request_code(dana_request):
+    answer = APIClient().post("/api/pickup", {"code": dana_request["code"]}, format="json")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "kind": "request",
+        "title": "Tax papers",
+        "owner": "dana",
+        "url": f"http://testserver/r/{dana_request['code'].replace('-', '')}/",
+    }

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from dropoff.services import request_create
 from pan.services import IncomingFile, share_create, share_items_add, share_update
-from pan.tests.conftest import multipart_files
+from pan.tests.conftest import body_of, multipart_files
 from project.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,3 +127,49 @@ def test_receipts_by_mail_only_when_asked_and_in_the_users_language(dana, settin
     assert message.to == ["dana@example.com"]
     assert "Scans" in message.subject and "收到" in message.subject
     assert "Li" in message.body and "两份" in message.body and "/requests/" in message.body
+
+
+@pytest.mark.asyncio
+async def test_the_owner_sees_a_completed_download_with_a_coarse_client_only(dana, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    share = await sync_to_async(share_create)(
+        owner=dana, files=[IncomingFile(BytesIO(b"report bytes"), "report.pdf")], title="Report", max_downloads=3
+    )
+    item = await sync_to_async(share.items.get)()
+    owner = await connected(await sync_to_async(session_cookie)(dana))
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    client = APIClient(REMOTE_ADDR="203.0.113.44", HTTP_USER_AGENT=firefox)
+    response = await sync_to_async(client.get)(
+        f"/api/shares/{share.unique_name}/items/{item.pk}/content", HTTP_X_SHARE_CODE=share.code
+    )
+    assert await sync_to_async(body_of)(response) == b"report bytes"
+    event = json.loads(await owner.receive_from(timeout=5))
+    keys = ("type", "share", "title", "what", "browser", "os", "downloads", "downloads_left")
+    assert {key: event[key] for key in keys} == {
+        "type": "download.completed",
+        "share": share.unique_name,
+        "title": "Report",
+        "what": "item",
+        "browser": "Firefox",
+        "os": "Linux",
+        "downloads": 1,
+        "downloads_left": 2,
+    }
+    assert "203.0.113.44" not in json.dumps(event) and "Gecko" not in json.dumps(event)
+    assert mail.outbox == []  # receipts by e-mail are off by default
+    await owner.disconnect()
+
+
+def test_a_download_receipt_by_mail_in_english(dana, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    dana.email, dana.receipts_by_email = "dana@example.com", True
+    dana.save()
+    share = share_create(owner=dana, files=[IncomingFile(BytesIO(b"abc"), "a.txt")], title="Notes")
+    item = share.items.get()
+    response = APIClient(HTTP_USER_AGENT="curl/8.5.0").get(
+        f"/api/shares/{share.unique_name}/items/{item.pk}/content", HTTP_X_SHARE_CODE=share.code
+    )
+    assert body_of(response) == b"abc"
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "Pan: “Notes” was downloaded"
+    assert "curl" in mail.outbox[0].body and "/files/" in mail.outbox[0].body

@@ -2,10 +2,12 @@
 two server processes (SPEC §4.6, §4.7).
 
 An outsider with no account drops three files through `/r/<code>/` in one
-browser; the requester's `/requests/` page, open in another, shows them
-arrive without a reload. With two processes on Redis the requester's page
-is served by one process and the drop goes through the other: the event
-crosses them on channels-redis.
+browser; the requester's `/files/` page, open in another, shows them
+arrive without a reload; then another client downloads one of the
+requester's shares and the same page shows the receipt within 2 s. With
+two processes on Redis the requester's page is served by one process and
+the drop and the download go through the other: the events cross them on
+channels-redis.
 """
 
 import os
@@ -57,14 +59,20 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
         )
         assert made.status_code == 201, made.text
         code = made.json()["code"].replace("-", "")
+        shared = httpx.post(
+            f"{owner_base}/api/shares",
+            headers={"Authorization": f"Bearer {login.json()['access']}"},
+            files={"file": ("contract.pdf", b"%PDF-1.4 contract", "application/pdf")},
+            data={"title": "Contract"},
+        ).json()
 
         owner = chromium.new_context(locale="en-US").new_page()
         errors = []
         owner.on("console", lambda message: message.type == "error" and errors.append(message.text))
         sign_in(owner, owner_base, name)
-        owner.goto(f"{owner_base}/requests/")
+        owner.goto(f"{owner_base}/files/")
         owner.wait_for_selector('#live-events[data-connected="true"]', state="attached")
-        assert owner.locator(".drop-row").count() == 0
+        assert owner.locator(".arrival").count() == 0
 
         files = []
         for index in range(3):
@@ -82,7 +90,21 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
         assert receipt.count() == 3
 
         # On the requester's page, without a reload.
-        owner.wait_for_selector(".drop-row.drop-new", timeout=5000)
-        assert "Notary office" in owner.locator(".drop-row.drop-new").first.inner_text()
+        owner.wait_for_selector(".arrival.drop-new", timeout=5000)
+        assert "Notary office" in owner.locator(".arrival").first.inner_text()
+        assert "3" in owner.locator(".arrival").first.inner_text()
         assert "Notary office" in owner.locator("#live-events").inner_text()
+
+        # A download by someone else, through the other process: the receipt shows within 2 s.
+        item = shared["items"][0]["id"]
+        fetched = httpx.get(
+            f"{sender_base}/api/shares/{shared['id']}/items/{item}/content",
+            headers={"X-Share-Code": shared["code"], "User-Agent": "curl/8.5.0"},
+        )
+        assert fetched.status_code == 200
+        owner.wait_for_function(
+            f"document.querySelector('[data-downloads-of=\"{shared['id']}\"]').textContent === '1'", timeout=2000
+        )
+        assert "Contract" in owner.locator("#live-events").inner_text()
+        assert "curl" in owner.locator("#live-events").inner_text()
         assert errors == []

@@ -70,7 +70,8 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     page.screenshot(path=tmp_path / "welcome-phone.png", full_page=True)
     assert fits_the_phone(page)
     page.click("#upload-button")
-    page.wait_for_selector("#upload-result", state="visible", timeout=30_000)
+    page.wait_for_selector("#upload-result", state="visible", timeout=30_000)  # the code, while files travel
+    page.wait_for_selector("#result-state:not(.uploading)", timeout=30_000)  # then complete
     assert page.eval_on_selector("#upload-bar", "bar => bar.value") == 100
     code_display = page.text_content("#result-code")
     link = page.input_value("#result-link")

@@ -63,7 +63,9 @@ def test_drops_count_against_the_requesters_quota(quotas, api_as, dana):
     from pan.tests.conftest import multipart_files
 
     body, ctype = multipart_files([("big.bin", b"x" * 101)])
-    refused = APIClient().generic("POST", f"/api/requests/{made['code'].replace('-', '')}/drops", body, content_type=ctype)
+    refused = APIClient().generic(
+        "POST", f"/api/requests/{made['code'].replace('-', '')}/drops", body, content_type=ctype
+    )
     assert (refused.status_code, refused.json()["error"]["code"]) == (413, "quota_exceeded")
     assert not Share.objects.exists()
 

@@ -115,10 +115,13 @@ def test_one_file_over_the_file_limit_fails_the_whole_share(api_as, dana):
     assert Share.objects.count() == 0 and stored_objects() == set()
 
 
-def test_parts_that_are_not_files_are_not_items(api_as, dana):
-    response = post_share(api_as(dana), [("a.txt", b"a")], file="not a file part")
-    assert response.status_code == 201
-    assert [i["path"] for i in response.json()["items"]] == ["a.txt"]
+def test_parts_named_file_that_are_not_files_are_refused(api_as, dana):
+    # `curl -F file=a.txt` (no @) sends a plain field: refused, not silently dropped (the schema says binary).
+    client = api_as(dana)
+    response = post_share(client, [("a.txt", b"a")], file="not a file part")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"file"}
+    assert client.get("/api/shares").json()["count"] == 0
 
 
 def test_a_share_created_first_is_still_uploading_until_completed(api_as, api, dana):

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache, caches
 
+from project.lib.metrics import TOO_MANY_REQUESTS
 from project.ratelimit import CACHE_ERRORS, warn_cache_unreachable
 
 _PREFIX = "attempts:"
@@ -50,10 +51,24 @@ _TRIES = 3
 
 @dataclass(frozen=True)
 class Layer:
-    key: str  # cache key (the module adds its own prefix "attempts:")
+    # Cache key (the module adds its own prefix "attempts:"). Its first two
+    # parts name the layer's kind ("login:user", "code:client-share"): the
+    # `limit` label of the 429 metric, so they never hold an identity.
+    key: str
     limit: int  # attempts allowed per window; 0 = layer off
     window: int  # seconds
     error: type  # a project.lib.errors.TooManyRequests subclass raised when over
+
+
+def _refusal(layer: Layer, seconds_left: float) -> Exception:
+    """The layer's error, marked with the layer (for the metric's label)."""
+    error = layer.error(retry_after=max(1, math.ceil(seconds_left)))
+    error.attempt_layer = layer
+    return error
+
+
+def _kind(layer: Layer) -> str:
+    return ":".join(layer.key.split(":")[:2])
 
 
 def _since_key(layer: Layer) -> str:
@@ -186,7 +201,7 @@ def _redis_take(client, layers: list[Layer], now: float) -> None:
     full, since = client.eval(_TAKE, len(layers), *_redis_keys(layers), *args)
     if full:
         layer = layers[int(full) - 1]
-        raise layer.error(retry_after=max(1, math.ceil(float(since) + layer.window - now)))
+        raise _refusal(layer, float(since) + layer.window - now)
 
 
 def _redis_locked_for(client, layer: Layer, now: float) -> int:
@@ -220,7 +235,11 @@ def attempts_take(layers: Sequence[Layer], *, now: float | None = None, patience
         try:
             return _take_once(layers, now=time.time() if now is None else now)
         except Exception as exc:
-            if not any(isinstance(exc, layer.error) for layer in layers) or time.monotonic() + delay > deadline:
+            refused = getattr(exc, "attempt_layer", None)
+            if refused is None:
+                raise
+            if time.monotonic() + delay > deadline:
+                TOO_MANY_REQUESTS.labels("attempts", _kind(refused)).inc()
                 raise
         time.sleep(delay)
         delay = min(2 * delay, 0.05)
@@ -258,7 +277,7 @@ def _take_once(layers: Sequence[Layer], *, now: float) -> None:
         refusal = _full_layer(_active(layers), now)
         if refusal is not None:
             layer, since = refusal
-            raise layer.error(retry_after=max(1, math.ceil(since + layer.window - now)))
+            raise _refusal(layer, since + layer.window - now)
         for layer in _active(layers):
             count_key, count, since = _count_one(layer, now)
             counted.append(count_key)
@@ -272,7 +291,7 @@ def _take_once(layers: Sequence[Layer], *, now: float) -> None:
         return
     if refusal is not None:
         layer, since = refusal
-        raise layer.error(retry_after=max(1, math.ceil(since + layer.window - now)))
+        raise _refusal(layer, since + layer.window - now)
 
 
 def attempts_give_back(layers: Sequence[Layer]) -> None:

@@ -10,7 +10,8 @@ One rule, `body_limit`, applied at two layers:
   Django, which reads the body only when a view asks for it.
 
 The rule: a POST to an upload path (`pan.asgi.upload_limit`) that carries
-credentials may be as large as that path allows; every other request is
+credentials may be as large as that path allows; a POST to a drop-off
+request's drop paths as large as its drop pass says (`dropoff/passes.py`); every other request is
 held to `MAX_SMALL_BODY` (1 MiB), enough for every form and JSON body Pan
 takes (the largest, a 512 KiB text, is sent to `/api/shares`, an upload
 path). Over the limit: 413 before the body is read, or, for a body without a
@@ -49,6 +50,9 @@ from rest_framework import status
 
 from accounts.upload_pass import COOKIE_NAME as UPLOAD_PASS_COOKIE
 from accounts.upload_pass import upload_pass_matches
+from dropoff.passes import COOKIE_NAME as DROP_PASS_COOKIE
+from dropoff.passes import HEADER_NAME as DROP_PASS_HEADER
+from dropoff.passes import drop_body_limit, drop_path_code
 from pan.asgi import upload_limit
 from pan.errors import FileTooLarge
 from project.lib.errors import ApplicationError, error_body
@@ -70,15 +74,33 @@ def body_limit(method: str, path: str, headers: Headers) -> int:
     small = settings.MAX_SMALL_BODY
     if method.upper() != "POST":  # Django upper-cases the method it routes on
         return small
+    drop_code = drop_path_code(path)
+    if drop_code is not None:
+        return _drop_limit(drop_code, headers) or small
     upload = upload_limit(path)
     if upload is None or not has_credentials(headers):
         return small
     return upload
 
 
+def _drop_limit(code: str, headers: Headers) -> int | None:
+    """What the drop pass in the `X-Drop-Pass` header or the `pan_drop` cookie allows (dropoff/passes.py)."""
+    cookies = []
+    for name, value in headers:
+        if name == DROP_PASS_HEADER:
+            limit = drop_body_limit(code, value.decode("latin-1"))
+            if limit is not None:
+                return limit
+        elif name == b"cookie":
+            cookies.append(value.decode("latin-1"))
+    value = parse_cookie("; ".join(cookies)).get(DROP_PASS_COOKIE)
+    return drop_body_limit(code, value) if value else None
+
+
 def refusal_for(method: str, path: str) -> type[ApplicationError]:
     """The error a body over `body_limit` is refused with: an upload is a file too large."""
-    return FileTooLarge if method.upper() == "POST" and upload_limit(path) is not None else BodyTooLarge
+    is_upload = upload_limit(path) is not None or drop_path_code(path) is not None
+    return FileTooLarge if method.upper() == "POST" and is_upload else BodyTooLarge
 
 
 def refusal_body(error: type[ApplicationError], accept_language: str) -> bytes:

@@ -23,6 +23,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken as JwtInvalidToken
 
+from project.lib.metrics import DATABASE_ERRORS
+
 logger = logging.getLogger(__name__)
 
 
@@ -129,7 +131,9 @@ DATABASE_UNAVAILABLE_ERRORS = (OperationalError,)
 
 
 def database_unavailable_logged(exc: Exception) -> DatabaseUnavailable:
-    """The 503 error for a database failure, logged as one line (no traceback: it is not a bug)."""
+    """The 503 error for a database failure, logged as one line (no traceback: it is not a bug)
+    and counted (every 503 for the database comes through here)."""
+    DATABASE_ERRORS.inc()
     logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
     return DatabaseUnavailable()
 

@@ -9,9 +9,9 @@ Two kinds of cache users, one rule:
   calls as one decision; they catch `CACHE_ERRORS` around the whole
   decision and let the request or attempt through.
 
-Either way the outage is logged through `warn_cache_unreachable`: one
+Either way the outage is reported through `warn_cache_unreachable`: one
 warning per `RATE_LIMIT_WARNING_INTERVAL` seconds per process, not one per
-request.
+request, and the `pan_cache_errors_total` metric for every failure.
 
 Why not django-redis's `IGNORE_EXCEPTIONS`: it swallows errors inside the
 backend, so `get` answers None (fine for a cache) but `incr` and `add`
@@ -30,6 +30,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+
+from project.lib.metrics import CACHE_ERRORS as CACHE_ERRORS_SEEN
 
 # The logger and message are older than this module: operators' alerts and
 # docs/middleware.md name them.
@@ -59,6 +61,8 @@ class _WarnOncePerInterval:
         self._last = -math.inf
 
     def __call__(self, exc: BaseException) -> None:
+        # Counted every time, logged once per interval.
+        CACHE_ERRORS_SEEN.inc()
         now = time.monotonic()
         with self._lock:
             if now - self._last < settings.RATE_LIMIT_WARNING_INTERVAL:
@@ -105,6 +109,10 @@ class OptionalCache:
 
     def set(self, key: str, value: Any, seconds: float | None) -> None:
         _call("set", key, value, seconds)
+
+    def add(self, key: str, value: Any, seconds: float | None) -> bool | None:
+        """Set only if absent: True if this call set it, False if it was there, None with the cache down."""
+        return _call("add", key, value, seconds, fallback=None)
 
     def delete(self, key: str) -> None:
         _call("delete", key)

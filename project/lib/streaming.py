@@ -27,6 +27,8 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
+from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOADS
+
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 256 * 1024
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -146,6 +148,7 @@ async def tracked(chunks: AsyncIterator[bytes], length: int, tracker: DownloadTr
     stream stops before `complete()` (client gone, storage error).
     """
     completed = False
+    DOWNLOADS.inc()  # the first pull: the server began sending the body
     try:
         sent = 0
         if length == 0 and tracker is not None:
@@ -159,6 +162,7 @@ async def tracked(chunks: AsyncIterator[bytes], length: int, tracker: DownloadTr
                     await _shielded(tracker.complete())
                 else:
                     await tracker.progress()
+            DOWNLOAD_BYTES.inc(len(chunk))
             yield chunk
         if sent != length:
             raise OSError(f"{label} ended after {sent} of {length} bytes")

@@ -40,3 +40,90 @@ def test_docs_pages_load_only_local_assets(path):
     assert "/static/drf_spectacular_sidecar/" in html
     for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "https://"):
         assert cdn not in html
+
+
+# --- What schemathesis found (project/tests/test_schema_conformance.py runs it) ---
+
+
+def _schema() -> dict:
+    return Client().get("/api/schema/?format=json").json()
+
+
+def test_every_operation_declares_the_shared_errors_in_the_error_shape():
+    schema = _schema()
+    error = schema["components"]["schemas"]["ErrorDetail"]
+    assert set(error["required"]) == {"code", "message"}
+    assert error["properties"]["fields"]["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
+    operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
+    assert len(operations) >= 29
+    for path, method, operation in operations:
+        responses = operation["responses"]
+        for status in ("429", "503"):
+            body = responses[status]["content"]["application/json"]["schema"]
+            assert body == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+        if "requestBody" in operation:
+            assert {"400", "413", "415"} <= set(responses), (method, path)
+        if "{" in path:
+            assert "404" in responses, (method, path)
+    login = schema["paths"]["/api/login"]["post"]["responses"]
+    assert {"200", "400", "401", "429"} <= set(login)
+
+
+def test_byte_endpoints_declare_what_they_send():
+    schema = _schema()
+    content = schema["paths"]["/api/shares/{unique_name}/items/{item_id}/content"]["get"]["responses"]
+    assert list(content["200"]["content"]) == ["*/*"]
+    assert list(content["206"]["content"]) == ["*/*"]
+    assert list(content["416"]["content"]) == ["text/plain"]
+    assert {"401", "403", "404", "409", "410"} <= set(content)
+    zip_responses = schema["paths"]["/api/shares/{unique_name}/zip"]["get"]["responses"]
+    assert list(zip_responses["200"]["content"]) == ["application/zip"]
+
+
+def test_short_link_list_is_declared_paginated_and_answers_so(api_as, alice):
+    schema = _schema()
+    ok = schema["paths"]["/api/short"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/PaginatedShortLinkList"}
+    page = api_as(alice).get("/api/short").json()
+    assert set(page) == {"count", "next", "previous", "results"}
+    # OPTIONS describes the list view (a generic view with its create serialiser).
+    assert api_as(alice).options("/api/short").status_code == 200
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "0", "-1", "1.5", "１"])
+def test_garbage_page_numbers_are_refused_in_the_callers_language(api_as, alice, garbage):
+    response = api_as(alice).get("/api/shares", {"page": garbage}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "invalid_page",
+            "message": "页码必须是从 1 开始的整数。",
+            "fields": {"page": ["页码必须是从 1 开始的整数。"]},
+        }
+    }
+
+
+def test_a_page_given_twice_or_past_the_last_is_refused(api_as, alice):
+    client = api_as(alice)
+    assert client.get("/api/short?page=1&page=1").status_code == 400
+    assert client.get("/api/short", {"page": "1"}).status_code == 200
+    past = client.get("/api/files", {"page": "2"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert past.status_code == 404
+    assert past.json() == {"error": {"code": "page_not_found", "message": "没有这一页：列表没有这么长。"}}
+
+
+def test_upload_fields_the_schema_calls_files_and_booleans_are_checked(api_as, alice):
+    from pan.tests.conftest import post_share
+
+    client = api_as(alice)
+    # `uploading` is a boolean: `{}` or `0` was taken as false and the share created.
+    for value in ("{}", "0", "yes"):
+        refused = post_share(client, [], uploading=value, text="hello")
+        assert refused.status_code == 400, value
+        assert set(refused.json()["error"]["fields"]) == {"uploading"}
+    # A `file` sent as a plain field (no filename) was ignored and a share made of the rest.
+    refused = post_share(client, [], file="{}", text="hello")
+    assert refused.status_code == 400
+    assert set(refused.json()["error"]["fields"]) == {"file"}
+    assert post_share(client, [], uploading="TRUE").status_code == 201
+    assert post_share(client, [("a.txt", b"a")], text="hello", uploading="false").status_code == 201

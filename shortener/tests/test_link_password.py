@@ -77,3 +77,19 @@ def test_visits_through_the_redirect_reach_the_statistics(dana):
     assert stats.stats_flush() == 3
     row = LinkVisitDay.objects.get(link=made)
     assert (row.visits, row.browser, row.referrer) == (3, "Firefox", "news.example.org")
+
+
+def test_owner_pauses_and_protects_through_the_api_others_get_404(api_as, dana, bob, charlie, alice):
+    made, _ = short_link_create(url="https://example.com/api", owner=dana, slug="api-managed")
+    for stranger in (bob, charlie):
+        assert api_as(stranger).patch("/api/short/api-managed", {"paused": True}, format="json").status_code == 404
+    assert not ShortLink.objects.get(pk=made.pk).paused
+    paused = api_as(dana).patch("/api/short/api-managed", {"paused": True, "password": SECRET}, format="json")
+    assert paused.status_code == 200
+    assert (paused.json()["paused"], paused.json()["password"]) == (True, True)
+    assert SECRET not in paused.content.decode()
+    assert Client().get("/s/api-managed").status_code == 410
+    resumed = api_as(alice).patch("/api/short/api-managed", {"paused": False, "password": ""}, format="json")
+    assert (resumed.json()["paused"], resumed.json()["password"]) == (False, False)
+    assert Client().get("/s/api-managed").status_code == 302
+    assert api_as(dana).patch("/api/short/api-managed", {"paused": "maybe"}, format="json").status_code == 400

@@ -30,7 +30,19 @@
 
   var handlers = {
     "drop.received": function (event) {
-      say(fill(box.dataset.msgDrop, { name: event.name || box.dataset.msgSomeone, files: event.files, title: event.title }));
+      var text = fill(box.dataset.msgDrop, { name: event.name || box.dataset.msgSomeone, files: event.files, title: event.title });
+      say(text);
+      var arrivals = document.querySelector("[data-arrivals]");
+      if (arrivals) {
+        var arrival = document.createElement("li");
+        arrival.className = "arrival drop-new";
+        var open = document.createElement("a");
+        open.href = event.url;
+        open.textContent = text;
+        arrival.appendChild(open);
+        arrival.appendChild(document.createTextNode(" · " + formatSize(event.size)));
+        arrivals.insertBefore(arrival, arrivals.firstChild);
+      }
       var list = document.querySelector('[data-id="' + event.request + '"] .drops');
       if (!list) return;
       var none = list.querySelector(".drop-none");

@@ -1,17 +1,25 @@
-// The upload form on /welcome/: files and whole folders (picked or dropped)
-// gather in a queue, then go as ONE share in one multipart POST to
-// /api/shares, one `file` part per file whose filename is the file's path
-// inside the chosen folder (webkitRelativePath), so the share keeps the
-// folders. XMLHttpRequest, because only its upload events drive a real
-// <progress> bar. The page is session-authenticated: Django's CSRF token
-// goes in X-CSRFToken, which DRF's SessionAuthentication requires.
-// The "Text" tab adds a text to the same share: it goes as a `text` part
-// holding a UTF-8 Blob, because multipart encoding rewrites every newline
-// of a plain string field to CRLF and the text must arrive byte for byte.
+// The upload form on /welcome/. Files and whole folders (picked, or dropped
+// anywhere on the page) gather in a queue, checked against the limits
+// before anything is sent. Sending goes in two steps (SPEC §4.1):
+// 1. POST /api/shares with `uploading=true`, the options and the text (if
+//    any): the share exists at once, so its code, link and QR code are shown
+//    while the files are still on their way;
+// 2. one POST /api/shares/<id>/items per file, one after the other, each
+//    with its own progress, speed, time left and cancel; then PATCH
+//    `complete: true` (or DELETE when every file was cancelled).
+// A text alone goes in one POST, complete at once.
+// XMLHttpRequest, because only its upload events drive a real progress bar.
+// The page is session-authenticated: Django's CSRF token goes in
+// X-CSRFToken, which DRF's SessionAuthentication requires. A text goes as a
+// `text` part holding a UTF-8 Blob, because multipart encoding rewrites every
+// newline of a plain string field to CRLF and the text must arrive byte for
+// byte. A file's part name is its path inside the chosen folder, so the
+// share keeps the folders.
 (function () {
   "use strict";
   var section = document.getElementById("upload");
   if (!section) { return; }
+  var msg = section.dataset;
   var form = document.getElementById("upload-form");
   var fileInput = document.getElementById("upload-file");
   var folderInput = document.getElementById("upload-folder");
@@ -24,12 +32,22 @@
   var percent = document.getElementById("upload-percent");
   var errorBox = document.getElementById("upload-error");
   var result = document.getElementById("upload-result");
+  var announce = document.getElementById("upload-announce");
   var textArea = document.getElementById("upload-text");
   var textFormat = document.getElementById("upload-text-format");
   var textSize = document.getElementById("upload-text-size");
   var password = document.getElementById("upload-password");
-  var queue = [];  // [{file: File, path: "folder/sub/name.ext"}]
-  var xhr = null;
+  var cancelAll = document.getElementById("upload-cancel");
+  var maxFile = parseInt(msg.maxFile, 10) || Infinity;
+  var maxShare = parseInt(msg.maxShare, 10) || Infinity;
+  var maxItems = parseInt(msg.maxItems, 10) || Infinity;
+  // [{file: File, path: "folder/sub/name.ext", state: "queued"|"sending"|"done"|"cancelled"|"failed", ...}]
+  var queue = [];
+  var sending = false;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (whole, key) { return key in values ? values[key] : whole; });
+  }
 
   function humanSize(bytes) {
     var units = ["B", "KB", "MB", "GB", "TB"];
@@ -39,29 +57,94 @@
     return (unit === 0 ? String(value) : value.toFixed(1)) + "\u00a0" + units[unit];
   }
 
+  function timeLeft(seconds) {
+    if (!isFinite(seconds)) { return ""; }
+    if (seconds < 90) { return fill(msg.msgSecondsLeft, { count: Math.max(1, Math.ceil(seconds)) }); }
+    return fill(msg.msgMinutesLeft, { count: Math.ceil(seconds / 60) });
+  }
+
+  // One row per file: name, size, and while sending a bar, speed and time left.
+  function row(entry) {
+    var li = document.createElement("li");
+    li.className = "queue-item";
+    var name = document.createElement("span");
+    name.className = "queue-path";
+    name.textContent = entry.path;
+    var size = document.createElement("span");
+    size.className = "queue-size";
+    size.textContent = humanSize(entry.file.size);
+    var action = document.createElement("button");
+    action.type = "button";
+    action.className = "link queue-remove";
+    var bar = document.createElement("progress");
+    bar.className = "queue-bar";
+    bar.max = entry.file.size || 1;
+    bar.value = 0;
+    bar.setAttribute("aria-label", entry.path);
+    var status = document.createElement("span");
+    status.className = "queue-status";
+    li.append(name, size, action, bar, status);
+    entry.row = { li: li, action: action, bar: bar, status: status };
+    action.addEventListener("click", function () {
+      if (entry.state === "queued" && !sending) {
+        queue.splice(queue.indexOf(entry), 1);
+        render();
+      } else {
+        entryCancel(entry);
+      }
+    });
+    show(entry);
+    return li;
+  }
+
+  function show(entry) {
+    var parts = entry.row;
+    var active = entry.state === "queued" || entry.state === "sending";
+    parts.li.dataset.state = entry.state;
+    parts.action.hidden = !active;
+    parts.action.textContent = sending ? msg.msgCancel : msg.msgRemove;
+    parts.action.setAttribute("aria-label", fill(sending ? msg.msgCancelLabel : msg.msgRemoveLabel, { name: entry.path }));
+    parts.bar.hidden = !sending;
+    parts.bar.value = entry.state === "done" ? parts.bar.max : entry.loaded || 0;
+    var text = "";
+    if (sending) {
+      if (entry.state === "queued") { text = msg.msgWaiting; }
+      if (entry.state === "done") { text = msg.msgDone; }
+      if (entry.state === "cancelled") { text = msg.msgItemCancelled; }
+      if (entry.state === "failed") { text = entry.error || msg.msgFailed; }
+      if (entry.state === "sending") {
+        var elapsed = (Date.now() - entry.started) / 1000;
+        var speed = elapsed > 0.2 ? entry.loaded / elapsed : 0;
+        text = fill(msg.msgProgress, {
+          done: humanSize(entry.loaded || 0), total: humanSize(entry.file.size), speed: humanSize(Math.round(speed)),
+        });
+        if (speed > 0) { text += " · " + timeLeft((entry.file.size - entry.loaded) / speed); }
+      }
+    }
+    parts.status.textContent = text;
+  }
+
   function render() {
     queueList.textContent = "";
     var total = 0;
-    queue.forEach(function (entry, index) {
+    queue.forEach(function (entry) {
       total += entry.file.size;
-      var li = document.createElement("li");
-      var name = document.createElement("span");
-      name.className = "queue-path";
-      name.textContent = entry.path;
-      var size = document.createElement("span");
-      size.className = "queue-size";
-      size.textContent = humanSize(entry.file.size);
-      var remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "link queue-remove";
-      remove.textContent = section.dataset.msgRemove;
-      remove.addEventListener("click", function () { queue.splice(index, 1); render(); });
-      li.append(name, size, remove);
-      queueList.appendChild(li);
+      queueList.appendChild(row(entry));
     });
     document.getElementById("upload-count").textContent = String(queue.length);
     document.getElementById("upload-total").textContent = humanSize(total);
     queueBox.hidden = queue.length === 0;
+    document.getElementById("upload-clear").hidden = sending;
+  }
+
+  function showError(message, fields) {
+    errorBox.textContent = "";
+    [message].concat(fields || []).forEach(function (text) {
+      var p = document.createElement("p");
+      p.textContent = text;
+      errorBox.appendChild(p);
+    });
+    errorBox.hidden = false;
   }
 
   // Files | Text: two tabs of one form; what both hold goes into one share.
@@ -95,12 +178,35 @@
     errorBox.hidden = true;
   });
 
+  // New files join the queue unless they break a limit; those are named, not sent.
   function add(entries) {
+    if (sending) { return; }
+    var refused = [];
+    var total = queue.reduce(function (sum, entry) { return sum + entry.file.size; }, 0);
     entries.forEach(function (entry) {
-      var same = queue.some(function (queued) { return queued.path === entry.path; });
-      if (!same) { queue.push(entry); }
+      if (queue.some(function (queued) { return queued.path === entry.path; })) { return; }
+      if (entry.file.size > maxFile) {
+        refused.push(fill(msg.msgTooBig, { name: entry.path, size: humanSize(maxFile) }));
+        return;
+      }
+      if (total + entry.file.size > maxShare) {
+        refused.push(fill(msg.msgShareTooBig, { size: humanSize(maxShare) }));
+        return;
+      }
+      if (queue.length >= maxItems) {
+        refused.push(fill(msg.msgTooMany, { count: maxItems }));
+        return;
+      }
+      total += entry.file.size;
+      entry.state = "queued";
+      entry.loaded = 0;
+      queue.push(entry);
     });
     errorBox.hidden = true;
+    if (refused.length) {
+      showError(refused[0], refused.slice(1).filter(function (text, index, all) { return all.indexOf(text) === index; }));
+    }
+    if (!result.hidden && !sending) { result.hidden = true; }
     render();
   }
 
@@ -111,7 +217,15 @@
   }
   fileInput.addEventListener("change", function () { fromInput(fileInput); });
   folderInput.addEventListener("change", function () { fromInput(folderInput); });
-  document.getElementById("upload-clear").addEventListener("click", function () { queue = []; render(); });
+  document.getElementById("upload-clear").addEventListener("click", function () {
+    if (!sending) { queue = []; render(); }
+  });
+  zone.addEventListener("keydown", function (event) {
+    if (event.target === zone && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      fileInput.click();
+    }
+  });
 
   // Dropped folders arrive as entries, read recursively; readEntries answers
   // in batches (100 in Chromium) until it returns an empty one.
@@ -137,56 +251,64 @@
     });
   }
 
-  function dropped(event) {
-    var transfer = event.dataTransfer;
-    if (!transfer) { return; }
-    var items = Array.prototype.slice.call(transfer.items || []);
-    var entries = items.map(function (item) { return item.webkitGetAsEntry && item.webkitGetAsEntry(); })
-      .filter(Boolean);
-    if (entries.length) {
-      Promise.all(entries.map(function (entry) { return readEntry(entry, ""); }))
-        .then(function (lists) { add([].concat.apply([], lists)); });
-    } else {
-      add(Array.prototype.slice.call(transfer.files).map(function (file) { return { file: file, path: file.name }; }));
+  // Every dropped file is kept: an item that is a folder is read as one; any
+  // other (no entry API, a synthetic drop) is taken as the file it holds.
+  // Items are read at once: the browser empties the DataTransfer after the event.
+  function dropped(transfer) {
+    var items = Array.prototype.slice.call(transfer.items || []).filter(function (item) { return item.kind === "file"; });
+    if (!items.length) {
+      add(Array.prototype.slice.call(transfer.files || []).map(function (file) { return { file: file, path: file.name }; }));
+      return;
     }
+    var pending = items.map(function (item) {
+      var entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+      if (entry && entry.isDirectory) { return readEntry(entry, ""); }
+      var file = item.getAsFile();
+      return Promise.resolve(file ? [{ file: file, path: file.name }] : []);
+    });
+    Promise.all(pending).then(function (lists) { add([].concat.apply([], lists)); });
   }
 
-  // Drops anywhere on the page land in the queue instead of opening the file.
+  function carriesFiles(event) {
+    var types = event.dataTransfer ? Array.prototype.slice.call(event.dataTransfer.types || []) : [];
+    return types.indexOf("Files") !== -1;
+  }
+
+  // Files dropped anywhere on the page land in the queue instead of the
+  // browser opening them and leaving Pan. Other drags (text into a field)
+  // keep the browser's behaviour.
   ["dragenter", "dragover"].forEach(function (name) {
-    document.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("dragover"); });
+    window.addEventListener(name, function (event) {
+      if (!carriesFiles(event)) { return; }
+      event.preventDefault();
+      zone.classList.add("dragover");
+    });
   });
-  document.addEventListener("dragleave", function (event) {
+  window.addEventListener("dragleave", function (event) {
     if (!event.relatedTarget) { zone.classList.remove("dragover"); }
   });
-  document.addEventListener("drop", function (event) {
-    event.preventDefault();
+  window.addEventListener("drop", function (event) {
     zone.classList.remove("dragover");
-    if (event.target === textArea) {
-      // Text dropped on the text box is typed in; files dropped there still join the queue.
-      var droppedText = event.dataTransfer && event.dataTransfer.getData("text/plain");
-      if (droppedText && !(event.dataTransfer.files || []).length) {
-        textArea.setRangeText(droppedText, textArea.selectionStart, textArea.selectionEnd, "end");
-        textArea.dispatchEvent(new Event("input"));
-        return;
-      }
-    }
-    if (event.dataTransfer && (event.dataTransfer.files || []).length) { selectTab(tabs[0], false); }
-    dropped(event);
+    if (!carriesFiles(event)) { return; }
+    event.preventDefault();
+    selectTab(tabs[0], false);
+    dropped(event.dataTransfer);
   });
-
-  function showError(message, fields) {
-    errorBox.textContent = "";
-    [message].concat(fields || []).forEach(function (text) {
-      var p = document.createElement("p");
-      p.textContent = text;
-      errorBox.appendChild(p);
-    });
-    errorBox.hidden = false;
-  }
 
   function setProgress(value) {
     bar.value = value;
     percent.textContent = value + "%";
+  }
+
+  function overallProgress() {
+    var total = 0;
+    var loaded = 0;
+    queue.forEach(function (entry) {
+      if (entry.state === "cancelled") { return; }
+      total += entry.file.size;
+      loaded += entry.state === "done" ? entry.file.size : entry.loaded || 0;
+    });
+    setProgress(total ? Math.min(100, Math.floor((loaded / total) * 100)) : 100);
   }
 
   function fieldMessages(error) {
@@ -197,26 +319,113 @@
     return messages;
   }
 
-  function showResult(body) {
-    var first = body.items && body.items[0];
-    var name = body.title || (first ? first.name : body.id);
-    document.getElementById("result-name").textContent = name;
-    document.getElementById("result-items").textContent =
-      body.items && body.items.length > 1 ? "(" + body.items.length + ")" : "";
-    document.getElementById("result-code").textContent = body.code_display;
-    document.getElementById("result-link").value = body.share_url;
-    document.getElementById("result-qr").src = body.qr;
-    result.hidden = false;
-    result.scrollIntoView({ block: "nearest" });
-    result.focus();
+  function errorOf(xhr) {
+    var body = null;
+    try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
+    var error = body && body.error;
+    return error ? [error.message].concat(fieldMessages(error)).join(" ") : msg.msgFailed;
   }
 
-  var cancel = document.getElementById("upload-cancel");
-  cancel.addEventListener("click", function () { if (xhr) { xhr.abort(); } });
+  // One request with the CSRF token; resolves with the XMLHttpRequest once it ends.
+  function request(method, url, body, onProgress) {
+    var xhr = new XMLHttpRequest();
+    var done = new Promise(function (resolve) {
+      xhr.open(method, url);
+      xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
+      xhr.setRequestHeader("Accept", "application/json");
+      if (typeof body === "string") { xhr.setRequestHeader("Content-Type", "application/json"); }
+      if (onProgress) { xhr.upload.addEventListener("progress", onProgress); }
+      xhr.addEventListener("loadend", function () { resolve(xhr); });
+      xhr.send(body);
+    });
+    done.xhr = xhr;
+    return done;
+  }
+
+  // While uploading, `expected` counts what is on its way (the text and the queue).
+  function showResult(body, state, expected) {
+    var first = body.items && body.items[0];
+    var name = body.title || (first ? first.name : "") || (queue[0] ? queue[0].path : "");
+    var count = expected || (body.items ? body.items.length : 0);
+    document.getElementById("result-name").textContent = name;
+    document.getElementById("result-items").textContent = count > 1 ? "(" + count + ")" : "";
+    document.getElementById("result-code").textContent = body.code_display;
+    document.getElementById("result-link").value = body.share_url;
+    document.getElementById("result-open").href = body.share_url;
+    if (body.qr) {
+      document.getElementById("result-qr").src = body.qr;
+      document.getElementById("result-qr-download").href = body.qr;
+      document.getElementById("result-qr-download").download = "share-" + body.code_display + ".svg";
+    }
+    document.getElementById("result-state").textContent = state;
+    document.getElementById("result-state").classList.toggle("uploading", state === msg.msgUploading);
+    document.getElementById("share-more").hidden = state === msg.msgUploading;
+    result.hidden = false;
+  }
+
+  function finished(body) {
+    showResult(body, msg.msgComplete);
+    announce.textContent = fill(msg.msgAnnounce, { code: body.code_display });
+    // The result is what the person came for: into view and focused, on a phone too.
+    result.scrollIntoView({ block: "start", behavior: "instant" });
+    result.focus({ preventScroll: true });
+  }
+
+  function entryCancel(entry) {
+    if (entry.state === "sending" && entry.request) { entry.request.xhr.abort(); }
+    if (entry.state === "queued" || entry.state === "sending") { entry.state = "cancelled"; }
+    show(entry);
+    overallProgress();
+  }
+  cancelAll.addEventListener("click", function () { queue.forEach(entryCancel); });
+
+  function sendItem(share, entry) {
+    var data = new FormData();
+    data.append("file", entry.file, entry.path);
+    entry.state = "sending";
+    entry.started = Date.now();
+    entry.loaded = 0;
+    show(entry);
+    entry.request = request("POST", section.dataset.endpoint + "/" + share.id + "/items", data, function (event) {
+      entry.loaded = Math.min(event.loaded, entry.file.size);
+      show(entry);
+      overallProgress();
+    });
+    return entry.request.then(function (xhr) {
+      if (entry.state === "cancelled") { return; }
+      if (xhr.status === 201) {
+        entry.state = "done";
+      } else {
+        entry.state = "failed";
+        entry.error = xhr.status ? errorOf(xhr) : msg.msgNetwork;
+      }
+      show(entry);
+      overallProgress();
+    });
+  }
+
+  function clearText() {
+    textArea.value = "";
+    textSize.textContent = "";
+    password.value = "";
+  }
+
+  // After a run only the files that failed stay in the queue, ready to try
+  // again; when the share could not even be created, all of them do.
+  function whenDone(keepAll) {
+    sending = false;
+    button.disabled = false;
+    cancelAll.hidden = true;
+    queue = queue.filter(function (entry) { return keepAll || entry.state === "failed"; });
+    queue.forEach(function (entry) { entry.state = "queued"; entry.loaded = 0; });
+    render();
+  }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    if (!queue.length && !hasText()) { showError(section.dataset.msgEmpty); return; }
+    if (sending) { return; }
+    if (!queue.length && !hasText()) { showError(msg.msgEmpty); return; }
+    var withFiles = queue.length > 0;
     var data = new FormData();
     if (form.elements.title.value.trim()) { data.append("title", form.elements.title.value.trim()); }
     data.append("expires_in", form.elements.expires_in.value);
@@ -226,44 +435,72 @@
       data.append("text", new Blob([textArea.value], { type: "text/plain;charset=utf-8" }), "text.txt");
       data.append("text_format", textFormat.value);
     }
-    queue.forEach(function (entry) { data.append("file", entry.file, entry.path); });
-    xhr = new XMLHttpRequest();
-    xhr.open("POST", section.dataset.endpoint);
-    xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.upload.addEventListener("progress", function (e) {
-      if (e.lengthComputable) { setProgress(Math.floor((e.loaded / e.total) * 100)); }
-    });
-    xhr.upload.addEventListener("load", function () { setProgress(100); });
-    xhr.addEventListener("load", function () {
-      var body = null;
-      try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
-      if (xhr.status === 201 && body) {
-        setProgress(100);
-        queue = [];
-        render();
-        textArea.value = "";
-        textSize.textContent = "";
-        password.value = "";
-        showResult(body);
-      } else {
-        var error = body && body.error;
-        showError(error ? error.message : section.dataset.msgFailed, fieldMessages(error));
-      }
-    });
-    xhr.addEventListener("error", function () { showError(section.dataset.msgNetwork); });
-    xhr.addEventListener("abort", function () { showError(section.dataset.msgCancelled); });
-    xhr.addEventListener("loadend", function () {
-      button.disabled = false;
-      cancel.hidden = true;
-      xhr = null;
-    });
+    if (withFiles) { data.append("uploading", "true"); }
+    sending = true;
     errorBox.hidden = true;
     result.hidden = true;
-    progress.hidden = false;
-    cancel.hidden = false;
-    setProgress(0);
+    progress.hidden = !withFiles;
+    cancelAll.hidden = false;
     button.disabled = true;
-    xhr.send(data);
+    setProgress(0);
+    queue.forEach(function (entry) { entry.state = "queued"; entry.loaded = 0; });
+    render();
+
+    request("POST", section.dataset.endpoint, data).then(function (xhr) {
+      var share = null;
+      try { share = JSON.parse(xhr.responseText); } catch (ignored) { share = null; }
+      if (xhr.status !== 201 || !share) {
+        whenDone(true);
+        showError(xhr.status ? errorOf(xhr) : msg.msgNetwork);
+        return null;
+      }
+      if (!withFiles) {
+        whenDone();
+        clearText();
+        finished(share);
+        return null;
+      }
+      // The code exists now: show it while the files travel.
+      showResult(share, msg.msgUploading, queue.length + (hasText() ? 1 : 0));
+      return queue.reduce(function (previous, entry) {
+        return previous.then(function () { return entry.state === "queued" ? sendItem(share, entry) : null; });
+      }, Promise.resolve()).then(function () { return share; });
+    }).then(function (share) {
+      if (!share) { return; }
+      var stored = queue.filter(function (entry) { return entry.state === "done"; }).length;
+      var failed = queue.filter(function (entry) { return entry.state === "failed"; });
+      var url = section.dataset.endpoint + "/" + share.id;
+      if (!stored && !hasText()) {
+        // Nothing arrived: the reserved share goes away rather than wait empty.
+        return request("DELETE", url, null).then(function () {
+          whenDone();
+          result.hidden = true;
+          showError(failed.length ? failed[0].error : msg.msgAllCancelled);
+        });
+      }
+      return request("PATCH", url, JSON.stringify({ complete: true })).then(function (xhr) {
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
+        whenDone();
+        if (xhr.status !== 200 || !body) { showError(errorOf(xhr)); return; }
+        body.qr = body.qr || share.qr;
+        setProgress(100);
+        if (failed.length) {
+          showError(failed[0].error, failed.slice(1).map(function (entry) { return entry.error; }));
+        }
+        clearText();
+        finished(body);
+      });
+    });
+  });
+
+  document.getElementById("share-more").addEventListener("click", function () {
+    result.hidden = true;
+    progress.hidden = true;
+    errorBox.hidden = true;
+    announce.textContent = "";
+    form.elements.title.value = "";
+    form.scrollIntoView({ block: "start" });
+    zone.focus();
   });
 })();
