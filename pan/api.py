@@ -3,6 +3,7 @@ pan/downloads.py. `/api/files…` keeps the first wave's one-file paths."""
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +21,8 @@ from project.lib.errors import ValidationFailed
 from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
+from project.lib.qr import CONTENT_TYPES as QR_TYPES
+from project.lib.qr import qr_file
 
 from . import access, downloads, selectors, services
 from .errors import ItemNotFound, MalformedUpload
@@ -233,6 +236,19 @@ def _share_action(service, doc: str):
 ShareCodeApi = _share_action(services.share_code_regenerate, "A new code; the old one stops working at once.")
 ShareRevokeApi = _share_action(services.share_revoke, "Stop sharing: downloads answer 410 until restored.")
 ShareRestoreApi = _share_action(services.share_restore, "Share a revoked share again.")
+
+
+class ShareQrApi(APIView):
+    kind = "svg"
+
+    @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request, unique_name):
+        """The share link's QR code (with its code) as a file to download; owner or `manage` only."""
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+        link = request.build_absolute_uri(share.share_path())
+        response = HttpResponse(qr_file(link, self.kind), content_type=QR_TYPES[self.kind])
+        response["Content-Disposition"] = f'attachment; filename="{share.unique_name}.{self.kind}"'
+        return response
 
 
 class PickupApi(APIView):

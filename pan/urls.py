@@ -28,6 +28,8 @@ api_urlpatterns = [
     ),
     path("shares/<unique:unique_name>/zip", api.ShareZipApi.as_view(), name="api-share-zip"),
     path("shares/<unique:unique_name>/code", api.ShareCodeApi.as_view(), name="api-share-code"),
+    path("shares/<unique:unique_name>/qr.svg", api.ShareQrApi.as_view(kind="svg"), name="api-share-qr-svg"),
+    path("shares/<unique:unique_name>/qr.png", api.ShareQrApi.as_view(kind="png"), name="api-share-qr-png"),
     path("shares/<unique:unique_name>/revoke", api.ShareRevokeApi.as_view(), name="api-share-revoke"),
     path("shares/<unique:unique_name>/restore", api.ShareRestoreApi.as_view(), name="api-share-restore"),
     # The first wave's one-file paths.

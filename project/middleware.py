@@ -9,7 +9,7 @@ PERFORMANCE-FACTS.md). Settings: see the "Middleware" section of
 import logging
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse, JsonResponse
@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_logged, error_body
+from project.lib.hybrid import HybridMiddleware
 from project.lib.metrics import request_observe
 from project.lib.net import client_address, client_key
 from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
@@ -28,29 +29,7 @@ from project.views import wants_json
 access_log = logging.getLogger("pan.access")
 
 
-class _DualModeMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
-        return self.handle(request)
-
-    def handle(self, request):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    async def __acall__(self, request):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-class TimingMiddleware(_DualModeMiddleware):
+class TimingMiddleware(HybridMiddleware):
     """`X-Process-Time` and `Server-Timing` on every response, and one access-log line.
 
     Placed first in MIDDLEWARE, it sees the response Django made from any
@@ -136,7 +115,7 @@ def log_access(address: str, port, method: str, path: str, status: int, seconds:
     )
 
 
-class RateLimitMiddleware(_DualModeMiddleware):
+class RateLimitMiddleware(HybridMiddleware):
     """Per-prefix limits per user (signed in) or per client address (anyone else).
 
     One counter per request: a signed-in user is counted as that user only,
@@ -232,7 +211,7 @@ class RateLimitMiddleware(_DualModeMiddleware):
         return response
 
 
-class DatabaseUnavailableMiddleware(_DualModeMiddleware):
+class DatabaseUnavailableMiddleware(HybridMiddleware):
     """503, not 500, when the database cannot be reached (SPEC §8).
 
     With the connect and pool timeouts of project/settings.py that comes

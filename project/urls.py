@@ -9,6 +9,7 @@ from accounts.urls import api_urlpatterns as accounts_api
 from accounts.urls import page_urlpatterns as accounts_pages
 from dropoff.urls import api_urlpatterns as dropoff_api
 from dropoff.urls import page_urlpatterns as dropoff_pages
+from pan.dashboard import admin_dashboard
 from pan.urls import api_urlpatterns as pan_api
 from pan.urls import page_urlpatterns as pan_pages
 from shortener.urls import api_urlpatterns as shortener_api
@@ -41,6 +42,7 @@ urlpatterns = [
     # the current hashed file. Not permanent, so a new icon reaches browsers.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico")), name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/dashboard/", admin.site.admin_view(admin_dashboard), name="admin-dashboard"),
     path("admin/", admin.site.urls),
 ]
 

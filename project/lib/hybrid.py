@@ -3,7 +3,9 @@
 Django's `MiddlewareMixin` runs a sync hook of an async stack in a thread;
 a plain class with its own `__acall__` adds none. Subclasses say what they
 do around the rest of the stack (`around`, a context manager) and to the
-response (`after`); this class does the dispatching once.
+response (`after`), or replace `handle` and `__acall__` outright (the
+timing, rate-limit and database middleware of project/middleware.py); this
+class does the dispatching once.
 """
 
 import contextlib
@@ -31,6 +33,10 @@ class HybridMiddleware:
     def __call__(self, request):
         if self.async_mode:
             return self.__acall__(request)
+        return self.handle(request)
+
+    def handle(self, request):
+        """The sync path (a subclass may replace it and `__acall__` together)."""
         with self.around(request):
             response = self.get_response(request)
         self.after(request, response)
