@@ -35,3 +35,23 @@ def test_the_live_server_serves_both_icons(daphne_server):
         svg = client.get(links[0])
         assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
         assert svg.content.startswith(b"<svg")
+
+
+def test_pages_name_app_icons_and_a_manifest():
+    import json
+    from pathlib import Path
+
+    from django.conf import settings
+
+    html = Client().get("/").content.decode()
+    assert '<link rel="apple-touch-icon" href="/static/apple-touch-icon.png">' in html
+    assert '<link rel="manifest" href="/static/manifest.webmanifest">' in html
+    static = Path(settings.BASE_DIR) / "static"
+    manifest = json.loads((static / "manifest.webmanifest").read_text())
+    for icon in manifest["icons"]:
+        data = (static / icon["src"]).read_bytes()
+        if icon["type"] == "image/png":
+            width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and f"{width}x{height}" == icon["sizes"]
+    touch = (static / "apple-touch-icon.png").read_bytes()
+    assert int.from_bytes(touch[16:20], "big") == 180
