@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pan.models import SHARE_CODE_LENGTH, new_share_code, new_unique_name, share_code_display
+from pan.models import SHARE_CODE_LENGTH, OwnedQuerySet, new_share_code, new_unique_name, share_code_display
 
 
 def new_receipt_key() -> str:
@@ -32,7 +32,7 @@ def _full() -> Q:
     return Q(received_files__gte=F("max_files")) | Q(received_bytes__gte=F("max_bytes"))
 
 
-class DropRequestQuerySet(models.QuerySet):
+class DropRequestQuerySet(OwnedQuerySet):
     """Exclusive states, in the order closed, expired, full, open (that of `DropRequest.state`)."""
 
     def closed(self):
@@ -50,14 +50,6 @@ class DropRequestQuerySet(models.QuerySet):
     def open(self, now=None):
         """Requests that take drops now."""
         return self._live(now or timezone.now()).exclude(_full())
-
-    def visible_to(self, user):
-        """What a user may manage: their own requests, or all with `manage`."""
-        from accounts.permissions import user_has_pan_permission
-
-        if user_has_pan_permission(user, "manage"):
-            return self.all()
-        return self.filter(owner=user)
 
 
 class DropRequest(models.Model):

@@ -54,7 +54,19 @@ def _used_up() -> Q:
     return Q(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
 
 
-class ShareQuerySet(models.QuerySet):
+class OwnedQuerySet(models.QuerySet):
+    """Rows with an `owner`: shares here, drop-off requests in dropoff/."""
+
+    def visible_to(self, user):
+        """What a user may manage: their own, or all with `manage`."""
+        from accounts.permissions import user_has_pan_permission
+
+        if user_has_pan_permission(user, "manage"):
+            return self.all()
+        return self.filter(owner=user)
+
+
+class ShareQuerySet(OwnedQuerySet):
     """One queryset per state; states are exclusive, in the order revoked,
     expired, used up, uploading, active (the order of `Share.state`)."""
 
@@ -100,14 +112,6 @@ class ShareQuerySet(models.QuerySet):
             | Q(revoked_at__lte=revoked_before)
             | Q(complete=False, updated_at__lte=abandoned_before)
         )
-
-    def visible_to(self, user):
-        """What a user may manage: their own shares, or all with `manage`."""
-        from accounts.permissions import user_has_pan_permission
-
-        if user_has_pan_permission(user, "manage"):
-            return self.all()
-        return self.filter(owner=user)
 
 
 class Share(models.Model):
