@@ -8,7 +8,7 @@ from .models import AuditEvent
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("at", "actor_name", "action", "object_type", "object_id", "client", "via")
-    list_filter = ("action", "via", "object_type", "at")
+    list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), "via", "object_type", "at")
     search_fields = ("actor_name", "object_id", "client")
     date_hierarchy = "at"
     list_select_related = False

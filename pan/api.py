@@ -35,6 +35,7 @@ from .serializers import (
     PickupRequestSerializer,
     ShareInputSerializer,
     ShareSerializer,
+    ShareTextInputSerializer,
     ShareUpdateSerializer,
     UploadInputSerializer,
 )
@@ -146,7 +147,7 @@ class ShareListApi(_MultipartPost, GenericAPIView):
         return self.get_paginated_response(data)
 
     @extend_schema(
-        request={"multipart/form-data": ShareInputSerializer},
+        request={"multipart/form-data": ShareInputSerializer, "application/json": ShareTextInputSerializer},
         responses={201: OwnedShareSerializer, **_TOO_LARGE},
     )
     def post(self, request):
@@ -154,6 +155,9 @@ class ShareListApi(_MultipartPost, GenericAPIView):
         data, uploads = _form(request)
         if not hasattr(data, "get"):
             raise ValidationFailed()
+        if request.content_type.startswith("application/json"):
+            # The types the schema states for the JSON form (null is not a password); the service checks the rest.
+            ShareTextInputSerializer(data=data).is_valid(raise_exception=True)
         uploading = _flag(data, "uploading")
         text = _text(request, data)
         if not uploading and text is None:

@@ -24,6 +24,17 @@ def _password(**kwargs):
     return serializers.CharField(required=False, allow_blank=True, max_length=MAX_PASSWORD, **kwargs)
 
 
+def _text_format():
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "plain (default), markdown, or a programming language (python, js, go…); an unknown one is refused "
+            "with 400."
+        ),
+    )
+
+
 class ShareInputSerializer(serializers.Serializer):
     """Documents the multipart form of `POST /api/shares`; the service validates the values.
     At least one `file` or a `text` is needed, unless `uploading` is true."""
@@ -48,14 +59,26 @@ class ShareInputSerializer(serializers.Serializer):
             "refused with 413."
         ),
     )
-    text_format = serializers.CharField(
+    text_format = _text_format()
+
+
+class ShareTextInputSerializer(serializers.Serializer):
+    """Documents the JSON form of `POST /api/shares`: a text share, or an open
+    share to be filled with files (`uploading`); one of the two is needed."""
+
+    text = serializers.CharField(
         required=False,
-        allow_blank=True,
-        help_text=_(
-            "plain (default), markdown, or a programming language (python, js, go…); an unknown one is refused "
-            "with 400."
-        ),
+        help_text=_("The text to share, not blank; over PAN_MAX_TEXT_SIZE bytes of UTF-8 it is refused with 413."),
     )
+    uploading = serializers.BooleanField(
+        required=False, help_text=_("Create the share open, to be filled by POST /api/shares/<id>/items.")
+    )
+    text_format = _text_format()
+    title = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TITLE)
+    message = serializers.CharField(required=False, allow_blank=True, max_length=MAX_MESSAGE)
+    expires_in = _expires_in(help_text=_("Seconds until the share expires; 0 = never."))
+    max_downloads = _max_downloads()
+    password = _password(help_text=_("Also ask recipients for this password."))
 
 
 class PickupInputSerializer(serializers.Serializer):

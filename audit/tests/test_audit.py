@@ -198,12 +198,16 @@ def test_deleting_a_user_keeps_their_rows_and_name(bob):
     assert (event.actor, event.actor_name) == (None, "bob")
 
 
-def test_admins_read_and_filter_the_log_and_no_one_edits_it(alice, bob, dana_share):
+def test_admins_read_and_filter_the_log_and_no_one_edits_it(alice, bob, dana, dana_share):
     client = Client()
     client.force_login(alice)
     listing = client.get("/admin/audit/auditevent/", {"action": "share_create"})
     assert listing.status_code == 200
     assert dana_share["id"] in listing.content.decode()
+    by_actor = client.get("/admin/audit/auditevent/", {"actor__id__exact": dana.pk})
+    assert by_actor.status_code == 200 and dana_share["id"] in by_actor.content.decode()
+    by_other = client.get("/admin/audit/auditevent/", {"actor__id__exact": bob.pk, "action": "share_create"})
+    assert dana_share["id"] not in by_other.content.decode()
     searched = client.get("/admin/audit/auditevent/", {"q": "nobody-such"})
     assert dana_share["id"] not in searched.content.decode()
     event = only_row(Action.SHARE_CREATE)

@@ -372,3 +372,11 @@ def test_the_upload_page_has_a_text_tab_a_format_list_the_api_accepts_and_a_pass
     offered = offered[: offered.index("html") + 1]
     assert offered == "plain markdown python javascript go rust java c cpp bash json yaml sql html".split()
     assert [text_format_validate(value) for value in offered] == offered
+
+
+def test_the_json_form_states_its_types(api_as, dana):
+    client = api_as(dana)
+    assert client.post("/api/shares", {"text": "hi", "password": None}, format="json").status_code == 400
+    assert client.post("/api/shares", {"text": "hi", "max_downloads": "many"}, format="json").status_code == 400
+    opened = client.post("/api/shares", {"uploading": True}, format="json")
+    assert opened.status_code == 201 and opened.json()["state"] == "uploading"
