@@ -7,7 +7,7 @@ Owners: `POST/GET /api/requests`, `GET/DELETE /api/requests/<id>`,
 """
 
 from django.http.multipartparser import MultiPartParserError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
@@ -39,7 +39,14 @@ from .views import request_unlocked
 
 _PASSWORD = OpenApiParameter("X-Request-Password", str, OpenApiParameter.HEADER, required=False)
 _PASS = OpenApiParameter("X-Drop-Pass", str, OpenApiParameter.HEADER, required=False)
-_ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+# What only these views answer; the shared errors (400, 401, 403, 404, 413,
+# 429, 503 where they apply) come from project/lib/openapi.py.
+_SENDER_ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="The request has a password and none was sent."),
+    403: OpenApiResponse(ErrorSerializer, description="The password is not correct."),
+    410: OpenApiResponse(ErrorSerializer, description="The request was closed or has expired."),
+    413: OpenApiResponse(ErrorSerializer, description="The request is full, or takes fewer files or bytes."),
+}
 
 
 class RequestListApi(GenericAPIView):
@@ -51,13 +58,13 @@ class RequestListApi(GenericAPIView):
             return [IsAuthenticated(), HasPanPermission("upload")()]
         return [IsAuthenticated()]
 
-    @extend_schema(responses={200: RequestSerializer(many=True), 401: ErrorSerializer})
+    @extend_schema(responses={200: RequestSerializer(many=True)})
     def get(self, request):
         """Your drop-off requests, newest first (every request with the `manage` permission), paginated."""
         page = self.paginate_queryset(selectors.request_list_managed(user=request.user))
         return self.get_paginated_response(RequestSerializer(page, many=True, context={"request": request}).data)
 
-    @extend_schema(request=RequestInputSerializer, responses={201: RequestSerializer, **_ERRORS})
+    @extend_schema(request=RequestInputSerializer, responses={201: RequestSerializer})
     def post(self, request):
         """Ask people without an account to send you files; needs the `upload` permission."""
         data = request.data
@@ -80,13 +87,13 @@ class RequestListApi(GenericAPIView):
 class RequestDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: RequestDetailSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: RequestDetailSerializer})
     def get(self, request, unique_name):
         """One of your requests, with what was dropped into it."""
         found = selectors.request_get_managed(user=request.user, unique_name=unique_name)
         return Response(RequestDetailSerializer(found, context={"request": request}).data)
 
-    @extend_schema(responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={204: None})
     def delete(self, request, unique_name):
         """Delete the request and every share dropped into it."""
         services.request_delete(request=selectors.request_get_managed(user=request.user, unique_name=unique_name))
@@ -97,7 +104,7 @@ class _RequestActionApi(APIView):
     permission_classes = [IsAuthenticated]
     service = None
 
-    @extend_schema(request=None, responses={200: RequestSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(request=None, responses={200: RequestSerializer})
     def post(self, request, unique_name):
         found = selectors.request_get_managed(user=request.user, unique_name=unique_name)
         type(self).service(request=found)
@@ -138,15 +145,7 @@ class PublicRequestApi(APIView):
     @extend_schema(
         operation_id="requests_public_retrieve",
         parameters=[_PASSWORD],
-        responses={
-            200: PublicRequestSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            410: ErrorSerializer,
-            413: ErrorSerializer,
-            429: ErrorSerializer,
-        },
+        responses={200: PublicRequestSerializer, **_SENDER_ERRORS},
     )
     def get(self, request, code):
         """What a drop-off request asks for, and a drop pass for sending large files (no account needed)."""
@@ -165,7 +164,7 @@ class DropApi(APIView):
     @extend_schema(
         request={"multipart/form-data": DropInputSerializer},
         parameters=[_PASSWORD, _PASS],
-        responses={201: ReceiptSerializer, **_ERRORS, 410: ErrorSerializer, 413: ErrorSerializer, 429: ErrorSerializer},
+        responses={201: ReceiptSerializer, **_SENDER_ERRORS},
     )
     def post(self, request, code):
         """Send files into a drop-off request (no account needed); the answer is your receipt."""

@@ -8,9 +8,7 @@ stored, then again under a row lock once the share exists, so concurrent
 drops can never take a request past its limits.
 """
 
-import hashlib
 import hmac
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -25,16 +23,18 @@ from pan.models import SHARE_CODE_LENGTH, Share
 from pan.services import (
     MAX_MESSAGE,
     MAX_TITLE,
+    expiry_from,
     share_create,
     share_delete,
     share_password_hash,
     validate_expires_in,
+    validate_text,
     validate_whole_number,
 )
 from pan.storing import IncomingFile, files_declared_size
 from project.lib.attempts import Layer, attempts_give_back, attempts_take
 from project.lib.errors import ValidationFailed
-from project.lib.net import client_key, network_key
+from project.lib.net import client_key, key_digest, network_key
 
 from .errors import RequestClosed, RequestExpired, RequestFull, RequestNotFound, TooManyDrops
 from .models import Drop, DropRequest, RequestState
@@ -43,22 +43,6 @@ MAX_NAME = 100
 
 
 # --- Validation -------------------------------------------------------------
-
-
-def _text(field: str, value, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or "\x00" in value:
-        raise ValidationFailed(fields={field: [_("Enter text.")]})
-    if len(value) > limit:  # as sent, spaces included: what the API schema states
-        raise ValidationFailed(fields={field: [_("Enter at most %(max)s characters.") % {"max": limit}]})
-    return value.strip()
-
-
-def _expiry(expires_in, now):
-    seconds = validate_expires_in(expires_in)
-    seconds = settings.PAN_REQUEST_DEFAULT_EXPIRY if seconds is None else seconds
-    return now + timedelta(seconds=seconds) if seconds else None
 
 
 # --- The requester's side ----------------------------------------------------
@@ -71,9 +55,9 @@ def request_create(
     among live shares, so the home page's box finds one thing)."""
     now = timezone.now()
     fields = {
-        "title": _text("title", title, MAX_TITLE),
-        "message": _text("message", message, MAX_MESSAGE),
-        "expires_at": _expiry(expires_in, now),
+        "title": validate_text("title", title, MAX_TITLE),
+        "message": validate_text("message", message, MAX_MESSAGE),
+        "expires_at": expiry_from(validate_expires_in(expires_in), now, default=settings.PAN_REQUEST_DEFAULT_EXPIRY),
         "max_files": validate_whole_number("max_files", max_files, low=1, high=settings.PAN_REQUEST_MAX_FILES)
         or settings.PAN_REQUEST_DEFAULT_FILES,
         "max_bytes": validate_whole_number("max_bytes", max_bytes, low=1, high=settings.PAN_REQUEST_MAX_BYTES)
@@ -139,10 +123,6 @@ def request_delete(*, request: DropRequest) -> None:
 # --- The dropper's side ------------------------------------------------------
 
 
-def _hashed(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:24]
-
-
 def _guess_layers(client: str, request: DropRequest | None = None) -> list[Layer]:
     """Codes and passwords typed by outsiders count where share codes do:
     per client and per network on all codes (the same keys as
@@ -159,8 +139,8 @@ def request_by_code(*, code: str | None, client: str) -> DropRequest:
         raise RequestNotFound()
     layers = _guess_layers(client)
     attempts_take(layers, patience=CODE_CHECK_PATIENCE)
-    request = DropRequest.objects.select_related("owner").filter(code=normal).first()
-    if request is None or not hmac.compare_digest(request.code.encode(), normal.encode()):
+    request = request_for_pickup(normal)
+    if request is None:
         raise RequestNotFound()
     attempts_give_back(layers)
     return request
@@ -168,7 +148,7 @@ def request_by_code(*, code: str | None, client: str) -> DropRequest:
 
 def request_for_pickup(code: str) -> DropRequest | None:
     """The request a (normalised) code typed in the home page's box names, or None."""
-    found = DropRequest.objects.filter(code=code).first()
+    found = DropRequest.objects.select_related("owner").filter(code=code).first()
     return found if found is not None and hmac.compare_digest(found.code.encode(), code.encode()) else None
 
 
@@ -191,13 +171,13 @@ def request_password_check(*, request: DropRequest, password: str | None, client
 def _drop_layers(client: str) -> list[Layer]:
     return [
         Layer(
-            f"drop:client:{_hashed(client_key(client))}",
+            f"drop:client:{key_digest(client_key(client))}",
             settings.PAN_DROP_CLIENT_LIMIT,
             settings.PAN_DROP_WINDOW,
             TooManyDrops,
         ),
         Layer(
-            f"drop:network:{_hashed(network_key(client))}",
+            f"drop:network:{key_digest(network_key(client))}",
             settings.PAN_DROP_NETWORK_LIMIT,
             settings.PAN_DROP_WINDOW,
             TooManyDrops,
@@ -221,7 +201,7 @@ def drop_receive(*, request: DropRequest, files: list[IncomingFile], name=None, 
     and what `share_create` raises (413 per file or share, 503 storage).
     On any error nothing is kept.
     """
-    name, note = _text("name", name, MAX_NAME), _text("note", note, MAX_MESSAGE)
+    name, note = validate_text("name", name, MAX_NAME), validate_text("note", note, MAX_MESSAGE)
     if not files:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to send.")]})
     request_raise_if_closed(request)

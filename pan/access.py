@@ -13,7 +13,6 @@ gives its attempt back. While a layer is full every code, even the right
 one, answers 429 with `Retry-After`.
 """
 
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -25,7 +24,7 @@ from django.db.models import F
 from accounts.permissions import user_has_pan_permission
 from project.lib.attempts import Layer, attempts_give_back, attempts_locked_for, attempts_reset, attempts_take
 from project.lib.metrics import CODE_GUESS_FAILURES
-from project.lib.net import client_key, network_key
+from project.lib.net import client_key, key_digest, network_key
 from project.lib.optional_cache import optional_cache
 
 from .errors import (
@@ -50,10 +49,6 @@ from .models import SHARE_CODE_LENGTH, Share, ShareState
 CODE_CHECK_PATIENCE = 0.5
 
 
-def _hashed(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:24]
-
-
 def _share_layer(share: Share) -> Layer:
     return Layer(
         f"code:share:{share.unique_name}",
@@ -68,7 +63,7 @@ def guess_layers(client: str, scope: str | None = None) -> list[Layer]:
     codes, one network on all codes and, with a `scope` (a share's or a
     drop-off request's id), one client on that one. Passwords and codes of
     shares and requests all count here (dropoff/services.py too)."""
-    who, network = _hashed(client_key(client)), _hashed(network_key(client))
+    who, network = key_digest(client_key(client)), key_digest(network_key(client))
     layers = [
         Layer(
             f"code:client:{who}",

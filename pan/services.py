@@ -79,15 +79,16 @@ def validate_max_downloads(value) -> int | None:
     return validate_whole_number("max_downloads", value, low=1, high=1_000_000)
 
 
-def _validate_text(field: str, value, limit: int) -> str:
+def validate_text(field: str, value, limit: int) -> str:
+    """A short text field (title, message, a name): at most `limit` characters
+    as sent (what the API schema states), returned stripped; None is ""."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(fields={field: [_("Enter text.")]})
-    value = value.strip()
     if len(value) > limit or "\x00" in value:
         raise ValidationFailed(fields={field: [_("Enter at most %(max)s characters.") % {"max": limit}]})
-    return value
+    return value.strip()
 
 
 MAX_PASSWORD = 256
@@ -104,8 +105,9 @@ def share_password_hash(value) -> str:
     return make_password(value)
 
 
-def _expiry(expires_in: int | None, now):
-    seconds = settings.PAN_DEFAULT_EXPIRY if expires_in is None else expires_in
+def expiry_from(expires_in: int | None, now, *, default: int):
+    """When something given `expires_in` seconds (None: `default`, 0: never) expires."""
+    seconds = default if expires_in is None else expires_in
     return now + timedelta(seconds=seconds) if seconds else None
 
 
@@ -172,8 +174,8 @@ def share_create(
     prepared = None if text is None else text_prepare(text, text_format, limit=settings.PAN_MAX_TEXT_SIZE)
     expires_in = validate_expires_in(expires_in)
     max_downloads = validate_max_downloads(max_downloads)
-    title = _validate_text("title", title, MAX_TITLE)
-    message = _validate_text("message", message, MAX_MESSAGE)
+    title = validate_text("title", title, MAX_TITLE)
+    message = validate_text("message", message, MAX_MESSAGE)
     password_hash = share_password_hash(password)
     if not files and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
@@ -191,7 +193,7 @@ def share_create(
                 title=title,
                 message=message,
                 created_at=now,
-                expires_at=_expiry(expires_in, now),
+                expires_at=expiry_from(expires_in, now, default=settings.PAN_DEFAULT_EXPIRY),
                 max_downloads=max_downloads,
                 complete=not uploading,
                 password=password_hash,
@@ -299,16 +301,16 @@ def share_update(*, share: Share, changes: dict) -> Share:
         raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in unknown})
     fields = []
     if "title" in changes:
-        share.title = _validate_text("title", changes["title"], MAX_TITLE)
+        share.title = validate_text("title", changes["title"], MAX_TITLE)
         fields.append("title")
     if "message" in changes:
-        share.message = _validate_text("message", changes["message"], MAX_MESSAGE)
+        share.message = validate_text("message", changes["message"], MAX_MESSAGE)
         fields.append("message")
     if "expires_in" in changes:
         seconds = validate_expires_in(changes["expires_in"])
         if seconds is None:
             raise ValidationFailed(fields={"expires_in": [_("Enter a whole number of seconds.")]})
-        share.expires_at = _expiry(seconds, timezone.now())
+        share.expires_at = expiry_from(seconds, timezone.now(), default=settings.PAN_DEFAULT_EXPIRY)
         fields.append("expires_at")
     if "max_downloads" in changes:
         share.max_downloads = validate_max_downloads(changes["max_downloads"])

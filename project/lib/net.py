@@ -65,3 +65,10 @@ def network_key(address: str) -> str:
         ip = ip.ipv4_mapped
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def key_digest(value: str) -> str:
+    """A short SHA-256 of a client or network key, for cache keys (any characters, fixed length)."""
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
