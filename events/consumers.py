@@ -10,17 +10,32 @@ ignored; a follow that is not allowed is ignored too, so the answer tells
 nothing about which shares exist.
 """
 
+import contextlib
 import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
 
-from .services import share_group, user_group
+from .services import layer_unreachable, share_group, user_group
 
 MAX_FOLLOWED = 20
+# RFC 6455 §7.4.1 (IANA registry): "Try Again Later".
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        # With Redis unreachable, joining a group or waiting on the channel
+        # fails: the page gets a closed socket (events.js retries later) and
+        # the log one warning, never a traceback (SPEC §8).
+        try:
+            await super().__call__(scope, receive, send)
+        except (OSError, RedisError) as exc:
+            layer_unreachable(exc)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+
     async def connect(self):
         user = self.scope.get("user")
         self.followed: set[str] = set()

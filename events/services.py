@@ -44,18 +44,23 @@ def share_group(unique_name: str) -> str:
     return f"share.{unique_name}"
 
 
-def _send(group: str, event: dict) -> None:
+def layer_unreachable(exc: BaseException) -> None:
+    """Log that the channel layer cannot be reached, once per RATE_LIMIT_WARNING_INTERVAL."""
     global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > settings.RATE_LIMIT_WARNING_INTERVAL:
+        _last_warning = now
+        logger.warning("live events: the channel layer is unreachable (%s); events are skipped", exc)
+
+
+def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         async_to_sync(layer.group_send)(group, {"type": "pan.event", "event": event})
     except Exception as exc:  # noqa: BLE001 - an unreachable layer must not fail what happened
-        now = time.monotonic()
-        if now - _last_warning > settings.RATE_LIMIT_WARNING_INTERVAL:
-            _last_warning = now
-            logger.warning("live events: the channel layer is unreachable (%s); events are skipped", exc)
+        layer_unreachable(exc)
 
 
 def event_publish(*, kind: str, user_id=None, share: str | None = None, **payload) -> None:

@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import PASSWORD
@@ -102,3 +103,55 @@ def test_every_feature_works_without_redis_and_the_log_says_so_once(server, clie
     assert " 500 " not in log and "Traceback" not in log, log
     assert log.count(WARNING) == 1, log
     assert len(re.findall(r"WARNING pan\.ratelimit", log)) == 1, log
+
+
+def test_drop_offs_link_statistics_and_live_events_without_redis(server, client):
+    login = timed(client.post, "/api/login", json={"username": "redis-down-admin", "password": PASSWORD})
+    owner = {"Authorization": f"Bearer {login.json()['access']}"}
+    made = timed(
+        client.post, "/api/requests", json={"title": "down", "max_files": 5, "max_bytes": 10**6}, headers=owner
+    )
+    assert made.status_code == 201, made.text
+    code = made.json()["code"].replace("-", "")
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    dropped = timed(
+        client.post, f"/api/requests/{code}/drops", content=share_body("d.txt", b"dropped"), headers=headers
+    )
+    assert dropped.status_code == 201, dropped.text  # the drop limit fails open, the live event is skipped
+
+    key = timed(client.post, "/api/short", json={"url": "https://example.com/stats-down"}, headers=owner).json()["key"]
+    assert timed(client.get, f"/s/{key}", headers={"User-Agent": "curl/8.5.0"}).status_code == 302
+    deadline = time.monotonic() + 10  # statistics are written every 2 s, without Redis too
+    while time.monotonic() < deadline:
+        stats = timed(client.get, f"/api/short/{key}/stats", headers=owner).json()
+        if stats["visits"]:
+            break
+        time.sleep(0.5)
+    assert stats["visits"] == 1 and stats["browsers"] == [{"name": "curl", "visits": 1}]
+
+    # A signed-in page's live events: the socket is refused at once, the page is not.
+    session = httpx.Client(base_url=server.url, timeout=30)
+    session.get("/login/")
+    session.post(
+        "/login/",
+        data={
+            "username": "redis-down-admin",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+    )
+    assert timed(session.get, "/files/").status_code == 200
+    url = server.url.replace("http://", "ws://") + "/ws/events/"
+    started = time.monotonic()
+    with pytest.raises(InvalidStatus):
+        connect(
+            url,
+            origin=server.url,
+            open_timeout=BOUND,
+            additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
+        )
+    assert time.monotonic() - started < BOUND
+    time.sleep(0.5)
+    log = server.log()
+    assert "Traceback" not in log, log
+    assert "live events: the channel layer is unreachable" in log
