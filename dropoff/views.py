@@ -1,6 +1,7 @@
 """Drop-off pages: `/r/<code>/` for senders (no account), its receipts, and
 `/requests/` for requesters. Thin: every rule is in dropoff/services.py."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -13,6 +14,7 @@ from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
 
 from . import selectors, services
+from .errors import RequestFull
 from .passes import COOKIE_NAME, drop_pass_for
 
 SESSION_KEY = "pan_requests_unlocked"
@@ -30,7 +32,7 @@ def _unlock(session, found) -> None:
 def _error_page(request, exc: ApplicationError, found=None):
     if isinstance(exc, NotFound):
         return render(request, "dropoff/missing.html", {"message": exc.message}, status=404)
-    if isinstance(exc, Gone) or exc.code == "request_full":
+    if isinstance(exc, Gone | RequestFull):
         return render(request, "dropoff/gone.html", {"message": exc.message, "code": exc.code}, status=exc.status_code)
     response = render(
         request, "dropoff/request.html", _context(request, found, error=exc.message), status=exc.status_code
@@ -73,7 +75,7 @@ def request_page(request, code):
     response.set_cookie(
         COOKIE_NAME,
         drop_pass_for(found),
-        max_age=6 * 3600,
+        max_age=settings.PAN_DROP_PASS_AGE,
         path=found.get_absolute_url(),
         httponly=True,
         samesite="Lax",
