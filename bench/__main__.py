@@ -1,24 +1,29 @@
-"""Benchmark Pan the way the README starts it.
+"""Benchmark Pan the way the README and the production command start it.
 
-    python -m bench                 # start daphne (embedded default) and measure
-    python -m bench --quick         # small sizes, for a smoke run
+    python -m bench                 # Pan on daphne and on uvicorn, the FastAPI tutorial app; ratios
+    python -m bench --quick         # small counts and a 5 MiB file, for a smoke run (CI)
+    python -m bench --servers daphne
     python -m bench --url URL --username U --password P [--server-pid PID]
 
-Measures short-link redirects, the file page, login, a large upload and
-download (with the server's peak resident memory), the same number of bytes
-as the zip of a several-file share, WebSocket echo, and the machine's own
-ceilings (disk read, nginx sendfile). Every loop is bounded in
-count and time. Prints a table and writes JSON (bench/results/ by default).
+For each server: login, short-link redirects, the share page, WebSocket
+echo, a large upload and its download (with the server's peak resident
+memory), and the zip of a several-file share as large as that file. Then
+the same work on the FastAPI tutorial app (bench/fastapi_app.py) and the
+machine's ceilings (disk read, nginx sendfile). Prints every figure, then
+SPEC §9's ratios against the tutorial app with their aims, and writes JSON
+(bench/results/ by default). Every loop is bounded in count and time.
 """
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,7 +52,11 @@ def parse_args(argv=None):
     parser.add_argument("--server-pid", type=int, help="with --url: the server's pid, for memory figures")
     parser.add_argument("--username", default="bench-admin")
     parser.add_argument("--password", default="Bench-Password-" + secrets.token_hex(4))
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
+    parser.add_argument(
+        "--servers",
+        default="daphne,uvicorn",
+        help="Pan's servers to measure, comma-separated: daphne (make run), uvicorn (make serve)",
+    )
     parser.add_argument("--file-mib", type=int, default=200, help="size of the upload/download file")
     parser.add_argument("--quick", action="store_true", help="small counts and a 5 MiB file")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate cores")
@@ -89,14 +98,14 @@ async def api_json(session, method, url, **kwargs):
         return body
 
 
-async def upload(session, base, headers, path: Path, pid) -> tuple[dict, dict]:
+async def upload(session, url, headers, path: Path, pid) -> tuple[dict, dict]:
     size_mib = path.stat().st_size / 2**20  # noqa: ASYNC240 - one stat, outside the timed part
     async with PeakSampler(pid) as memory:
         started = time.perf_counter()
         with open(path, "rb") as handle:  # noqa: ASYNC230 - aiohttp streams it in chunks
             form = aiohttp.FormData()
             form.add_field("file", handle, filename=path.name, content_type="application/octet-stream")
-            created = await api_json(session, "POST", f"{base}/api/files", data=form, headers=headers)
+            created = await api_json(session, "POST", url, data=form, headers=headers)
         seconds = time.perf_counter() - started
     row = {
         "name": f"upload {size_mib:.0f} MiB",
@@ -148,123 +157,8 @@ async def download(session, name, url, size_mib, pid, expected_sha=None, headers
     return row
 
 
-async def run(args) -> dict:
-    quick = args.quick
-    file_mib = 5 if quick else args.file_mib
-    n = lambda full, small: small if quick else full  # noqa: E731
-    server = None
-    workdir = Path(tempfile.mkdtemp(prefix="pan-bench-"))
-    os.chmod(workdir, 0o755)  # noqa: S103 - nginx workers (user nobody) read the payload here
-    if args.url:
-        base, pid = args.url.rstrip("/"), args.server_pid
-    else:
-        server = LiveServer(extra_env=BENCH_ENV, server=args.server).start()
-        base, pid = server.url, server.procs[0].pid
-    if pid and not args.no_pin and os.cpu_count() and os.cpu_count() >= 2:
-        os.sched_setaffinity(pid, {0})
-        os.sched_setaffinity(0, set(range(1, os.cpu_count())))
-
-    rows: list[dict] = []
-    try:
-        connector = aiohttp.TCPConnector(limit=0)
-        timeout = aiohttp.ClientTimeout(total=600)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            if server:
-                await api_json(
-                    session, "POST", f"{base}/api/register", json={"username": args.username, "password": args.password}
-                )
-            tokens = await api_json(
-                session, "POST", f"{base}/api/login", json={"username": args.username, "password": args.password}
-            )
-            auth = {"Authorization": f"Bearer {tokens['access']}"}
-
-            link = await api_json(session, "POST", f"{base}/api/short", json={"url": "https://example.com/bench"})
-            small = aiohttp.FormData()
-            small.add_field("file", b"hello bench\n", filename="hello.txt", content_type="text/plain")
-            page_file = await api_json(session, "POST", f"{base}/api/files", data=small, headers=auth)
-
-            login_body = {"username": args.username, "password": args.password}
-            http_scenarios = [
-                ("login", "POST", "/api/login", 200, {"json": login_body}, [(1, n(100, 10)), (8, n(200, 20))]),
-                ("short-link redirect", "GET", f"/s/{link['key']}", 302, {}, [(1, n(2000, 100)), (32, n(10000, 300))]),
-                (
-                    "file page",
-                    "GET",
-                    f"/f/{page_file['unique_name']}/",
-                    200,
-                    {},
-                    [(1, n(1000, 50)), (32, n(4000, 200))],
-                ),
-            ]
-            for name, method, path, expect, kwargs, steps in http_scenarios:
-                for concurrency, total in steps:
-                    result = await http_load(
-                        session, name, method, base + path, expect=expect,
-                        concurrency=concurrency, total=total, seconds=20, **kwargs,
-                    )  # fmt: skip
-                    rows.append(result.summary())
-
-            if server:
-                rows += await redirect_without_statistics(session, args, n, rows)
-
-            if not args.no_fastapi:
-                rows += await fastapi_rows(session, workdir, n, pin=bool(pid and not args.no_pin))
-
-            ws_url = base.replace("http", "ws", 1) + "/ws/echo/"
-            for connections, total in ((1, n(5000, 200)), (50, n(25000, 1000))):
-                result = await websocket_echo(
-                    session, ws_url, connections=connections, total=total, seconds=20, origin=base
-                )
-                rows.append(result.summary())
-
-            path, sha = make_file(workdir, file_mib)
-            row, created = await upload(session, base, auth, path, pid)
-            rows.append(row)
-            content_url = f"{base}/api/files/{created['unique_name']}/content"
-            code = {"X-Share-Code": created["share_code"]}
-            checked = f"download {file_mib} MiB, SHA-256 checked"
-            rows.append(await download(session, checked, content_url, file_mib, pid, sha, headers=code))
-            single = []
-            for attempt in (1, 2):
-                name = f"download {file_mib} MiB #{attempt}"
-                single.append(await download(session, name, content_url, file_mib, pid, headers=code))
-            rows += single
-            # SPEC §9: a zip of several files (stored, streamed) against the single-file rate.
-            share = await create_share(session, base, auth, make_parts(workdir, file_mib, ZIP_PARTS))
-            zip_url = f"{base}/api/shares/{share['id']}/zip"
-            single_rate = sum(row["mib_per_s"] for row in single) / len(single)
-            for attempt in (1, 2):
-                name = f"zip download {file_mib} MiB, {ZIP_PARTS} files #{attempt}"
-                row = await download(session, name, zip_url, None, pid, headers={"X-Share-Code": share["code"]})
-                row["vs_single_download"] = round(row["mib_per_s"] / single_rate, 2)
-                rows.append(row)
-
-            rows.append(
-                {"name": f"ceiling: cat {file_mib} MiB > /dev/null", "mib_per_s": round(cat_throughput(path), 1)}
-            )
-            nginx = Nginx(workdir)
-            if nginx.available:
-                nginx.start()
-                try:
-                    rows.append(
-                        await download(session, "ceiling: nginx sendfile", nginx.url(path.name), file_mib, None)
-                    )
-                finally:
-                    nginx.stop()
-            else:
-                rows.append({"name": "ceiling: nginx sendfile", "skipped": "nginx is not installed"})
-    finally:
-        if server:
-            server.stop()
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "server": args.server if not args.url else args.url,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "pinned": bool(pid and not args.no_pin),
-        "rows": rows,
-    }
-
+SERVERS = ("daphne", "uvicorn")
+TUTORIAL = "tutorial app"
 
 BENCH_ENV = {
     "RATE_LIMIT_ENABLED": "false",
@@ -274,24 +168,137 @@ BENCH_ENV = {
 }
 
 
-async def redirect_without_statistics(session, args, n, rows: list[dict]) -> list[dict]:
+@dataclasses.dataclass
+class Plan:
+    """What every target is asked to do: the same counts, the same files."""
+
+    quick: bool
+    pin: bool
+    workdir: Path
+    payload: Path
+    payload_sha: str
+    parts: list[Path]
+    username: str
+    password: str
+
+    def n(self, full: int, small: int) -> int:
+        return small if self.quick else full
+
+    @property
+    def file_mib(self) -> int:
+        return round(self.payload.stat().st_size / 2**20)
+
+    def http_steps(self) -> dict[str, list[tuple[int, int]]]:
+        """(concurrency, requests) for each HTTP case, in the order they run."""
+        return {
+            "login": [(1, self.n(100, 10)), (8, self.n(200, 20))],
+            "short-link redirect": [(1, self.n(2000, 100)), (32, self.n(10000, 300))],
+            "share page": [(1, self.n(1000, 50)), (32, self.n(4000, 200))],
+        }
+
+    def pin_server(self, pid: int | None) -> None:
+        if self.pin and pid:
+            os.sched_setaffinity(pid, {0})
+
+
+def tagged(rows: list[dict], target: str) -> list[dict]:
+    for row in rows:
+        row["target"] = target
+    return rows
+
+
+async def common_rows(session, plan: Plan, base: str, pid, *, login, redirect, page, ws, upload_url, auth):
+    """The cases Pan and the tutorial app share, measured the same way on both."""
+    rows = []
+    paths = {"login": login, "short-link redirect": redirect, "share page": page}
+    for name, steps in plan.http_steps().items():
+        method, path, expect, kwargs = paths[name]
+        for concurrency, total in steps:
+            result = await http_load(
+                session, name, method, base + path, expect=expect,
+                concurrency=concurrency, total=total, seconds=20, **kwargs,
+            )  # fmt: skip
+            rows.append(result.summary())
+    for connections, total in ((1, plan.n(5000, 200)), (50, plan.n(25000, 1000))):
+        result = await websocket_echo(session, ws, connections=connections, total=total, seconds=20, origin=base)
+        rows.append(result.summary())
+    row, created = await upload(session, upload_url, auth, plan.payload, pid)
+    rows.append(row)
+    return rows, created
+
+
+async def downloads(session, plan: Plan, url: str, pid, headers=None) -> list[dict]:
+    """Once with the SHA-256 checked, twice only counted (the figures compared)."""
+    mib = plan.file_mib
+    rows = [await download(session, f"download {mib} MiB, SHA-256 checked", url, mib, pid, plan.payload_sha, headers)]
+    for attempt in (1, 2):
+        rows.append(await download(session, f"download {mib} MiB #{attempt}", url, mib, pid, headers=headers))
+    return rows
+
+
+async def measure_pan(plan: Plan, kind: str, args) -> list[dict]:
+    """Pan started as `make run` (daphne) or `make serve` (uvicorn) starts it, or a running one (--url)."""
+    server = None
+    if args.url:
+        base, pid = args.url.rstrip("/"), args.server_pid
+    else:
+        server = LiveServer(extra_env=BENCH_ENV, server=kind).start()
+        base, pid = server.url, server.procs[0].pid
+    plan.pin_server(pid)
+    try:
+        async with client() as session:
+            credentials = {"username": plan.username, "password": plan.password}
+            if server:
+                await api_json(session, "POST", f"{base}/api/register", json=credentials)
+            tokens = await api_json(session, "POST", f"{base}/api/login", json=credentials)
+            auth = {"Authorization": f"Bearer {tokens['access']}"}
+            link = await api_json(session, "POST", f"{base}/api/short", json={"url": "https://example.com/bench"})
+            small = aiohttp.FormData()
+            small.add_field("file", b"hello bench\n", filename="hello.txt", content_type="text/plain")
+            page_file = await api_json(session, "POST", f"{base}/api/files", data=small, headers=auth)
+            rows, created = await common_rows(
+                session, plan, base, pid,
+                login=("POST", "/api/login", 200, {"json": credentials}),
+                redirect=("GET", f"/s/{link['key']}", 302, {}),
+                page=("GET", f"/f/{page_file['unique_name']}/", 200, {}),
+                ws=base.replace("http", "ws", 1) + "/ws/echo/",
+                upload_url=f"{base}/api/files",
+                auth=auth,
+            )  # fmt: skip
+            content_url = f"{base}/api/files/{created['unique_name']}/content"
+            single = await downloads(session, plan, content_url, pid, {"X-Share-Code": created["share_code"]})
+            rows += single
+            # SPEC §9: a zip of several files (stored, streamed) against the single-file rate.
+            share = await create_share(session, base, auth, plan.parts)
+            zip_url = f"{base}/api/shares/{share['id']}/zip"
+            single_rate = sum(row["mib_per_s"] for row in single[1:]) / 2
+            for attempt in (1, 2):
+                name = f"zip download {plan.file_mib} MiB, {ZIP_PARTS} files #{attempt}"
+                row = await download(session, name, zip_url, None, pid, headers={"X-Share-Code": share["code"]})
+                row["vs_single_download"] = round(row["mib_per_s"] / single_rate, 2)
+                rows.append(row)
+            if server and kind == SERVERS[0]:
+                rows += await redirect_without_statistics(session, plan, kind, rows)
+    finally:
+        if server:
+            server.stop()
+    return tagged(rows, kind if not args.url else args.url)
+
+
+async def redirect_without_statistics(session, plan: Plan, kind: str, rows: list[dict]) -> list[dict]:
     """SPEC §5 / issue 14: the redirect with link statistics on (the rows above)
     against a server of its own with `SHORT_LINK_STATS=false`, in the same run."""
-    other = LiveServer(extra_env={**BENCH_ENV, "SHORT_LINK_STATS": "false"}, server=args.server).start()
+    other = LiveServer(extra_env={**BENCH_ENV, "SHORT_LINK_STATS": "false"}, server=kind).start()
     try:
-        if not args.no_pin and os.cpu_count() and os.cpu_count() >= 2:
-            os.sched_setaffinity(other.procs[0].pid, {0})
+        plan.pin_server(other.procs[0].pid)
         link = await api_json(session, "POST", f"{other.url}/api/short", json={"url": "https://example.com/bench"})
         name = "short-link redirect, statistics off"
-        # Warmed up as the server above was (its c=1 run): connections, caches, code paths.
-        await http_load(
-            session, name, "GET", f"{other.url}/s/{link['key']}", expect=302,
-            concurrency=1, total=n(2000, 100), seconds=20,
-        )  # fmt: skip
-        result = await http_load(
-            session, name, "GET", f"{other.url}/s/{link['key']}", expect=302,
-            concurrency=32, total=n(10000, 300), seconds=20,
-        )  # fmt: skip
+        url = f"{other.url}/s/{link['key']}"
+        for concurrency, total in plan.http_steps()["short-link redirect"]:
+            # The c=1 run warms up as the server above was warmed: connections, caches, code paths.
+            result = await http_load(
+                session, name, "GET", url, expect=302, concurrency=concurrency, total=total, seconds=20
+            )
         off = result.summary()
     finally:
         other.stop()
@@ -300,70 +307,247 @@ async def redirect_without_statistics(session, args, n, rows: list[dict]) -> lis
     return [off]
 
 
-async def fastapi_rows(session, workdir: Path, n, pin: bool) -> list[dict]:
-    """Redirect and page of the FastAPI tutorial app (bench/fastapi_app.py) under uvicorn."""
+async def measure_tutorial(plan: Plan) -> list[dict]:
+    """The same cases on the FastAPI tutorial app (bench/fastapi_app.py) under uvicorn."""
     try:
         import fastapi  # noqa: F401
     except ImportError:
-        return [{"name": "FastAPI tutorial app", "skipped": "fastapi is not installed (make setup-dev)"}]
-    from . import fastapi_app
-
-    database = workdir / "fastapi.sqlite3"
-    fastapi_app.create(str(database), "bench001", "unique-bench")
+        return [{"name": "FastAPI tutorial app", "target": TUTORIAL, "skipped": "fastapi is not installed"}]
+    directory = plan.workdir / "tutorial"
+    env = {**os.environ, "BENCH_FASTAPI_DIR": str(directory), "BENCH_FASTAPI_SECRET": secrets.token_urlsafe(32)}
+    seed = "from bench import fastapi_app as a; a.create(short_key='bench001', file_unique='unique-bench', "
+    seed += f"username={plan.username!r}, password={plan.password!r})"
+    subprocess.run([sys.executable, "-c", seed], cwd=BASE_DIR, env=env, check=True)  # noqa: ASYNC221 - before timing
     port = free_port()
-    env = {**os.environ, "BENCH_FASTAPI_DB": str(database)}
     command = [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603, ASYNC220 - our own app, started once
+    command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--no-access-log"]
+    command += ["--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: ASYNC220 - our own app, started once
     base = f"http://127.0.0.1:{port}"
-    rows = []
     try:
-        for _ in range(100):
-            try:
-                async with session.get(base + "/f/unique-bench/") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
-        if pin:
-            os.sched_setaffinity(process.pid, {0})
-        scenarios = [
-            ("FastAPI: short-link redirect", "/s/bench001", 302, [(1, n(2000, 100)), (32, n(10000, 300))]),
-            ("FastAPI: file page", "/f/unique-bench/", 200, [(1, n(1000, 50)), (32, n(4000, 200))]),
-        ]
-        for name, path, expect, steps in scenarios:
-            for concurrency, total in steps:
-                result = await http_load(
-                    session, name, "GET", base + path, expect=expect, concurrency=concurrency, total=total, seconds=20
-                )
-                rows.append(result.summary())
+        async with client() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(base + "/f/unique-bench/") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            plan.pin_server(process.pid)
+            credentials = {"username": plan.username, "password": plan.password}
+            token = await api_json(session, "POST", f"{base}/token", data=credentials)
+            rows, created = await common_rows(
+                session, plan, base, process.pid,
+                login=("POST", "/token", 200, {"data": credentials}),
+                redirect=("GET", "/s/bench001", 302, {}),
+                page=("GET", "/f/unique-bench/", 200, {}),
+                ws=base.replace("http", "ws", 1) + "/ws/echo/",
+                upload_url=f"{base}/files/",
+                auth={"Authorization": f"Bearer {token['access_token']}"},
+            )  # fmt: skip
+            rows += await downloads(session, plan, f"{base}/files/{created['filename']}", process.pid)
     finally:
         process.terminate()
-        process.wait(timeout=10)
-    return rows
+        process.wait(timeout=10)  # noqa: ASYNC222 - a moment at the end
+    return tagged(rows, TUTORIAL)
+
+
+async def ceilings(plan: Plan) -> list[dict]:
+    mib = plan.file_mib
+    rows = [{"name": f"cat {mib} MiB > /dev/null", "mib_per_s": round(cat_throughput(plan.payload), 1)}]
+    nginx = Nginx(plan.workdir)
+    if not nginx.available:
+        return tagged([*rows, {"name": "nginx sendfile", "skipped": "nginx is not installed"}], "ceiling")
+    nginx.start()
+    try:
+        async with client() as session:
+            rows.append(await download(session, "nginx sendfile", nginx.url(plan.payload.name), mib, None))
+    finally:
+        nginx.stop()
+    return tagged(rows, "ceiling")
+
+
+def client() -> aiohttp.ClientSession:
+    """A fresh client (and cookie jar) per target: one server's cookies never reach another."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=600))
+
+
+async def run(args) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="pan-bench-"))
+    os.chmod(workdir, 0o755)  # noqa: S103 - nginx workers (user nobody) read the payload here
+    file_mib = 5 if args.quick else args.file_mib
+    payload, sha = make_file(workdir, file_mib)
+    plan = Plan(
+        quick=args.quick,
+        pin=not args.no_pin and (os.cpu_count() or 1) >= 2,
+        workdir=workdir,
+        payload=payload,
+        payload_sha=sha,
+        parts=make_parts(workdir, file_mib, ZIP_PARTS),
+        username=args.username,
+        password=args.password,
+    )
+    if plan.pin:
+        os.sched_setaffinity(0, set(range(1, os.cpu_count())))
+    servers = ["url"] if args.url else [name.strip() for name in args.servers.split(",") if name.strip()]
+    unknown = set(servers) - {*SERVERS, "url"}
+    if unknown:
+        raise SystemExit(f"unknown server(s): {', '.join(sorted(unknown))} (choose from {', '.join(SERVERS)})")
+    rows: list[dict] = []
+    try:
+        for kind in servers:
+            rows += await measure_pan(plan, kind, args)
+        if not args.no_fastapi:
+            rows += await measure_tutorial(plan)
+        rows += await ceilings(plan)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "servers": servers,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "pinned": plan.pin,
+        "rows": rows,
+    }
+    report["ratios"] = ratios(report)
+    return report
+
+
+def find(rows, target, name, concurrency=None) -> dict | None:
+    for row in rows:
+        if row.get("target") == target and row["name"] == name and "skipped" not in row:
+            if concurrency is None or row.get("concurrency") == concurrency:
+                return row
+    return None
+
+
+def counted_download(rows, target) -> float | None:
+    """The mean of the two counted downloads (#1, #2) of a target."""
+    matching = [
+        row["mib_per_s"]
+        for row in rows
+        if row.get("target") == target and row["name"].startswith("download ") and " MiB #" in row["name"]
+    ]
+    return sum(matching) / len(matching) if matching else None
+
+
+# SPEC §9's aims (issue 15 adds 0.6× for the share page on daphne): (case, row, concurrency, field, better, aim).
+# `better` says which way is good: "higher" (ratio ≥ aim) or "lower" (ratio ≤ aim).
+CASES = [
+    ("short-link redirect rps (c=32)", "short-link redirect", 32, "rps", "higher", 1.5),
+    ("short-link redirect p99 ms (c=32)", "short-link redirect", 32, "p99_ms", "lower", 1.0),
+    ("share page rps (c=32)", "share page", 32, "rps", "higher", {"daphne": 0.6, "uvicorn": 1.0}),
+    ("share page p99 ms (c=32)", "share page", 32, "p99_ms", "lower", None),
+    ("upload MiB/s", "upload", None, "mib_per_s", "higher", 1.0),
+    ("download MiB/s", "download", None, "mib_per_s", "higher", 2.0),
+    ("WebSocket echo, 1 connection (round trips/s)", "websocket echo x1", 1, "rps", "higher", 0.5),
+    ("WebSocket echo, 50 connections (round trips/s)", "websocket echo x50", 50, "rps", "higher", 0.5),
+    ("login rps (c=8)", "login", 8, "rps", "higher", 5.0),
+]
+
+
+def figure(rows, target, name, concurrency, field) -> float | None:
+    if name == "download":
+        return counted_download(rows, target)
+    if name == "upload":
+        row = next((r for r in rows if r.get("target") == target and r["name"].startswith("upload ")), None)
+    else:
+        row = find(rows, target, name, concurrency)
+    return row.get(field) if row else None
+
+
+def ratios(report: dict) -> list[dict]:
+    """Each case: the tutorial app's figure, each server's, the ratio and whether the aim is met."""
+    rows = report["rows"]
+    out = []
+    for case, name, concurrency, field, better, aim in CASES:
+        line = {"case": case, TUTORIAL: figure(rows, TUTORIAL, name, concurrency, field)}
+        for server in report["servers"]:
+            value = figure(rows, server, name, concurrency, field)
+            line[server] = value
+            base = line[TUTORIAL]
+            ratio = round(value / base, 2) if value is not None and base else None
+            line[f"{server} ratio"] = ratio
+            wanted = aim.get(server) if isinstance(aim, dict) else aim
+            if ratio is not None and wanted is not None:
+                line[f"{server} aim"] = wanted
+                line[f"{server} met"] = ratio >= wanted if better == "higher" else ratio <= wanted
+        out.append(line)
+    nginx = find(rows, "ceiling", "nginx sendfile")
+    for server in report["servers"]:
+        rate = counted_download(rows, server)
+        if nginx and rate:
+            ratio = round(rate / nginx["mib_per_s"], 2)
+            out.append(alone(f"download vs nginx sendfile ({server})", ratio, 0.5, ratio >= 0.5))
+        zips = [r["vs_single_download"] for r in rows if r.get("target") == server and "vs_single_download" in r]
+        if zips:
+            ratio = min(zips)
+            out.append(alone(f"zip vs single download ({server})", ratio, 0.5, ratio >= 0.5))
+        up = next((r for r in rows if r.get("target") == server and r["name"].startswith("upload ")), None)
+        if up:
+            growth = round(up["rss_peak_mib"] - up["rss_before_mib"], 1)
+            out.append(alone(f"upload: server memory growth, MiB ({server})", growth, "< 32", growth < 32))
+    return out
+
+
+def alone(case: str, ratio, aim, met: bool) -> dict:
+    """A case of one server alone (no tutorial-app counterpart)."""
+    return {"case": case, "ratio": ratio, "aim": aim, "met": met}
 
 
 def table(report: dict) -> str:
     columns = ("conc", 5), ("reqs", 7), ("rps", 9), ("p50 ms", 8), ("p99 ms", 8), ("MiB/s", 8), ("RSS MiB", 15)
-    header = f"{'measurement':<36} " + " ".join(f"{title:>{width}}" for title, width in columns)
+    header = f"{'target':<13} {'measurement':<36} " + " ".join(f"{title:>{width}}" for title, width in columns)
     lines = [header, "-" * len(header)]
     for row in report["rows"]:
+        lead = f"{row.get('target', ''):<13} {row['name']:<36}"
         if "skipped" in row:
-            lines.append(f"{row['name']:<36} skipped: {row['skipped']}")
+            lines.append(f"{lead} skipped: {row['skipped']}")
             continue
         rss = ""
         if "rss_peak_mib" in row and row["rss_peak_mib"] == row["rss_peak_mib"]:  # not NaN
             rss = f"{row['rss_before_mib']:.0f}->{row['rss_peak_mib']:.0f}"
         lines.append(
-            f"{row['name']:<36} {row.get('concurrency', ''):>5} {row.get('requests', ''):>7} "
+            f"{lead} {row.get('concurrency', ''):>5} {row.get('requests', ''):>7} "
             f"{row.get('rps', ''):>9} {row.get('p50_ms', ''):>8} {row.get('p99_ms', ''):>8} "
             f"{row.get('mib_per_s', ''):>8} {rss:>15}"
             + ("" if row.get("errors", 0) == 0 else f"  errors={row['errors']}")
             + ("" if row.get("sha256_ok", True) else "  SHA-256 MISMATCH")
             + ("" if row.get("bytes_ok", True) else "  SIZE MISMATCH")
             + (f"  {row['vs_single_download']}x single-file" if "vs_single_download" in row else "")
+            + (f"  on/off {row['statistics_on_vs_off']}" if "statistics_on_vs_off" in row else "")
         )
     return "\n".join(lines)
+
+
+def ratio_table(report: dict) -> str:
+    """SPEC §9's comparison, as the issue tracker prints it: figure, ratio, aim."""
+    servers = report["servers"]
+    header = f"{'case':<48} {TUTORIAL:>12}" + "".join(f" {s:>10} {'ratio':>6} {'aim':>7}" for s in servers)
+    lines = [header, "-" * len(header)]
+    for line in report["ratios"]:
+        if "ratio" in line:  # a case of one server alone
+            mark = "ok" if line["met"] else "MISSED"
+            lines.append(f"{line['case']:<48} {'':>12} {line['ratio']:>10} {mark:>6} {line['aim']:>7}")
+            continue
+        text = f"{line['case']:<48} {fmt(line[TUTORIAL]):>12}"
+        for server in servers:
+            ratio = line.get(f"{server} ratio")
+            aim = line.get(f"{server} aim")
+            met = line.get(f"{server} met")
+            aim_text = "" if aim is None else (("≥" if "p99" not in line["case"] else "≤") + f"{aim}")
+            if met is False:
+                aim_text += " ✗"
+            text += f" {fmt(line.get(server)):>10} {fmt(ratio):>6} {aim_text:>7}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f}" if isinstance(value, float) and value >= 10 else str(value)
 
 
 def main(argv=None) -> int:
@@ -372,7 +556,7 @@ def main(argv=None) -> int:
     out = args.out or BASE_DIR / "bench" / "results" / f"{report['date'].replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    sys.stdout.write(table(report) + f"\n\nJSON: {out}\n")
+    sys.stdout.write(table(report) + "\n\n" + ratio_table(report) + f"\n\nJSON: {out}\n")
     failed = any(
         row.get("errors") or row.get("sha256_ok") is False or row.get("bytes_ok") is False for row in report["rows"]
     )

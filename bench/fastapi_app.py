@@ -1,88 +1,136 @@
-"""The yardstick SPEC §9 names: the same tutorial app in FastAPI.
+"""The yardstick SPEC §9 names: the FastAPI tutorial app.
 
-What the FastAPI tutorials build, doing the same work as Pan's two hot
-pages: a short-link redirect (one SQLite lookup by key, one counting
-`UPDATE`, 302) and an HTML page rendered with Jinja2 after one query.
-Sync endpoints (FastAPI runs them in its thread pool), one SQLite
-connection per thread in WAL mode. The bench serves it with uvicorn
-(uvloop, httptools), one process pinned like Pan's server, and loads it
-with the same client.
+Each endpoint is built the way FastAPI's own tutorial builds it
+(fastapi.tiangolo.com/tutorial/), doing the same work as the Pan endpoint
+the bench compares it with:
+
+- login (`POST /token`): "OAuth2 with Password (and hashing), Bearer with
+  JWT tokens": `OAuth2PasswordRequestForm`, pwdlib's recommended hasher
+  (Argon2id with argon2-cffi's defaults), a PyJWT access token;
+- short-link redirect (`GET /s/{key}`) and share page (`GET /f/{unique}/`):
+  "SQL (Relational) Databases": SQLModel on SQLite, one `Session` per
+  request from a dependency; the redirect counts the visit and commits, the
+  page renders with `Jinja2Templates` ("Templates");
+- upload (`POST /files/`): "Request Files", an `UploadFile` copied to disk;
+- download (`GET /files/{name}`): "Custom Response", `FileResponse`;
+- WebSocket echo (`/ws/echo/`): "WebSockets", accept then receive/send.
+
+Endpoints doing I/O are plain `def` as the tutorial writes them (FastAPI
+runs them in its thread pool). The bench serves it with uvicorn (uvloop,
+httptools), one process pinned like Pan's server, and loads it with the
+same client. Run alone: `BENCH_FASTAPI_DIR=/tmp/t uvicorn bench.fastapi_app:app`.
 """
 
 import os
-import sqlite3
-import threading
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import DictLoader, Environment, select_autoescape
+import jwt
+from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.security import OAuth2PasswordRequestForm
+from fastapi.templating import Jinja2Templates
+from pwdlib import PasswordHash
+from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-DATABASE = os.environ.get("BENCH_FASTAPI_DB", "fastapi-bench.sqlite3")
+DIRECTORY = Path(os.environ.get("BENCH_FASTAPI_DIR", "fastapi-bench"))
+SECRET_KEY = os.environ.get("BENCH_FASTAPI_SECRET", "tutorial-secret")
+password_hash = PasswordHash.recommended()
+engine = create_engine(f"sqlite:///{DIRECTORY / 'database.db'}", connect_args={"check_same_thread": False})
+templates = Jinja2Templates(directory=Path(__file__).parent / "tutorial_templates")
 
-TEMPLATES = Environment(
-    loader=DictLoader(
-        {
-            "base.html": (
-                '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{ title }} · Pan</title>'
-                '<link rel="stylesheet" href="/static/site.css"></head><body><header><a href="/">Pan</a>'
-                '<nav><a href="/short/">Short links</a> <a href="/login/">Log in</a></nav></header>'
-                '<main>{% block content %}{% endblock %}</main><footer><a href="/docs">API</a></footer></body></html>'
-            ),
-            "file.html": (
-                '{% extends "base.html" %}{% block content %}<section><h1>{{ file.name }}</h1>'
-                "<dl><dt>Size</dt><dd>{{ file.size }} bytes</dd><dt>Expires</dt><dd>{{ file.expires }}</dd></dl>"
-                '<form method="post" action="/f/{{ file.unique }}/download"><label>Share code '
-                '<input name="code" value="{{ code }}" maxlength="6" required></label>'
-                "<button>Download</button></form></section>{% endblock %}"
-            ),
-        }
-    ),
-    autoescape=select_autoescape(),
-)
 
-_local = threading.local()
+class Link(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    target: str
+    visits: int = 0
+
+
+class SharedFile(SQLModel, table=True):
+    unique_name: str = Field(primary_key=True)
+    name: str
+    size: int
+    expires: datetime
+
+
+class User(SQLModel, table=True):
+    username: str = Field(primary_key=True)
+    hashed_password: str
+
+
+def get_session():
+    with Session(engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 app = FastAPI()
 
 
-def db() -> sqlite3.Connection:
-    if not hasattr(_local, "connection"):
-        connection = sqlite3.connect(DATABASE, timeout=20, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        _local.connection = connection
-    return _local.connection
+def create(*, short_key: str, file_unique: str, username: str, password: str) -> None:
+    """The bench's data: one link (among a thousand), one file row, one user."""
+    (DIRECTORY / "uploads").mkdir(parents=True, exist_ok=True)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all(Link(key=f"k{n:07d}", target=f"https://example.com/{n}") for n in range(1000))
+        session.add(Link(key=short_key, target="https://example.com/bench"))
+        expires = datetime.now(UTC) + timedelta(days=7)
+        session.add(SharedFile(unique_name=file_unique, name="hello.txt", size=12, expires=expires))
+        session.add(User(username=username, hashed_password=password_hash.hash(password)))
+        session.commit()
 
 
-def create(path: str, short_key: str, file_unique: str) -> None:
-    """The bench's data: one link and one file row (plus some filler)."""
-    connection = sqlite3.connect(path)
-    connection.executescript(
-        "CREATE TABLE links (key TEXT PRIMARY KEY, target TEXT NOT NULL, visits INTEGER NOT NULL DEFAULT 0);"
-        "CREATE TABLE files (unique_name TEXT PRIMARY KEY, name TEXT, size INTEGER, expires TEXT);"
-    )
-    connection.executemany(
-        "INSERT INTO links (key, target) VALUES (?, ?)",
-        [(f"k{n:07d}", f"https://example.com/{n}") for n in range(1000)] + [(short_key, "https://example.com/bench")],
-    )
-    connection.execute("INSERT INTO files VALUES (?, ?, ?, ?)", (file_unique, "hello.txt", 12, "2026-12-31 12:00"))
-    connection.commit()
-    connection.close()
+@app.post("/token")
+def login(form_data: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep):
+    user = session.get(User, form_data.username)
+    if user is None or not password_hash.verify(form_data.password, user.hashed_password):
+        raise HTTPException(status_code=401, detail="Incorrect username or password")
+    claims = {"sub": user.username, "exp": datetime.now(UTC) + timedelta(minutes=30)}
+    return {"access_token": jwt.encode(claims, SECRET_KEY, algorithm="HS256"), "token_type": "bearer"}
 
 
 @app.get("/s/{key}")
-def redirect(key: str):
-    connection = db()
-    row = connection.execute("SELECT target FROM links WHERE key = ?", (key,)).fetchone()
-    if row is None:
-        raise HTTPException(status_code=404)
-    connection.execute("UPDATE links SET visits = visits + 1 WHERE key = ?", (key,))
-    return RedirectResponse(row[0], status_code=302)
+def redirect(key: str, session: SessionDep):
+    link = session.exec(select(Link).where(Link.key == key)).first()
+    if link is None:
+        raise HTTPException(status_code=404, detail="Link not found")
+    link.visits += 1
+    session.add(link)
+    session.commit()
+    return RedirectResponse(link.target, status_code=302)
 
 
 @app.get("/f/{unique}/", response_class=HTMLResponse)
-def file_page(unique: str, code: str = ""):
-    row = db().execute("SELECT name, size, expires FROM files WHERE unique_name = ?", (unique,)).fetchone()
-    if row is None:
-        raise HTTPException(status_code=404)
-    file = {"unique": unique, "name": row[0], "size": row[1], "expires": row[2]}
-    return TEMPLATES.get_template("file.html").render(title=row[0], file=file, code=code)
+def file_page(request: Request, unique: str, session: SessionDep, code: str = ""):
+    shared = session.get(SharedFile, unique)
+    if shared is None:
+        raise HTTPException(status_code=404, detail="File not found")
+    return templates.TemplateResponse(request=request, name="file.html", context={"file": shared, "code": code})
+
+
+@app.post("/files/")
+def upload(file: UploadFile):
+    name = Path(file.filename or "upload.bin").name
+    with open(DIRECTORY / "uploads" / name, "wb") as out:
+        shutil.copyfileobj(file.file, out)
+    return {"filename": name}
+
+
+@app.get("/files/{name}")
+def download(name: str):
+    path = DIRECTORY / "uploads" / Path(name).name
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail="File not found")
+    return FileResponse(path, filename=path.name)
+
+
+@app.websocket("/ws/echo/")
+async def echo(websocket: WebSocket):
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass

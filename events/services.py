@@ -15,7 +15,6 @@ one message per completed download and per drop, in their language
 """
 
 import logging
-import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -25,6 +24,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from project.lib.optional_cache import WarnOncePerInterval
+
 logger = logging.getLogger(__name__)
 
 # Event kinds, as the browser sees them in `{"type": …}`.
@@ -32,7 +33,10 @@ DOWNLOAD = "download.completed"
 DROP = "drop.received"
 PROGRESS = "share.progress"
 
-_last_warning = 0.0
+# Logged once per RATE_LIMIT_WARNING_INTERVAL while the channel layer is unreachable.
+layer_unreachable = WarnOncePerInterval(
+    logger, "live events: the channel layer is unreachable (%s); events are skipped"
+)
 
 
 def user_group(user_id) -> str:
@@ -42,15 +46,6 @@ def user_group(user_id) -> str:
 def share_group(unique_name: str) -> str:
     # Group names allow ASCII letters, digits, hyphens, underscores and periods: unique names are those.
     return f"share.{unique_name}"
-
-
-def layer_unreachable(exc: BaseException) -> None:
-    """Log that the channel layer cannot be reached, once per RATE_LIMIT_WARNING_INTERVAL."""
-    global _last_warning
-    now = time.monotonic()
-    if now - _last_warning > settings.RATE_LIMIT_WARNING_INTERVAL:
-        _last_warning = now
-        logger.warning("live events: the channel layer is unreachable (%s); events are skipped", exc)
 
 
 def _send(group: str, event: dict) -> None:

@@ -7,3 +7,4 @@ class ProjectConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 - registers the secrets' system checks
+        from .lib import native  # noqa: F401 - registers the standard middleware's security checks

@@ -34,7 +34,7 @@ SECURE_HSTS_SECONDS = 0
 # SQLite: a test database in a file rather than in memory, so threads in
 # concurrency tests wait on the busy timeout like the real server's
 # connections do (a shared in-memory database fails them at once instead).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "project.sqlite"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="pan-test-db-"), "test.sqlite3")}  # noqa: F405
 
 # Tests that import project.asgi in-process start no purge thread of their

@@ -170,6 +170,9 @@ def _content_length(start_message) -> int | None:
     return None
 
 
+WRITE_BUFFER_BYTES = 1024 * 1024
+
+
 class _WriteGate:
     """A Twisted push producer for one response: Twisted pauses it while the
     socket's send buffer is full, and the application's `send` waits."""
@@ -221,6 +224,13 @@ def send_backpressure() -> None:
                 protocol.unregisterProducer()
         await original(self, protocol, message)
         if kind == "http.response.start" and not protocol.finished and protocol.producer is None:
+            transport = getattr(protocol.channel, "transport", None)
+            if transport is not None:
+                # Twisted pauses a producer once 64 KiB wait to be sent: less
+                # than one chunk, so each chunk waited for the socket to drain
+                # before the next was even read. A little more lets reading
+                # and sending overlap; memory stays bounded per response.
+                transport.bufferSize = WRITE_BUFFER_BYTES
             protocol.pan_write_gate = _WriteGate()
             protocol.pan_bytes_left = _content_length(message)
             protocol.registerProducer(protocol.pan_write_gate, True)

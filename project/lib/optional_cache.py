@@ -53,27 +53,35 @@ except ImportError:  # pragma: no cover - django-redis is pinned in requirements
 CACHE_ERRORS = (OSError, RedisError, ConnectionInterrupted)
 
 
-class _WarnOncePerInterval:
-    """Log a cache outage once per interval, not once per request."""
+class WarnOncePerInterval:
+    """Log an outage once per `RATE_LIMIT_WARNING_INTERVAL` seconds, not once per request.
 
-    def __init__(self):
+    `message` has one `%s`: the error, as "Type: text". `counter`, if any, counts
+    every occurrence. The first one is always logged (however long the
+    machine has been up).
+    """
+
+    def __init__(self, logger: logging.Logger, message: str, counter=None):
         self._lock = threading.Lock()
         self._last = -math.inf
+        self.logger, self.message, self.counter = logger, message, counter
 
     def __call__(self, exc: BaseException) -> None:
-        # Counted every time, logged once per interval.
-        CACHE_ERRORS_SEEN.inc()
+        if self.counter is not None:
+            self.counter.inc()
         now = time.monotonic()
         with self._lock:
             if now - self._last < settings.RATE_LIMIT_WARNING_INTERVAL:
                 return
             self._last = now
-        # One warning for both kinds of users: while the cache is down, limits
-        # let everything through and cached reads go to the database.
-        logger.warning("Rate limiting is off for now: the cache is unreachable (%s: %s)", type(exc).__name__, exc)
+        self.logger.warning(self.message, f"{type(exc).__name__}: {exc}")
 
 
-warn_cache_unreachable = _WarnOncePerInterval()
+# One warning for both kinds of users: while the cache is down, limits let
+# everything through and cached reads go to the database.
+warn_cache_unreachable = WarnOncePerInterval(
+    logger, "Rate limiting is off for now: the cache is unreachable (%s)", counter=CACHE_ERRORS_SEEN
+)
 
 
 def _call(method: str, *args, fallback: Any = None) -> Any:

@@ -178,24 +178,39 @@ async def storage_chunks(storage, name: str, start: int, length: int, chunk_size
     """`length` bytes of a stored file from `start`, read in a worker thread
     chunk by chunk (so S3 works and the event loop never blocks). `handle`:
     an already open file (opening first lets a caller answer 404/503 before
-    any response starts)."""
+    any response starts).
+
+    The next chunk is read while the server sends this one: reading and
+    sending overlap instead of taking turns (one chunk ahead at most, so
+    memory stays two chunks a download)."""
     if not length:
         if handle is not None:
             await sync_to_async(handle.close, thread_sensitive=False)()
         return
     if handle is None:
         handle = await sync_to_async(storage.open, thread_sensitive=False)(name, "rb")
+    read = sync_to_async(handle.read, thread_sensitive=False)
+    ahead = None
     try:
         if start:
             await sync_to_async(handle.seek, thread_sensitive=False)(start)
         remaining = length
+        ahead = asyncio.ensure_future(read(min(chunk_size, remaining)))
         while remaining > 0:
-            chunk = await sync_to_async(handle.read, thread_sensitive=False)(min(chunk_size, remaining))
+            chunk = await ahead
+            ahead = None
             if not chunk:
                 raise OSError(f"{name} ended {remaining} bytes early")
             remaining -= len(chunk)
+            if remaining > 0:
+                ahead = asyncio.ensure_future(read(min(chunk_size, remaining)))
             yield chunk
     finally:
+        if ahead is not None:
+            # A read still running in its thread ends before the file closes.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: the stream has stopped anyway
         await sync_to_async(handle.close, thread_sensitive=False)()
 
 

@@ -110,3 +110,16 @@ def test_login_and_the_rate_limiter_work(broken_cache, bob):
     response = client.post("/api/login", {"username": "bob", "password": PASSWORD}, format="json")
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response
+
+
+def test_the_first_outage_is_logged_however_short_the_uptime(monkeypatch, settings, caplog):
+    """A machine up for less than the interval still logs the first outage (it once did not)."""
+    from project.lib import optional_cache
+
+    settings.RATE_LIMIT_WARNING_INTERVAL = 3600
+    monkeypatch.setattr(optional_cache.time, "monotonic", lambda: 5.0)
+    warn = optional_cache.WarnOncePerInterval(logging.getLogger("pan.test"), "down (%s)")
+    with caplog.at_level(logging.WARNING, logger="pan.test"):
+        warn(ConnectionError("refused"))
+        warn(ConnectionError("refused"))
+    assert [record.getMessage() for record in caplog.records] == ["down (ConnectionError: refused)"]

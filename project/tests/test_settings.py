@@ -225,3 +225,22 @@ def test_the_s3_client_gets_timeouts_few_attempts_and_keeps_its_addressing_style
     )
     changed = {**s3, "S3_CONNECT_TIMEOUT": "1", "S3_READ_TIMEOUT": "9", "S3_MAX_ATTEMPTS": "4"}
     assert _settings_value(expression, **changed).startswith("1.0 9.0 {'mode': 'standard', 'total_max_attempts': 4}")
+
+
+def test_deploy_checks_still_see_the_standard_middleware_through_ours(settings):
+    """Django's deploy checks look for its own middleware paths; ours subclass
+    them (project/lib/native.py). The checks that need them still run, and
+    removing one is still reported."""
+    from django.core import checks
+
+    def deploy_ids():
+        found = checks.run_checks(include_deployment_checks=True, tags=["security"])
+        return {message.id for message in found if not message.is_silenced()}
+
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    found = deploy_ids()
+    assert {"security.W004", "security.W019"} <= found  # HSTS and X-Frame-Options, checked through ours
+    assert not {"security.W001", "security.W002", "security.W003"} & found
+    settings.MIDDLEWARE = [path for path in settings.MIDDLEWARE if not path.endswith(".SecurityMiddleware")]
+    assert "pan.security.W001" in deploy_ids()
