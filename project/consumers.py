@@ -1,5 +1,7 @@
 """WebSocket consumers (Channels). Routes: project/routing.py."""
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -18,6 +20,30 @@ class EchoConsumer(AsyncWebsocketConsumer):
     # default alias every connection would open a channel on Redis and wait
     # on it, and with Redis down the echo would close with 1011 (SPEC §7, §8).
     channel_layer_alias = None
+
+    async def __call__(self, scope, receive, send):
+        """Channels' consumer with its message loop written out for one source.
+
+        With no channel layer Channels still waits on a set of tasks per
+        message (`await_many_dispatch`), and its `dispatch` sends every
+        message through a thread hand-off to close stale database
+        connections; the echo has one source and no database. Handlers,
+        `accept`, `close` and `StopConsumer` work as in any consumer.
+        """
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.max_bytes = settings.WS_ECHO_MAX_MESSAGE_BYTES

@@ -100,13 +100,14 @@ def test_a_connection_closed_inside_a_transaction_is_not_kept(tmp_path):
 
 def test_the_pool_keeps_at_most_its_size(tmp_path):
     path = tmp_path / "size.sqlite3"
+    used_connection(path, pool_size=2)  # the file exists and is in WAL mode before three open it at once
     barrier = threading.Barrier(3)
 
     def work():
         db = wrapper(path, pool_size=2)
         with db.cursor() as cursor:
             cursor.execute("SELECT 1")
-        barrier.wait(timeout=10)  # three connections open at once
+        barrier.wait(timeout=30)  # three connections open at once
         raw = db.connection
         db.close()
         return raw
