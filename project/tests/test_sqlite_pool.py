@@ -59,6 +59,14 @@ def used_connection(path, **options):
     return in_thread(work)
 
 
+def with_table(path):
+    """A wrapper on `path`, connected, with an empty table `t`."""
+    db = wrapper(path)
+    with db.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (x INTEGER)")
+    return db
+
+
 def test_a_closed_connection_serves_the_next_request(tmp_path):
     first = used_connection(tmp_path / "a.sqlite3")
     second = used_connection(tmp_path / "a.sqlite3")
@@ -78,9 +86,7 @@ def test_a_connection_closed_inside_a_transaction_is_not_kept(tmp_path):
     path = tmp_path / "tx.sqlite3"
 
     def work():
-        db = wrapper(path)
-        with db.cursor() as cursor:
-            cursor.execute("CREATE TABLE t (x INTEGER)")
+        db = with_table(path)
         db.set_autocommit(False)
         with db.cursor() as cursor:
             cursor.execute("INSERT INTO t VALUES (1)")
@@ -132,9 +138,7 @@ def test_an_atomic_block_then_reuse_sees_committed_rows(tmp_path):
     path = tmp_path / "atomic.sqlite3"
 
     def write():
-        db = wrapper(path)
-        with db.cursor() as cursor:
-            cursor.execute("CREATE TABLE t (x INTEGER)")
+        db = with_table(path)
         with db_atomic(db):
             with db.cursor() as cursor:
                 cursor.execute("INSERT INTO t VALUES (7)")
