@@ -11,6 +11,7 @@ because the server cannot see the test process's transactions.
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,8 +37,9 @@ def _admin_url(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/postgres"))
 
 
-def _create_live_database(url: str) -> str:
-    """A database of this server's own, `<name>_live_<random>`.
+def _create_live_database(url: str, template: str | None = None) -> str:
+    """A database of this server's own, `<name>_live_<random>` (a copy of
+    `template`, a database name, if given).
 
     One per server, so a test that starts a second server (other settings,
     two processes) never pulls the database from under another one.
@@ -47,8 +49,49 @@ def _create_live_database(url: str) -> str:
     parts = urlsplit(url)
     name = f"{parts.path.lstrip('/')}_live_{secrets.token_hex(3)}"
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return urlunsplit(parts._replace(path="/" + name))
+
+
+# Migrating takes seconds and every live server needs it: each process
+# migrates one database per kind once and copies it for each server (a file
+# copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL). Migrations
+# depend on no setting a server's environment changes.
+_migrated: dict[str, str] = {}
+_static_collected = False
+
+
+def _migrated_template(kind: str, env: dict) -> str:
+    """The path (SQLite) or database name (PostgreSQL) of a migrated, unused database."""
+    if kind not in _migrated:
+        import atexit
+
+        if kind == "sqlite":
+            target = str(Path(tempfile.mkdtemp(prefix="pan-live-template-")) / "template.sqlite3")
+            env = {**env, "SQLITE_PATH": target}
+        else:
+            url = _create_live_database(env["DATABASE_URL"])
+            target = urlsplit(url).path.lstrip("/")
+            env = {**env, "DATABASE_URL": url}
+            atexit.register(_drop_live_database, url)
+        _manage(env, "migrate", "--noinput", "-v0")
+        if kind == "sqlite":  # everything in the main file, so a copy of it is whole
+            import sqlite3
+
+            connection = sqlite3.connect(target)
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.close()
+        _migrated[kind] = target
+    return _migrated[kind]
+
+
+def _manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
 
 
 def _drop_live_database(url: str) -> None:
@@ -80,11 +123,15 @@ class LiveServer:
         )
         self.env.update(extra_env or {})
         self.own_database = bool(os.environ.get("DATABASE_URL")) and "DATABASE_URL" not in (extra_env or {})
-        if self.own_database:
-            self.env["DATABASE_URL"] = _create_live_database(os.environ["DATABASE_URL"])
         # migrate=False: start without `manage.py migrate`, for a server whose
         # database is meant to be unreachable (project/tests/test_faults_db.py).
         self.migrate = migrate
+        if self.own_database:
+            template = _migrated_template("postgresql", self.env) if migrate else None
+            self.env["DATABASE_URL"] = _create_live_database(os.environ["DATABASE_URL"], template)
+        elif migrate and not self.env.get("DATABASE_URL"):
+            shutil.copyfile(_migrated_template("sqlite", self.env), self.env["SQLITE_PATH"])
+            self.migrate = False  # a migrated copy
         self.processes_wanted = processes
         self.server = server
         self.procs: list[subprocess.Popen] = []
@@ -96,22 +143,15 @@ class LiveServer:
 
     def manage(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
         """Run manage.py against this server's database and storage (`env` adds to or overrides its settings)."""
-        result = subprocess.run(  # noqa: S603 - our own manage.py
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
+        return _manage({**self.env, **(env or {})}, *args, check=check)
 
     def start(self) -> "LiveServer":
-        if self.migrate:
+        global _static_collected
+        if self.migrate and not self.own_database:  # a database given in extra_env
             self.manage("migrate", "--noinput", "-v0")
-        self.manage("collectstatic", "--noinput", "-v0")
+        if not _static_collected:  # one STATIC_ROOT for every server
+            self.manage("collectstatic", "--noinput", "-v0")
+            _static_collected = True
         for _ in range(self.processes_wanted):
             port = free_port()
             self.ports.append(port)
