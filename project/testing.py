@@ -125,13 +125,17 @@ class LiveServer:
         self.own_database = bool(os.environ.get("DATABASE_URL")) and "DATABASE_URL" not in (extra_env or {})
         # migrate=False: start without `manage.py migrate`, for a server whose
         # database is meant to be unreachable (project/tests/test_faults_db.py).
-        self.migrate = migrate
+        # Our own database starts as a copy of a migrated one; a database
+        # given in extra_env is migrated when the server starts.
+        self.migrate_at_start = False
         if self.own_database:
             template = _migrated_template("postgresql", self.env) if migrate else None
             self.env["DATABASE_URL"] = _create_live_database(os.environ["DATABASE_URL"], template)
-        elif migrate and not self.env.get("DATABASE_URL"):
-            shutil.copyfile(_migrated_template("sqlite", self.env), self.env["SQLITE_PATH"])
-            self.migrate = False  # a migrated copy
+        elif not self.env.get("DATABASE_URL"):
+            if migrate:
+                shutil.copyfile(_migrated_template("sqlite", self.env), self.env["SQLITE_PATH"])
+        else:
+            self.migrate_at_start = migrate
         self.processes_wanted = processes
         self.server = server
         self.procs: list[subprocess.Popen] = []
@@ -147,7 +151,7 @@ class LiveServer:
 
     def start(self) -> "LiveServer":
         global _static_collected
-        if self.migrate and not self.own_database:  # a database given in extra_env
+        if self.migrate_at_start:
             self.manage("migrate", "--noinput", "-v0")
         if not _static_collected:  # one STATIC_ROOT for every server
             self.manage("collectstatic", "--noinput", "-v0")

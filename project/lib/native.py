@@ -78,13 +78,8 @@ class SessionMiddleware(InlineHooks, sessions.SessionMiddleware):
     """The session store is lazy; only saving a modified session does I/O."""
 
     def needs_thread(self, request, response) -> bool:
-        return request.session.modified or (self.save_every_request and request.session.accessed)
-
-    @property
-    def save_every_request(self) -> bool:
-        from django.conf import settings
-
-        return settings.SESSION_SAVE_EVERY_REQUEST
+        session = request.session
+        return session.modified or (settings.SESSION_SAVE_EVERY_REQUEST and session.accessed)
 
 
 class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
