@@ -47,6 +47,10 @@ def server_command(*, host: str, port: int, workers: int) -> list[str]:
         # Django and Channels speak no lifespan protocol.
         "--lifespan",
         "off",
+        # A pipelined keep-alive request would otherwise start with the
+        # previous request's context variables (project/lib/request_context.py;
+        # the application guards against it too).
+        "--reset-contextvars",
         "--loop",
         "uvloop",
         "--http",

@@ -178,12 +178,16 @@ class LiveServer:
     def _spawn(self, port: int) -> None:
         # Appended to, so a restarted process's log follows the killed one's.
         log = open(self.tmp / f"daphne-{port}.log", "ab")  # noqa: SIM115 - closed with the process
-        if self.server == "uvicorn":
+        if self.server in ("uvicorn", "uvicorn-bare"):
             # One process per port, started as the production command starts
-            # each of its workers (project/serve.py, `make serve`).
+            # each of its workers (project/serve.py, `make serve`);
+            # "uvicorn-bare" without the flag that works around a uvicorn
+            # quirk, for tests that the application holds up without it.
             from project.serve import server_command
 
             command = server_command(host="127.0.0.1", port=port, workers=1)
+            if self.server == "uvicorn-bare":
+                command.remove("--reset-contextvars")
         else:
             command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"]
         proc = subprocess.Popen(  # noqa: S603 - our own server

@@ -15,18 +15,19 @@ ALLOWED_HOSTS, a plain-HTTP request that must be redirected to HTTPS, a
 request with an `Origin` (CORS decides), and the fast path switched off
 (`SHORT_LINK_FAST_PATH=false`).
 
-Outside Django's request cycle the ORM's sync work runs in asgiref's one
-shared thread, so that thread's database connection stays open between
-redirects (that is much of the gain). After any unexpected error it is
-closed, and the next redirect opens a fresh one.
+It runs inside the same request lifecycle as a Django view
+(`project.lib.request_context.request_lifecycle`): a thread of its own for
+the ORM's sync work and the `request_started`/`request_finished` signals,
+which give that thread's database connection back to the pool. Before that
+(issue 20, R5) it used asgiref's one shared thread, and on a pipelined
+keep-alive connection under uvicorn a thread nothing ever finished: each
+such redirect kept a pooled connection for good.
 """
 
 import time
 from functools import cache
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from django.urls import resolve
 from django.utils import translation
@@ -36,6 +37,7 @@ from project.lib.bodies import request_language
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged
 from project.lib.metrics import request_observe
 from project.lib.net import client_address_of
+from project.lib.request_context import request_lifecycle
 from project.middleware import database_unavailable_page, log_access, timing_headers
 
 from . import services
@@ -150,15 +152,14 @@ class ShortLinkFastPath:
                 client=client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1")),
             )
         try:
-            target = await services.short_link_visit(key=key, count=counted, visitor=visitor)
+            async with request_lifecycle(scope):
+                target = await services.short_link_visit(key=key, count=counted, visitor=visitor)
         except ApplicationError:
             return await self.app(scope, receive, send)  # the view renders it in the caller's language
         except DATABASE_UNAVAILABLE_ERRORS as exc:
             # Down, not restarting: Django would wait out the same timeouts again. 503 now.
-            await sync_to_async(close_old_connections)()
             return await _send_database_unavailable(scope, headers, send, exc)
         except Exception:  # noqa: BLE001 - e.g. a database restart: let Django answer, with a fresh connection
-            await sync_to_async(close_old_connections)()
             return await self.app(scope, receive, send)
         seconds = time.perf_counter() - started
 

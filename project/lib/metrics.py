@@ -13,6 +13,8 @@ Each is raised at the one place where its event happens:
     short-link visits        shortener/services.py short_link_visit
     cache errors             project/lib/optional_cache.py warn_cache_unreachable
     database errors          project/lib/errors.py database_unavailable_logged
+    connections in use       database_connections_observe, after every
+                             request (project/apps.py)
 
 `GET /metrics` (project/metrics_view.py) serves them. With several server
 processes (`make serve WORKERS=N`) prometheus-client's multi-process mode
@@ -27,7 +29,15 @@ never the raw path; a method outside the standard ones is `other`.
 import os
 from functools import lru_cache
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 REQUESTS = Counter(
     "pan_http_requests",
@@ -65,6 +75,13 @@ SHORT_LINK_VISITS = Counter("pan_short_link_visits", "Short-link visits counted 
 CACHE_ERRORS = Counter("pan_cache_errors", "Cache calls or decisions that failed: the cache was unreachable.")
 DATABASE_ERRORS = Counter("pan_database_errors", "Requests answered 503 because the database was unavailable.")
 
+DATABASE_CONNECTIONS_IN_USE = Gauge(
+    "pan_database_connections_in_use",
+    "Database connections taken from the pool and not given back, as each process saw it when its last "
+    "request finished (summed over live processes): 0 when idle; more means a path keeps a connection.",
+    multiprocess_mode="livesum",
+)
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -84,6 +101,28 @@ def request_observe(route: str, method: str, status: int, seconds: float) -> Non
     count, latency = _request_series(route, method, status)
     count.inc()
     latency.observe(seconds)
+
+
+def database_connections_in_use() -> int:
+    """Connections of the default database checked out of its pool now (0 without a pool)."""
+    from django.db import connections
+
+    wrapper = connections["default"]
+    if wrapper.vendor == "sqlite":
+        from project.sqlite.base import connections_in_use
+
+        return connections_in_use()
+    pool = getattr(wrapper, "pool", None)
+    if pool is None:
+        return 0
+    stats = pool.get_stats()
+    return stats.get("pool_size", 0) - stats.get("pool_available", 0)
+
+
+def database_connections_observe(**_kwargs) -> None:
+    """`request_finished` receiver, connected after Django's own, which has
+    given the request's connection back by then."""
+    DATABASE_CONNECTIONS_IN_USE.set(database_connections_in_use())
 
 
 def metrics_exposition() -> tuple[bytes, str]:

@@ -13,6 +13,10 @@ A connection goes back only in autocommit with no transaction open; any
 other is really closed. In-memory databases are never pooled (Django never
 closes them). Settings: `OPTIONS["pool_size"]` (default 32, as many as requests in flight), the most kept
 per database; connections beyond it are closed as usual.
+
+`connections_in_use()` counts the connections taken and not yet given back
+(or closed), as psycopg's pool stats do for PostgreSQL: `/metrics` shows it,
+and it is 0 whenever no request is running (issue 20, R5).
 """
 
 import queue
@@ -22,6 +26,18 @@ from django.db.backends.sqlite3 import base
 
 _pools: dict[tuple, queue.SimpleQueue] = {}
 _pools_lock = threading.Lock()
+_in_use = 0
+_in_use_lock = threading.Lock()
+
+
+def connections_in_use() -> int:
+    return _in_use
+
+
+def _count(change: int) -> None:
+    global _in_use
+    with _in_use_lock:
+        _in_use += change
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -40,14 +56,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         pool = self._pool(conn_params)
         self._pooled_in = pool
+        connection = None
         if pool is not None:
             try:
-                return pool.get_nowait()
+                connection = pool.get_nowait()
             except queue.Empty:
                 pass
-        return super().get_new_connection(conn_params)
+        connection = connection or super().get_new_connection(conn_params)
+        _count(+1)
+        return connection
 
     def _close(self):
+        _count(-1)
         pool = getattr(self, "_pooled_in", None)
         connection = self.connection
         if pool is None or connection is None or connection.in_transaction or pool.qsize() >= self.pool_size:
