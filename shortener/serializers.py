@@ -53,6 +53,16 @@ class ShortLinkCreateSerializer(serializers.Serializer):
     slug = SlugField(required=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text=EXPIRY_HELP)
     max_visits = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_VISITS_LIMIT)
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=1024,
+        help_text=_(
+            "Visitors must enter it before the redirect; empty or null: none. A link with a password is always "
+            "a new link."
+        ),
+    )
 
 
 class ShortLinkUpdateSerializer(serializers.Serializer):

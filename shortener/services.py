@@ -125,6 +125,7 @@ def short_link_create(
     slug: str | None = None,
     expires_at: datetime | None = None,
     max_visits: int | None = None,
+    password: str | None = None,
     request_host: str | None = None,
 ) -> tuple[ShortLink, bool]:
     """Shorten `url`; return `(link, created)`.
@@ -132,8 +133,11 @@ def short_link_create(
     The target is checked and normalised (`target_url_normalize`). Without
     options, the same normalised URL from the same owner returns the owner's
     existing plain link (`created` False); anonymous plain links are shared
-    the same way among anonymous callers. A slug that exists already is
-    `SlugTaken` unless it is the same owner's identical link. A generated
+    the same way among anonymous callers. A `password` (hashed like share
+    passwords; empty or None: none) makes a new link every time, so an
+    existing unprotected link is never handed out in its place. A slug that
+    exists already is `SlugTaken` unless it is the same owner's identical
+    link without a password. A generated
     key that collides is drawn again, up to `KEY_ATTEMPTS` times
     (`KeySpaceBusy` after that); an existing row is never overwritten.
     Raises `InvalidTarget`, `InvalidSlug`, `InvalidExpiry`, `ValidationFailed`.
@@ -143,9 +147,16 @@ def short_link_create(
     if slug is not None:
         slug = slug_validate(slug=slug)
     short_link_check_limits(expires_at=expires_at, max_visits=max_visits)
-    fields = {"target_url": target, "owner": owner, "expires_at": expires_at, "max_visits": max_visits}
+    password_hash = share_password_hash(password)
+    fields = {
+        "target_url": target,
+        "owner": owner,
+        "expires_at": expires_at,
+        "max_visits": max_visits,
+        "password": password_hash,
+    }
 
-    if slug is None and expires_at is None and max_visits is None:
+    if slug is None and expires_at is None and max_visits is None and not password_hash:
         existing = (
             ShortLink.objects.filter(
                 owner=owner, target_url=target, is_custom=False, expires_at__isnull=True, max_visits__isnull=True
@@ -165,6 +176,8 @@ def short_link_create(
                 and existing.target_url == target
                 and existing.expires_at == expires_at
                 and existing.max_visits == max_visits
+                and not existing.password
+                and not password_hash
             ):
                 return existing, False
             raise SlugTaken()
@@ -255,7 +268,12 @@ def short_link_delete(*, link: ShortLink) -> None:
 
 
 def _created_audit(link: ShortLink) -> None:
-    detail = {"custom": link.is_custom, "expires": link.expires_at is not None, "max_visits": link.max_visits}
+    detail = {
+        "custom": link.is_custom,
+        "expires": link.expires_at is not None,
+        "max_visits": link.max_visits,
+        "password": bool(link.password),
+    }
     audit_record(Action.LINK_CREATE, object_type="link", object_id=link.key, actor=link.owner, detail=detail)
 
 

@@ -93,3 +93,42 @@ def test_owner_pauses_and_protects_through_the_api_others_get_404(api_as, dana, 
     assert (resumed.json()["paused"], resumed.json()["password"]) == (False, False)
     assert Client().get("/s/api-managed").status_code == 302
     assert api_as(dana).patch("/api/short/api-managed", {"paused": "maybe"}, format="json").status_code == 400
+
+
+def test_a_password_given_at_creation_guards_the_link_from_the_first_visit(dana, api):
+    api.force_authenticate(dana)
+    plain = api.post("/api/short", {"url": "https://example.com/report"}, format="json")
+    assert plain.status_code == 201 and plain.json()["password"] is False
+    guarded = api.post("/api/short", {"url": "https://example.com/report", "password": SECRET}, format="json")
+    assert guarded.status_code == 201, guarded.content
+    assert guarded.json()["password"] is True
+    # The same URL from the same owner with a password is a new link, never the unprotected one.
+    assert guarded.json()["key"] != plain.json()["key"]
+    again = api.post("/api/short", {"url": "https://example.com/report", "password": "Other-Lantern-77"}, format="json")
+    assert again.status_code == 201 and again.json()["key"] not in (plain.json()["key"], guarded.json()["key"])
+
+    asked = Client().get(f"/s/{guarded.json()['key']}")
+    assert asked.status_code == 401 and "example.com" not in asked.content.decode()
+    client = Client()
+    client.get(f"/s/{guarded.json()['key']}")
+    right = client.post(f"/s/{guarded.json()['key']}", {"password": SECRET})
+    assert right.status_code == 302 and right["Location"] == "https://example.com/report"
+    assert Client().get(f"/s/{plain.json()['key']}").status_code == 302
+
+
+def test_an_anonymous_link_with_a_password_and_a_custom_name(api):
+    made = api.post(
+        "/api/short", {"url": "https://example.com/x", "slug": "anon-guard", "password": SECRET}, format="json"
+    )
+    assert made.status_code == 201 and made.json()["password"] is True
+    assert Client().get("/s/anon-guard").status_code == 401
+    # Asking again for the same name with the same options cannot hand out the guarded link.
+    assert (
+        api.post("/api/short", {"url": "https://example.com/x", "slug": "anon-guard"}, format="json").status_code == 409
+    )
+
+
+def test_an_empty_password_at_creation_means_none(api):
+    made = api.post("/api/short", {"url": "https://example.com/open", "password": ""}, format="json")
+    assert made.status_code == 201 and made.json()["password"] is False
+    assert Client().get(f"/s/{made.json()['key']}").status_code == 302
