@@ -14,7 +14,6 @@ one, answers 429 with `Retry-After`.
 """
 
 import hmac
-import re
 import unicodedata
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from project.lib.metrics import CODE_GUESS_FAILURES
 from project.lib.net import client_key, key_digest, network_key
 from project.lib.optional_cache import optional_cache
 
+from .codes import code_in, pickup_parse
 from .errors import (
     CodeGuessingLimited,
     CodeRejected,
@@ -37,12 +37,13 @@ from .errors import (
     FileRevoked,
     FileUsedUp,
     LoginRequiredToDownload,
+    NoCodeFound,
     PasswordRejected,
     PasswordRequired,
     ShareStillUploading,
 )
 from .grants import grant_is_fresh
-from .models import SHARE_CODE_LENGTH, Share, ShareState
+from .models import Share, ShareState
 
 # How long a code check waits for places held by right codes being checked
 # at the same moment (see `attempts_take`); a locked layer answers this late.
@@ -118,12 +119,17 @@ def share_code_check(*, share: Share, code: str | None, client: str) -> None:
     """Compare a code in constant time, within the guessing limits.
 
     Raises `CodeGuessingLimited`/`FileLockedForCodes` (429, `Retry-After`)
-    while a layer is full, else `CodeRejected` (403) for a wrong code. A
-    missing code is `CodeRejected` without counting as a guess.
+    while a layer is full, else `CodeRejected` (403) for a wrong code. The
+    code is found in what was pasted (`pan.codes`). A missing code is
+    `CodeRejected` and text with no code in it `NoCodeFound` (400), neither
+    counted as a guess.
     """
-    given = share_code_normalise(code).encode()
-    if not given:
+    if not str(code or "").strip(" -\t\n"):
         raise CodeRejected()  # nothing was guessed (a link opened without the code): nothing counts
+    found = code_in(code, lengths=(len(share.code),))
+    if found is None:
+        raise NoCodeFound()
+    given = found.encode()
     layers = _layers(share, client)
     try:
         attempts_take(layers, patience=CODE_CHECK_PATIENCE)
@@ -252,10 +258,6 @@ def share_access(
     return share, manages
 
 
-# A link as chat apps copy it, perhaps with words after it: the query stops at a space.
-_LINK = re.compile(r"/f/(?P<id>[A-Za-z0-9_-]{1,32})/?(?:\?(?P<query>[^#\s]*))?")
-
-
 # Other things a code typed in the home page's box may open, asked in turn
 # when no share has it: callables code -> object with get_absolute_url(), or
 # None. Drop-off requests register theirs (dropoff/apps.py), so this module
@@ -264,9 +266,15 @@ PICKUP_OTHER_CODES: list = []
 
 
 def share_pickup(*, text: str | None, client: str):
-    """The share a code (or a pasted link with its code) opens, for the home page's box.
+    """What a paste into the home page's box or `POST /api/pickup` opens:
+    `(share or other, code_passed)`.
 
-    A link names its share, so its code is checked like any code. A code on
+    The paste is read by `pan.codes.pickup_parse` (a code in any case with
+    or without its dash, words around it, a whole link in any case). Text
+    with no code and no link is `NoCodeFound` (400), never a counted guess.
+    A link names its share, so its code is checked like any code; a link
+    without a code returns its share with `code_passed` False (the page
+    asks for the code). A code on
     its own is counted first in the client's and the network's layers, then
     looked up among live shares (codes are unique there): no share →
     `CodeRejected` (403) and the attempt stays counted; a share →
@@ -275,21 +283,20 @@ def share_pickup(*, text: str | None, client: str):
     A code that names no share but something in `PICKUP_OTHER_CODES` (a
     drop-off request) returns that instead, its attempt given back too.
     """
-    raw = str(text or "")[:2048]
-    link = _LINK.search(raw)
-    if link is not None:
-        from urllib.parse import parse_qs
-
-        code = (parse_qs(link.group("query") or "").get("code") or [""])[0]
-        share = share_lookup(unique_name=link.group("id"))
+    pasted = pickup_parse(text)
+    if pasted.unique_name is not None:
+        share = _share_of_pasted_link(pasted.unique_name)
         _raise_if_gone_for_pickup(share)
-        share_code_check(share=share, code=code, client=client)
-        return share
-    code = share_code_normalise(raw)
-    if len(code) != SHARE_CODE_LENGTH:
-        # Nothing to find: first-wave 6-character codes (30 bits) open their
-        # share only with its link, so they cannot be guessed on their own.
-        raise CodeRejected()
+        if pasted.code is None:
+            return share, False
+        share_code_check(share=share, code=pasted.code, client=client)
+        return share, True
+    if pasted.code is None:
+        # Nothing to find, nothing guessed. First-wave 6-character codes
+        # (30 bits) open their share only with its link, so they cannot be
+        # guessed on their own.
+        raise NoCodeFound()
+    code = pasted.code
     layers = _client_layers(client)
     attempts_take(layers, patience=CODE_CHECK_PATIENCE)
     live_first = F("revoked_at").asc(nulls_first=True)
@@ -300,7 +307,7 @@ def share_pickup(*, text: str | None, client: str):
             found = other(code)
             if found is not None:
                 attempts_give_back(layers)
-                return found
+                return found, True
         CODE_GUESS_FAILURES.labels("code").inc()
         raise CodeRejected()
     attempts_give_back(layers)
@@ -308,7 +315,20 @@ def share_pickup(*, text: str | None, client: str):
     if locked:
         raise FileLockedForCodes(retry_after=locked)
     _raise_if_gone_for_pickup(share)
-    return share
+    return share, True
+
+
+def _share_of_pasted_link(unique_name: str) -> Share:
+    """The share a pasted link names, also when a phone's keyboard or a
+    chat app lower-cased its id (ids are 128-bit: the case-insensitive
+    match is taken only when it names exactly one share)."""
+    try:
+        return share_lookup(unique_name=unique_name)
+    except FileNotFound:
+        matches = list(Share.objects.filter(unique_name__iexact=unique_name).values_list("unique_name", flat=True)[:2])
+        if len(matches) != 1:
+            raise
+        return share_lookup(unique_name=matches[0])
 
 
 def _raise_if_gone_for_pickup(share: Share) -> None:

@@ -25,7 +25,7 @@ from project.lib.qr import CONTENT_TYPES as QR_TYPES
 from project.lib.qr import qr_file
 
 from . import access, downloads, selectors, services
-from .errors import ItemNotFound, MalformedUpload
+from .errors import ItemNotFound, MalformedUpload, NoCodeFound
 from .grants import grant_key_for_tool
 from .models import Share
 from .serializers import (
@@ -266,16 +266,23 @@ class PickupApi(APIView):
                 serializers=[ShareSerializer, PickupRequestSerializer],
                 resource_type_field_name=None,
             ),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="No code in what was sent (`no_code`), or a link without its code; nothing counted.",
+            ),
             403: OpenApiResponse(ErrorSerializer, description="The code is not correct."),
             410: OpenApiResponse(ErrorSerializer, description="The share expired, was revoked or used up."),
         },
     )
     def post(self, request):
-        """The share a code opens (`XXXX-XXXX`, any case, with or without the dash, or a whole link):
-        its public metadata and `url`. Wrong codes count toward the guessing limits."""
+        """The share a code opens: what people paste (`XXXX-XXXX` in any case, with or without the
+        dash, with words around it such as `提取码：`, or a whole link): its metadata and `url`.
+        Wrong codes count toward the guessing limits; text with no code counts nothing (400)."""
         if not isinstance(request.data, dict) or not isinstance(request.data.get("code"), str):
             raise ValidationFailed(fields={"code": [_("Enter the share code.")]})
-        found = access.share_pickup(text=request.data["code"], client=client_address(request))
+        found, code_passed = access.share_pickup(text=request.data["code"], client=client_address(request))
+        if not code_passed:  # a link without its code: a tool has no code prompt to open
+            raise NoCodeFound()
         if not isinstance(found, Share):  # a drop-off request's code (dropoff/): where to send files
             return Response(PickupRequestSerializer(found, context={"request": request}).data)
         return Response(ShareSerializer(found, context={"request": request}).data)

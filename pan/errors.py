@@ -85,6 +85,11 @@ class ShareNotFilling(Conflict):
     default_message = _("This share is complete; items can no longer be added.")
 
 
+class NoCodeFound(ApplicationError):
+    code = "no_code"
+    default_message = _("No share code found in what was entered. A code looks like ABCD-2345.")
+
+
 class CodeRejected(PermissionDenied):
     code = "code_rejected"
     default_message = _("The share code is not correct.")

@@ -123,8 +123,9 @@ def pickup_page(request):
     """The home page's box: a code (or a pasted link) opens its share page,
     unlocked for this session (the password, if any, is asked there)."""
     try:
-        share = access.share_pickup(text=request.POST.get("code", ""), client=client_address(request))
-        if not isinstance(share, Share):  # a drop-off request's code: its page asks for what it needs
+        share, code_passed = access.share_pickup(text=request.POST.get("code", ""), client=client_address(request))
+        if not isinstance(share, Share) or not code_passed:
+            # A drop-off request's code, or a link without its code: that page asks for what it needs.
             return redirect(share.get_absolute_url())
     except ApplicationError as exc:
         context = {"pickup_error": exc.message, "pickup_code": request.POST.get("code", "")[:2048]}

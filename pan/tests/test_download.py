@@ -35,7 +35,7 @@ def leases() -> int:
 
 
 def wrong_code(info) -> str:
-    return "222222" if info["share_code"] != "222222" else "333333"
+    return "22222222" if info["share_code"] != "22222222" else "33333333"
 
 
 def test_the_code_works_in_the_header_the_query_and_in_lower_case(shared, api):

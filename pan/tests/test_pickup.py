@@ -134,7 +134,8 @@ def test_a_wrong_code_is_refused_in_both_languages(share_as, dana, api):
     response = pickup(api, wrong_code(info), **ZH)
     assert response.status_code == 403
     assert error_of(response) == {"code": "code_rejected", "message": "提取码不正确。"}
-    assert pickup(api, "", **EN).status_code == 403  # a blank code opens nothing (and guesses nothing)
+    blank = pickup(api, "", **EN)  # a blank code opens nothing and guesses nothing
+    assert blank.status_code == 400 and error_of(blank)["code"] == "no_code"
 
 
 @pytest.mark.parametrize(
@@ -418,8 +419,98 @@ def test_a_first_wave_six_character_code_opens_its_share_only_with_its_link(dana
 
     share = share_create(owner=dana, files=[IncomingFile(BytesIO(b"old"), "old.txt")])
     Share.objects.filter(pk=share.pk).update(code="ABCDEF")
-    assert pickup(api, "abcdef").status_code == 403
+    assert pickup(api, "abcdef").status_code == 400  # no code of today's length in it
     assert pickup(api, f"/f/{share.unique_name}/?code=abcdef").status_code == 200
     # Not even a guess: six-character codes on their own do not use up the allowance.
     for _attempt in range(settings.PAN_CODE_CLIENT_ALL_LIMIT + 1):
-        assert pickup(api, "zzzzzz").status_code == 403
+        assert pickup(api, "zzzzzz").status_code == 400
+
+
+# --- What people paste (issue 19, item 2) -------------------------------------------
+
+
+def spelled(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+PASTES = [
+    lambda code, link: f"提取码: {spelled(code)}",
+    lambda code, link: f"提取码：{spelled(code)}",
+    lambda code, link: f"提取码 {spelled(code)}",
+    lambda code, link: f"提取码：{code.lower()}",
+    lambda code, link: f"code: {code.lower()}",
+    lambda code, link: f"Hi! Here is the report, have fun: {spelled(code).lower()} (valid for a week)",
+    lambda code, link: f"链接：{link} 提取码：{spelled(code)} 复制这段内容后打开",
+    lambda code, link: f"{link}?code={code}".lower(),
+    lambda code, link: f"{link}?CODE={spelled(code).lower()} see you",
+    lambda code, link: f"ＡＢ{spelled(code)}"[2:],  # full-width dash and spaces come in through NFKC
+]
+
+
+@pytest.mark.parametrize("paste", PASTES)
+def test_what_people_paste_opens_the_share(share_as, dana, api, paste):
+    info = share_as(dana)
+    link = f"http://testserver/f/{info['id']}/"
+    answer = pickup(api, paste(info["code"], link))
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["id"] == info["id"]
+
+
+@pytest.mark.parametrize("paste", PASTES)
+def test_the_home_box_takes_what_people_paste(share_as, dana, paste):
+    info = share_as(dana)
+    client, token = browser()
+    opened = page_pickup(client, token, paste(info["code"], f"http://testserver/f/{info['id']}/"))
+    assert opened.status_code == 302 and opened["Location"] == f"/f/{info['id']}/"
+    page = client.get(opened["Location"])
+    assert page.status_code == 200 and 'name="code"' not in page.content.decode()  # unlocked
+
+
+@pytest.mark.parametrize(
+    "text", ["hello", "提取码：", "see you tomorrow at the station", "https://example.com/x", "--"]
+)
+def test_a_paste_with_no_code_is_a_400_and_never_a_guess(share_as, dana, api, settings, text):
+    info = share_as(dana)
+    for _attempt in range(settings.PAN_CODE_CLIENT_ALL_LIMIT + 2):
+        answer = pickup(api, text, **ZH)
+        assert answer.status_code == 400
+        assert error_of(answer)["code"] == "no_code" and "提取码" in error_of(answer)["message"]
+    # Nothing was counted: the right code still opens at once.
+    assert pickup(api, info["code"]).status_code == 200
+
+
+def test_a_link_without_its_code_opens_the_code_prompt_and_counts_nothing(share_as, dana, api, settings):
+    info = share_as(dana)
+    link = f"http://testserver/f/{info['id']}/"
+    client, token = browser()
+    for _attempt in range(settings.PAN_CODE_CLIENT_LIMIT + 2):
+        opened = page_pickup(client, token, link.upper().replace("HTTP://TESTSERVER", "http://testserver"))
+        assert opened.status_code == 302 and opened["Location"] == f"/f/{info['id']}/"
+    prompt = client.get(opened["Location"])
+    assert 'name="code"' in prompt.content.decode()
+    # A tool has no prompt: the API says no code was found, and counts nothing either.
+    assert pickup(api, link).status_code == 400
+    assert pickup(api, f"{link}?code={info['code']}").status_code == 200
+
+
+def test_the_share_page_field_takes_a_pasted_code_too(share_as, dana):
+    info = share_as(dana)
+    client, token = browser()
+    unlocked = client.post(
+        f"/f/{info['id']}/", {"code": f"提取码：{spelled(info['code']).lower()}", "csrfmiddlewaretoken": token}
+    )
+    assert unlocked.status_code == 302
+    assert 'name="code"' not in client.get(f"/f/{info['id']}/").content.decode()
+
+
+def test_a_code_word_that_looks_like_a_code_is_not_taken_before_the_real_one():
+    from pan.codes import code_find, pickup_parse
+
+    # "HAVE" and "THEM" are letters of the alphabet; the dashed form wins.
+    assert code_find("have them: ABCD-2345") == "ABCD2345"
+    assert code_find("ABCD2345") == "ABCD2345"
+    assert code_find("abcd 2345") == "ABCD2345"
+    assert code_find("zzzz-zzzz-zzzz") is None  # not a code: longer than one
+    assert code_find("ABCD-2345X") is None
+    assert pickup_parse("https://pan.example/f/AbC_dEf-123/?code=abcd-2345").code == "ABCD2345"
+    assert pickup_parse("https://pan.example/f/AbC_dEf-123/").code is None
