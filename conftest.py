@@ -23,11 +23,14 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from project.lib.limit_store import limits_cache
     from shortener import stats
 
     cache.clear()
+    limits_cache().clear()
     yield
     cache.clear()
+    limits_cache().clear()
     # Visits a test recorded and did not flush go with it, not into a later test's database.
     stats._buffer.clear()
 

@@ -17,23 +17,32 @@ script around INCRBY), so concurrent requests each get their own number and
 exactly `limit` of them fit, across every process sharing the Redis. A
 refused request gives its count back (`decr`): refusals do not prolong the
 wait, and every request is counted once.
+
+The windows live in the `limits` cache alias (project/lib/limit_store.py),
+not in the default cache any request can fill. When that store has no room
+for a new window, the request is refused (429) rather than counted nowhere.
 """
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from project.lib.limit_store import limit_store_is_full, limits_cache, limits_cache_is_local
 from project.lib.metrics import TOO_MANY_REQUESTS
 
 # Defined with the fail-open cache helper; the middleware and the attempt
 # limiter (project/lib/attempts.py) import them from here.
-from project.lib.optional_cache import CACHE_ERRORS, warn_cache_unreachable  # noqa: F401
+from project.lib.optional_cache import CACHE_ERRORS, WarnOncePerInterval, warn_cache_unreachable  # noqa: F401
+
+# A full limit store refuses (never fails open); said once per interval.
+warn_limit_store_full = WarnOncePerInterval(
+    logging.getLogger("pan.ratelimit"), "The limit store is full: new limit windows are refused (%s)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +125,8 @@ def _forget_rules(*, setting, **kwargs):
 
 
 def cache_is_local() -> bool:
-    """True when the cache is in this process's memory: no I/O, no thread needed."""
-    return isinstance(caches["default"], LocMemCache)
+    """True when the limits' store is in this process's memory: no I/O, no thread needed."""
+    return limits_cache_is_local()
 
 
 def _retry_after(rule: Rule, *, current: int, previous: int, elapsed: float) -> int:
@@ -142,9 +151,23 @@ def rate_limit_hit(*, rule: Rule, identity: str) -> Decision:
 
     Effects: raises the current window's counter (and lowers it again when
     the request is refused). Raises one of CACHE_ERRORS when the cache is
-    unreachable; the caller lets the request through then.
+    unreachable; the caller lets the request through then. With no room
+    for a new window in the limits' store, refuses.
     """
-    cache = caches["default"]
+    try:
+        return _hit(rule=rule, identity=identity)
+    except Exception as exc:
+        seconds = limit_store_is_full(exc)
+        if seconds is None:
+            raise
+        warn_limit_store_full(exc)
+        retry_after = min(seconds, rule.window)
+        TOO_MANY_REQUESTS.labels("requests", rule.prefix).inc()
+        return Decision(rule=rule, allowed=False, remaining=0, reset=retry_after, retry_after=retry_after)
+
+
+def _hit(*, rule: Rule, identity: str) -> Decision:
+    cache = limits_cache()
     window = rule.window
     now = time.time()
     index = int(now // window)

@@ -194,6 +194,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and channel layer ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Live limit windows the in-process store holds at most (embedded default;
+# about 300 bytes each). Full, it refuses new windows rather than forget one.
+LIMITS_MAX_ENTRIES = env.int("LIMITS_MAX_ENTRIES", default=200_000)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -205,8 +208,12 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
             },
-        }
+        },
     }
+    # Limit windows (project/lib/limit_store.py): the same Redis under a key
+    # prefix of their own; /server-status warns unless maxmemory-policy is
+    # noeviction.
+    CACHES["limits"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}:limits"}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -214,7 +221,16 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pan"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pan"},
+        # Limit windows in a store of their own that never drops a live one
+        # (project/lib/limit_store.py); full, it refuses new windows.
+        "limits": {
+            "BACKEND": "project.lib.limit_store.LimitStore",
+            "LOCATION": "pan-limits",
+            "OPTIONS": {"MAX_ENTRIES": LIMITS_MAX_ENTRIES},
+        },
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Accounts -------------------------------------------------------------

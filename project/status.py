@@ -1,8 +1,12 @@
 """`GET /server-status?token=…` for uptime monitors (Uptime Kuma and the like).
 
 With the right token: 200 and `{"status": "ok", "database": "ok", "cache":
-"ok", "channel_layer": "ok", "storage": "ok"}`, or 503 with an error string
-in place of each "ok" that failed. The probes run at once and the answer
+"ok", "limits": "ok", "channel_layer": "ok", "storage": "ok"}`, or 503 with
+an error string in place of each "ok" that failed. A probe that works but
+warns (the limits' store: Redis's `maxmemory-policy` is not `noeviction`, or
+the in-process store is full) answers a string starting with "warning:", and
+the whole answer is 200 with `"status": "degraded"` (docs/middleware.md,
+"Status endpoint"). The probes run at once and the answer
 waits for none of them longer than SERVER_STATUS_PROBE_TIMEOUT: a probe
 still running then is reported as timed out and left to finish in its
 worker thread, whose own timeouts (database connect and pool, Redis
@@ -29,6 +33,9 @@ from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 
 from project.lib.hidden import unknown_path_unless
+from project.lib.limit_store import LimitStore, limits_cache, redis_eviction_policy, redis_eviction_warning
+
+WARNING = "warning:"
 
 
 def _probe_database() -> None:
@@ -46,8 +53,8 @@ def _probe_database() -> None:
         probe.close()
 
 
-def _probe_cache() -> None:
-    cache = caches["default"]
+def _probe_cache(alias: str = "default") -> None:
+    cache = caches[alias]
     key, value = f"server-status:{secrets.token_hex(8)}", secrets.token_hex(8)
     cache.set(key, value, 10)
     try:
@@ -55,6 +62,22 @@ def _probe_cache() -> None:
             raise RuntimeError("the value read back differs from the one written")
     finally:
         cache.delete(key)
+
+
+def _probe_limits() -> str | None:
+    """The limits' store works, and keeps every live window: None, or a warning."""
+    store = limits_cache()
+    if isinstance(store, LimitStore):
+        if store.is_full():
+            return f"{WARNING} the limit store is full ({store.max_entries} live windows); new windows are refused"
+        _probe_cache("limits")
+        return None
+    _probe_cache("limits")
+    try:
+        policy = redis_eviction_policy()
+    except Exception as exc:  # CONFIG may be renamed or refused (managed Redis): say so, do not fail
+        return f"{WARNING} cannot read Redis maxmemory-policy ({type(exc).__name__}: {exc})"[:300]
+    return redis_eviction_warning(policy)
 
 
 def _probe_storage() -> None:
@@ -90,7 +113,7 @@ def _outcome(task: asyncio.Task, timeout: float) -> str:
     exc = task.exception()
     if exc is not None:  # any failure is a state to report, not a crash
         return f"{type(exc).__name__}: {exc}"[:300]
-    return "ok"
+    return task.result() or "ok"
 
 
 async def _probe_all() -> dict[str, str]:
@@ -100,6 +123,7 @@ async def _probe_all() -> dict[str, str]:
     probes = {
         "database": sync_to_async(_probe_database, thread_sensitive=False)(),
         "cache": sync_to_async(_probe_cache, thread_sensitive=False)(),
+        "limits": sync_to_async(_probe_limits, thread_sensitive=False)(),
         "channel_layer": _probe_channel_layer(),
         "storage": sync_to_async(_probe_storage, thread_sensitive=False)(),
     }
@@ -117,8 +141,13 @@ def _token_matches(request) -> bool:
 @unknown_path_unless(_token_matches)
 async def server_status(request):
     checks = await _probe_all()
-    healthy = all(state == "ok" for state in checks.values())
-    response = JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    if any(state != "ok" and not state.startswith(WARNING) for state in checks.values()):
+        status, code = "error", 503
+    elif any(state != "ok" for state in checks.values()):
+        status, code = "degraded", 200  # works, but something needs an operator's attention
+    else:
+        status, code = "ok", 200
+    response = JsonResponse({"status": status, **checks}, status=code)
     # Only here: a Cache-Control on the 404 would set it apart from other 404s.
     add_never_cache_headers(response)
     return response

@@ -28,6 +28,13 @@ With django-redis every operation is instead one Lua script (one round
 trip, atomic over all layers; see "With Redis" below): a right code holds
 its place for two round trips, not twenty-six.
 
+Windows live in the `limits` cache alias (project/lib/limit_store.py):
+an in-process store that never drops a live window on the embedded
+default, a key prefix of its own on Redis. When that store has no room
+for another window (full of live ones; Redis out of memory under
+`noeviction`), `attempts_take` refuses: it never forgets a count to make
+room, and never lets an attempt through uncounted.
+
 When the cache is unreachable every function fails open: it logs a warning
 (at most once per `RATE_LIMIT_WARNING_INTERVAL`) and lets the attempt
 through, like the request rate limiter.
@@ -38,10 +45,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache, caches
+from django.core.cache import caches
+from django.utils.connection import ConnectionProxy
 
+from project.lib.limit_store import LIMITS_CACHE, limit_store_is_full
 from project.lib.metrics import TOO_MANY_REQUESTS
-from project.ratelimit import CACHE_ERRORS, warn_cache_unreachable
+from project.ratelimit import CACHE_ERRORS, warn_cache_unreachable, warn_limit_store_full
+
+# The limits' own store (project/lib/limit_store.py), never the default cache
+# that any request can fill: a flood of new keys there must not reset a count.
+cache = ConnectionProxy(caches, LIMITS_CACHE)
 
 _PREFIX = "attempts:"
 # Each retry answers an entry that expired between two calls; three in a row
@@ -178,16 +191,16 @@ return 0
 
 
 def _redis():
-    """The raw Redis client when the default cache is django-redis, else None."""
+    """The raw Redis client when the limits' cache is django-redis, else None."""
     try:
         from django_redis.cache import RedisCache
     except ImportError:  # pragma: no cover - django-redis is pinned in requirements.txt
         return None
-    if not isinstance(caches["default"], RedisCache):
+    if not isinstance(caches[LIMITS_CACHE], RedisCache):
         return None
     from django_redis import get_redis_connection
 
-    return get_redis_connection("default")
+    return get_redis_connection(LIMITS_CACHE)
 
 
 def _redis_keys(layers: Sequence[Layer]) -> list[str]:
@@ -286,9 +299,20 @@ def _take_once(layers: Sequence[Layer], *, now: float) -> None:
         if refusal is not None:
             for count_key in counted:
                 _decrement(count_key)
-    except CACHE_ERRORS as exc:
-        warn_cache_unreachable(exc)
-        return
+    except Exception as exc:
+        seconds = limit_store_is_full(exc)
+        if seconds is None:
+            if isinstance(exc, CACHE_ERRORS):
+                warn_cache_unreachable(exc)
+                return
+            raise
+        # No room for a window: refuse rather than let an attempt through
+        # uncounted (see project/lib/limit_store.py).
+        warn_limit_store_full(exc)
+        for count_key in counted:
+            _decrement(count_key)
+        layer = _active(layers)[len(counted)]
+        raise _refusal(layer, min(layer.window, seconds)) from None
     if refusal is not None:
         layer, since = refusal
         raise _refusal(layer, since + layer.window - now)

@@ -160,13 +160,12 @@ def test_a_layer_with_limit_zero_is_off(clock):
 
 
 def _unreachable_cache():
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
+    broken = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
+    return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}
 
 
 def test_an_unreachable_cache_lets_attempts_through_and_warns_once(caplog):

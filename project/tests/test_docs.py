@@ -55,3 +55,20 @@ def test_every_error_code_named_in_the_docs_exists():
                 named |= set(re.findall(r"`([a-z_]+)`", row.split("|")[2]))
     assert named, "no error codes found in docs/: the test's patterns no longer match"
     assert named - known == set()
+
+
+def test_the_guessing_arithmetic_in_the_docs_follows_the_default_limits():
+    """SPEC §4.2: 10 000 active shares, 1 000 networks, a year: below one share found."""
+    from pan.models import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH
+
+    codes = len(SHARE_CODE_ALPHABET) ** SHARE_CODE_LENGTH
+    windows_a_year = 365 * 86_400 / settings.PAN_CODE_NETWORK_WINDOW
+    guesses = 1_000 * settings.PAN_CODE_NETWORK_LIMIT * windows_a_year
+    expected = guesses * 10_000 / codes
+    assert expected < 1
+    files = (BASE / "docs" / "files.md").read_text()
+    assert (
+        f"1 000 × {settings.PAN_CODE_NETWORK_LIMIT} × {windows_a_year:.0f} = {guesses:.3g}".replace("e+07", " × 10⁷")
+        in files
+    )
+    assert f"**{expected:.2f}**" in files

@@ -33,17 +33,17 @@ class InterruptedCache(LocMemCache):
 
 
 def unreachable_redis():
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
+    broken = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
+    return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}
 
 
 def interrupted():
-    return {"default": {"BACKEND": "project.tests.test_optional_cache.InterruptedCache"}}
+    broken = {"BACKEND": "project.tests.test_optional_cache.InterruptedCache"}
+    return {"default": broken, "limits": broken}
 
 
 @pytest.fixture(params=["unreachable-redis", "connection-interrupted"])

@@ -220,13 +220,12 @@ def test_ipv6_clients_are_counted_by_their_64(frozen):
 
 
 def _unreachable_cache():
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
+    broken = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
+    return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

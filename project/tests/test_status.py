@@ -1,13 +1,16 @@
 """GET /server-status: the state of the database, cache, channel layer and storage, for the token holder only."""
 
+import os
 import re
 import threading
 import time
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
 
+from project.lib.limit_store import limits_cache, redis_eviction_policy, redis_eviction_warning
 from project.testing import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the probes run in other threads
@@ -20,13 +23,68 @@ def _normalised(page: bytes) -> str:
     return re.sub(r'name="next" type="hidden" value="[^"]*"', "NEXT", html)
 
 
+def _limits_state() -> str:
+    """What the limits probe must say here: on Redis, the rule applied to the real policy."""
+    if not os.environ.get("REDIS_URL"):
+        return "ok"
+    return redis_eviction_warning(redis_eviction_policy()) or "ok"
+
+
 @pytest.mark.asyncio
 async def test_the_right_token_gets_the_state_of_every_dependency():
+    limits = await sync_to_async(_limits_state)()
     response = await AsyncClient().get("/server-status", {"token": settings.SERVER_STATUS_TOKEN})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "channel_layer": "ok", "storage": "ok"}
+    assert response.json() == {
+        "status": "ok" if limits == "ok" else "degraded",
+        "database": "ok",
+        "cache": "ok",
+        "limits": limits,
+        "channel_layer": "ok",
+        "storage": "ok",
+    }
     assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"],
+)
+def test_every_eviction_policy_but_noeviction_is_a_warning(policy):
+    # volatile-* evict keys that have a TTL, and every limit window has one.
+    warning = redis_eviction_warning(policy)
+    assert warning.startswith("warning: ") and repr(policy) in warning and "noeviction" in warning
+    assert redis_eviction_warning("noeviction") is None
+
+
+@pytest.mark.asyncio
+async def test_a_limit_store_that_can_lose_windows_makes_the_status_degraded(monkeypatch):
+    from project import status
+
+    if os.environ.get("REDIS_URL"):
+        # CONFIG SET is server-wide and this Redis is shared: the policy is read
+        # through the one function, which answers another policy here.
+        monkeypatch.setattr(status, "redis_eviction_policy", lambda: "allkeys-lru")
+        context = override_settings()
+        expected = "warning: Redis maxmemory-policy is 'allkeys-lru'"
+    else:
+        small = {**settings.CACHES["limits"], "LOCATION": "pan-limits-status", "OPTIONS": {"MAX_ENTRIES": 3}}
+        # No rate limit here: it would need a window in the full store, and be refused.
+        context = override_settings(CACHES={**settings.CACHES, "limits": small}, RATE_LIMITS={})
+        expected = "warning: the limit store is full (3 live windows)"
+    with context:
+        if not os.environ.get("REDIS_URL"):
+            for n in range(3):
+                await sync_to_async(limits_cache().set)(f"live-{n}", 1, 600)
+        response = await AsyncClient().get("/server-status", {"token": settings.SERVER_STATUS_TOKEN})
+        if not os.environ.get("REDIS_URL"):
+            await sync_to_async(limits_cache().clear)()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["limits"].startswith(expected), body
+    assert body["database"] == body["cache"] == body["channel_layer"] == body["storage"] == "ok"
 
 
 @pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", f"?token={'x' * 500}", "?Token=whatever"])
@@ -67,13 +125,12 @@ def _closed_redis_url() -> str:
 
 @pytest.mark.asyncio
 async def test_an_unreachable_cache_is_a_503_naming_the_failure():
-    cache = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": _closed_redis_url(),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
+    broken = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": _closed_redis_url(),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
+    cache = {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}
     with override_settings(CACHES=cache):
         response = await AsyncClient().get("/server-status", {"token": settings.SERVER_STATUS_TOKEN})
     assert response.status_code == 503
@@ -81,6 +138,7 @@ async def test_an_unreachable_cache_is_a_503_naming_the_failure():
     assert body["status"] == "error"
     assert body["database"] == body["channel_layer"] == body["storage"] == "ok"
     assert body["cache"].startswith("ConnectionError")
+    assert body["limits"].startswith("ConnectionError")
 
 
 @pytest.mark.asyncio
