@@ -170,17 +170,21 @@ def item_download(request, unique_name, item_id):
 
 @require_http_methods(["GET", "HEAD"])
 def item_preview(request, unique_name, item_id):
-    """Inline bytes for image and video previews (`Range` for seeking); counts nothing."""
+    """Inline bytes for image, video, audio and PDF previews (`Range` for
+    seeking). A preview is the file: it counts like a download (pan/grants.py)."""
     try:
-        share, _grant_key = _page_download_access(request, unique_name)
+        share, grant_key = _page_download_access(request, unique_name)
         item = downloads.share_item_get(share=share, item_id=item_id)
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name)
     if not is_previewable(item.content_type):
         raise Http404()
-    return downloads.item_download_response(
-        request=request, share=share, item=item, grant_key=None, session=True, inline=True
-    )
+    try:
+        return downloads.item_download_response(
+            request=request, share=share, item=item, grant_key=grant_key, session=True, inline=True
+        )
+    except ApplicationError as exc:
+        return _error_page(request, exc, unique_name=unique_name)
 
 
 @require_http_methods(["GET", "HEAD"])
