@@ -43,7 +43,9 @@ item, a `Range` of any of them — and it is written here once:
   completed is a new download.
 - HEAD and the owner's own downloads count nothing and need no slot.
   Nothing Pan serves is a thumbnail or a first page of a file: a preview
-  is the file, so it counts like a download. (The video stream of posts,
+  is the file, so it counts like a download — the share page that shows
+  text items in full too (`download_served`: it counts before the page
+  leaves, and shows no text when no slot is free). (The video stream of posts,
   `/videos/<id>/stream`, serves published videos, which belong to no share
   and have no limit.)
 """
@@ -253,6 +255,19 @@ def download_begin(
     ticket.from_zero = from_zero
     ticket.started_at = now
     return ticket
+
+
+def download_served(
+    *, share: Share, grant_key: str | None, target: str, session: bool, recipient: Recipient | None = None
+) -> None:
+    """A response that hands out whole files at once, not streamed (the share
+    page showing text items in full): it reserves a slot and counts like a
+    download that reached the end, before the response leaves. Raises
+    `FileUsedUp` (and `DownloadSlotLost`) when no slot is free: the caller
+    then leaves the files out."""
+    download_complete(
+        download_begin(share=share, grant_key=grant_key, target=target, session=session, recipient=recipient)
+    )
 
 
 def _counted_since(grant: DownloadGrant, ticket: Ticket) -> bool:

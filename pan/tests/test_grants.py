@@ -400,3 +400,29 @@ def test_simultaneous_full_downloads_under_one_tool_grant_each_need_a_slot(make_
     assert from_zero == ["FileUsedUp"] * 12 + ["True"] * 3
     assert sorted(outcome for kind, outcome in outcomes if kind == "joins") == [True] * 5
     assert leases() == 3
+
+
+def test_a_page_that_shows_a_text_in_full_counts_like_a_download(share_as, dana, api):
+    secret = b"The launch code is lantern-field-71.\n" * 20
+    info = share_as(dana, [("notes.txt", secret, "text/plain"), ("pic.png", DATA, "image/png")], max_downloads="1")
+    browsers = [unlocked_browser(info) for _session in range(5)]
+    # While another recipient holds the only slot, the page shows no text...
+    holder = api.get(item_url(info, 1), HTTP_X_SHARE_CODE=info["code"], HTTP_USER_AGENT="holder")
+    page = browsers[0].get(f"/f/{info['id']}/")
+    assert page.status_code == 200 and b"lantern-field-71" not in page.content
+    assert count() == 0
+
+    async def take_one_chunk_then_go_away():
+        stream = aiter(holder)
+        await anext(stream)
+        await stream.aclose()
+
+    async_to_sync(take_one_chunk_then_go_away)()  # gone before the last byte: the slot comes back
+    # ...then the first session to see it counts, and the others find the share used up.
+    pages = [browser.get(f"/f/{info['id']}/") for browser in browsers]
+    assert [b"lantern-field-71" in page.content for page in pages] == [True, False, False, False, False]
+    assert [page.status_code for page in pages] == [200, 410, 410, 410, 410]
+    assert count() == 1
+    assert b"lantern-field-71" in browsers[0].get(f"/f/{info['id']}/").content
+    assert browsers[0].head(f"/f/{info['id']}/").status_code == 200
+    assert count() == 1
