@@ -97,15 +97,16 @@ async def _bytes_chunks(data: bytes, start: int = 0, length: int | None = None):
 def item_download_response(
     *, request, share: Share, item: Item, grant_key: str | None, session: bool, inline: bool = False
 ):
-    """200/206/416 for one item; counts as SPEC §4.4 says (never for HEAD,
-    previews, ranges that stop short, or `grant_key=None`)."""
+    """200/206/416 for one item, a download or an `inline` preview alike:
+    counts and reserves as pan/grants.py says (a response that carries the
+    last byte counts; a short range counts nothing but needs a slot on a
+    limited share); never for HEAD or `grant_key=None`."""
     etag = f'"{item.sha256}"'
     try:
         byte_range = requested_range(request, size=item.size, etag=etag, last_modified=item.created_at)
     except RangeNotSatisfiable:
         return range_not_satisfiable(item.size)
     head = request.method == "HEAD"
-    counts = byte_range.reaches_end and not head and not inline
     handle = _open_stored(share, item) if item.kind == ItemKind.FILE else None
     if head and handle is not None:
         handle.close()
@@ -113,9 +114,10 @@ def item_download_response(
     try:
         ticket = download_begin(
             share=share,
-            grant_key=grant_key if counts else None,
+            grant_key=None if head else grant_key,
             target=f"item:{item.pk}",
-            resume=byte_range.start > 0,
+            start=byte_range.start,
+            reaches_end=byte_range.reaches_end,
             session=session,
             recipient=recipient_of(request),
         )
@@ -208,7 +210,6 @@ def zip_download_response(*, request, share: Share, items: list[Item], grant_key
             share=share,
             grant_key=grant_key,
             target=target,
-            resume=False,
             session=session,
             recipient=recipient_of(request),
         )

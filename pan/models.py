@@ -242,6 +242,8 @@ class DownloadGrant(models.Model):
     it, later items and resumes are free. `lease_until` reserves one of the
     share's `max_downloads` slots while bytes flow (`streams` of them);
     a lapsed lease reserves nothing, so a killed process never locks a share.
+    A tool's second simultaneous download from byte 0 of the same target
+    goes under a grant of its own, keyed `<key>+<n>`.
     """
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="grants", verbose_name=_("share"))
@@ -252,6 +254,10 @@ class DownloadGrant(models.Model):
     fetched = models.JSONField(_("fetched"), default=list, blank=True)
     lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     streams = models.PositiveIntegerField(_("streams"), default=0)
+    # A tool's targets with a response from byte 0 in flight under this lease (pan/grants.py).
+    starting = models.JSONField(_("starting"), default=list, blank=True)
+    # The lease served a range that stopped short: it lapses, it is never given back early.
+    held = models.BooleanField(_("held"), default=False)
 
     class Meta:
         verbose_name = _("download grant")

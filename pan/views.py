@@ -24,7 +24,7 @@ from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
 from project.lib.streaming import file_response
 
-from . import access, downloads, posts, selectors, services
+from . import access, downloads, grants, posts, selectors, services
 from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired
 from .grants import grant_key_for_session
 from .models import Share, ShareState, Video
@@ -55,10 +55,13 @@ def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None,
 
 
 def _share_page_render(request, share, *, code="", error=None, status=200, retry_after=None):
-    unlocked = session_unlocked(request.session, share) or access.share_managed_by(user=request.user, share=share)
+    manages = access.share_managed_by(user=request.user, share=share)
+    unlocked = session_unlocked(request.session, share) or manages
     items = list(share.items.all())
     # Texts are read and rendered only once unlocked: a locked page never carries them.
     texts = share_text_previews(items) if unlocked else {}
+    if texts and not manages and request.method != "HEAD":
+        texts = _texts_counted(request, share, texts)
     context = {
         "share": share,
         "items": items,
@@ -79,6 +82,23 @@ def _share_page_render(request, share, *, code="", error=None, status=200, retry
         "login_needed": settings.PAN_DOWNLOAD_REQUIRES_LOGIN and not request.user.is_authenticated,
     }
     return render(request, "pan/file.html", context, status=status)
+
+
+def _texts_counted(request, share, texts):
+    """Texts shown in full are the files: the page counts like a download
+    (pan/grants.py), and shows none when no slot is free (each still has
+    its download link, which says why)."""
+    try:
+        grants.download_served(
+            share=share,
+            grant_key=grant_key_for_session(request.session),
+            target="texts",
+            session=True,
+            recipient=grants.recipient_of(request),
+        )
+    except (ApplicationError, grants.DownloadSlotLost):
+        return {}
+    return texts
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -171,17 +191,21 @@ def item_download(request, unique_name, item_id):
 
 @require_http_methods(["GET", "HEAD"])
 def item_preview(request, unique_name, item_id):
-    """Inline bytes for image and video previews (`Range` for seeking); counts nothing."""
+    """Inline bytes for image, video, audio and PDF previews (`Range` for
+    seeking). A preview is the file: it counts like a download (pan/grants.py)."""
     try:
-        share, _grant_key = _page_download_access(request, unique_name)
+        share, grant_key = _page_download_access(request, unique_name)
         item = downloads.share_item_get(share=share, item_id=item_id)
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name)
     if not is_previewable(item.content_type):
         raise Http404()
-    return downloads.item_download_response(
-        request=request, share=share, item=item, grant_key=None, session=True, inline=True
-    )
+    try:
+        return downloads.item_download_response(
+            request=request, share=share, item=item, grant_key=grant_key, session=True, inline=True
+        )
+    except ApplicationError as exc:
+        return _error_page(request, exc, unique_name=unique_name)
 
 
 @require_http_methods(["GET", "HEAD"])

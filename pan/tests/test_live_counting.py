@@ -493,3 +493,77 @@ def test_a_killed_server_frees_the_slot_when_the_lease_lapses_and_purge_removes_
     lease_site.server.manage("purge_expired")
     assert lease_site.detail(expiring).status_code == 404
     assert stored_with(lease_site, item["size"], item["sha256"]) == []
+
+
+# --- 4. One tool, many connections: simultaneous full GETs and accelerators --
+
+
+def range_get(port: int, path: str, *, code: str, agent: str, first: int, last: int, barrier) -> Fetched:
+    """A `Range: bytes=first-last` GET read to its end (Content-Length bytes)."""
+    barrier.wait(timeout=30)
+    sock, status, headers, body = open_get(port, path, code=code, agent=agent, extra=f"Range: bytes={first}-{last}\r\n")
+    try:
+        wanted = int(headers.get("content-length", len(body)))
+        received = bytearray(body[:wanted])
+        while len(received) < wanted and (chunk := sock.recv(min(MiB, wanted - len(received)))):
+            received += chunk
+        return Fetched(status, headers, bytes(received))
+    finally:
+        sock.close()
+
+
+def test_twenty_full_gets_at_once_from_one_tool_give_one_full_body(site):
+    data = secrets.token_bytes(2 * MiB + 7)
+    share = site.create_share([("once.bin", data)], max_downloads="1")
+    barrier = threading.Barrier(20)
+
+    def same_tool(number: int) -> Fetched:
+        # One address, one User-Agent: one tool grant, twenty downloads from byte 0 at once.
+        return hang_up_get(
+            site.port, content_path(share), code=share["code"], agent="curl/8.5.0", rst=number % 2 == 1, barrier=barrier
+        )
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        at_once = list(pool.map(same_tool, range(20), timeout=60))
+    assert time.monotonic() - started < 30, "20 concurrent clients took over 30 s"
+    assert sum(fetched.is_full(data) for fetched in at_once) == 1, statuses(at_once)
+    assert {fetched.status for fetched in at_once} <= {200, 410}, statuses(at_once)
+    assert site.settled_count(share, 1) == 1, site.server.log()[-3000:]
+
+
+def test_an_accelerators_eight_connections_are_all_served_and_count_once(site):
+    data = secrets.token_bytes(8 * MiB + 321)
+    share = site.create_share([("split.bin", data)], max_downloads="1")
+    cuts = [len(data) * part // 8 for part in range(8)] + [len(data)]
+
+    def connections(parts: range) -> list[Fetched]:
+        barrier = threading.Barrier(len(parts))
+
+        def connection(part: int) -> Fetched:
+            return range_get(
+                site.port,
+                content_path(share),
+                code=share["code"],
+                agent="aria2/1.37.0",
+                first=cuts[part],
+                last=cuts[part + 1] - 1,
+                barrier=barrier,
+            )
+
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            return list(pool.map(connection, parts, timeout=60))
+
+    # aria2c's way: the first connection from byte 0, the others past it, at once...
+    parts = connections(range(7))
+    assert [fetched.status for fetched in parts] == [206] * 7, statuses(parts)
+    # ...and while its last piece is still to come, its slot is nobody else's...
+    other = hang_up_get(site.port, content_path(share), code=share["code"], agent="Wget/1.21")
+    assert other.status == 410, statuses([other])
+    assert site.settled_count(share, 1, timeout=1) == 0
+    # ...so the last piece is served, and the download counts once.
+    parts += connections(range(7, 8))
+    assert [fetched.status for fetched in parts] == [206] * 8, statuses(parts)
+    assert b"".join(fetched.body for fetched in parts) == data
+    assert site.settled_count(share, 1) == 1, site.server.log()[-3000:]
+    assert site.settled_count(share, 2, timeout=1) == 1

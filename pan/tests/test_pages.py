@@ -182,7 +182,7 @@ def test_a_new_code_ends_every_session_unlock(dana, bob):
     assert recipient.get(item_url(share, first)).status_code == 200
 
 
-def test_images_and_videos_preview_inline_once_unlocked_and_count_nothing(dana):
+def test_images_and_videos_preview_inline_once_unlocked_and_count_like_a_download(dana):
     share = make_share(dana, (("dot.png", PNG), ("clip.mp4", b"\x00\x00\x00\x18ftypmp42"), ("x.svg", b"<svg/>")))
     image, video, svg = share.items.all()
     client, token = browser()
@@ -199,7 +199,11 @@ def test_images_and_videos_preview_inline_once_unlocked_and_count_nothing(dana):
     assert preview["X-Content-Type-Options"] == "nosniff"
     assert preview["Content-Security-Policy"] == "sandbox"
     assert client.get(item_url(share, svg, "preview")).status_code == 404
-    assert download_count(share) == 0
+    # A preview is the file: the session's first one counts, the rest of its previews and downloads are free.
+    assert download_count(share) == 1
+    assert body_of(client.get(item_url(share, video, "preview"))) == b"\x00\x00\x00\x18ftypmp42"
+    assert body_of(client.get(item_url(share, image))) == PNG
+    assert download_count(share) == 1
 
 
 def test_download_all_is_offered_only_for_several_items(dana):
