@@ -24,6 +24,7 @@ from project.lib.errors import ValidationFailed
 
 from .errors import ShareNotFilling, TooManyItems
 from .models import Item, ItemKind, Share, ShareState, new_share_code
+from .previews import text_previews_prepare
 from .quotas import quota_check
 from .storing import (
     IncomingFile,
@@ -198,9 +199,10 @@ def share_create(
                 complete=not uploading,
                 password=password_hash,
             )
-            if prepared is not None:
-                _text_item(share, prepared, prepared.name).save()
-            _items_create(share, stored, first_position=1)
+            items = [] if prepared is None else [_text_item(share, prepared, prepared.name)]
+            for item in items:
+                item.save()
+            items += _items_create(share, stored, first_position=1)
             if audited:
                 _audit(
                     Action.SHARE_CREATE,
@@ -215,6 +217,7 @@ def share_create(
         for item in stored:
             stored_bytes_delete(item.storage_key)
         raise
+    text_previews_prepare(items=items)
     return share
 
 
@@ -262,6 +265,7 @@ def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool =
             stored_bytes_delete(item.storage_key)
         raise
     share.refresh_from_db()
+    text_previews_prepare(items=items)
     return items
 
 

@@ -11,6 +11,10 @@ no scripts, styles, event handlers, or links but http(s) and mailto.
 File items that read as text (`text/*`, or a name Pygments knows; small
 enough; valid UTF-8) are shown the same way (`item_text_preview`), except
 that HTML, XML and SVG are only ever shown as escaped plain text.
+
+The renderers themselves are in `pan.render_worker`; the share page shows
+texts through `pan.previews`, which renders each once, in a worker
+process, within a size and time budget.
 """
 
 import hashlib
@@ -18,14 +22,10 @@ import logging
 import mimetypes
 from dataclasses import dataclass
 
-import nh3
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
-from markdown_it import MarkdownIt
-from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
@@ -33,18 +33,10 @@ from pygments.util import ClassNotFound
 from project.lib.errors import ValidationFailed
 
 from .models import ItemKind
+from .render_worker import MARKDOWN, PLAIN, render
 from .uploads import ACTIVE_TYPES, is_previewable
 
 logger = logging.getLogger(__name__)
-
-PLAIN = "plain"
-MARKDOWN = "markdown"
-
-_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
-    "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
-}  # fmt: skip
-_ATTRIBUTES = {"a": {"href", "title"}, "td": {"align"}, "th": {"align"}, "ol": {"start"}}
 
 
 @dataclass(frozen=True)
@@ -107,78 +99,13 @@ def text_prepare(raw, text_format, *, limit: int) -> PreparedText:
     return PreparedText(raw, text_format, name, content_type, len(data), hashlib.sha256(data).hexdigest())
 
 
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
-
-    def image_as_link(renderer, tokens, index, options, env):  # markdown-it-py passes the renderer first
-        # An image from elsewhere would tell its host who read the share: a link instead.
-        token = tokens[index]
-        alt = escape(token.content or token.attrGet("src") or "")
-        return f'<a href="{escape(token.attrGet("src") or "")}">{alt}</a>'
-
-    md.add_render_rule("image", image_as_link)
-    return md
-
-
-_MD = _markdown()
-
-
-def markdown_render(text: str) -> SafeString:
-    html = _MD.render(text)
-    clean = nh3.clean(
-        html,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow noopener noreferrer",
-        strip_comments=True,
-    )
-    return mark_safe(clean)  # noqa: S308 - sanitised by nh3 with the allow-list above
-
-
-def code_render(text: str, text_format: str) -> SafeString:
-    """Escaped text with line numbers; colours for code (Pygments escapes everything)."""
-    lexer = get_lexer_by_name("text" if text_format == PLAIN else text_format, stripnl=False, ensurenl=False)
-    formatter = HtmlFormatter(linenos="table", cssclass="highlight", wrapcode=True)
-    return mark_safe(highlight(text, lexer, formatter))  # noqa: S308 - Pygments escapes its input
-
-
 def text_render(*, text: str, text_format: str) -> SafeString:
-    """The HTML the share page shows for a text item."""
-    if text_format == MARKDOWN:
-        return markdown_render(text)
-    return code_render(text, text_format)
+    """The HTML for a text, rendered here and now, in no bounded time: pages go through
+    `pan.previews`, which renders in a worker process within a budget."""
+    return mark_safe(render(text, text_format))  # noqa: S308 - Pygments escapes, nh3 sanitises (pan.render_worker)
 
 
-# --- Texts on the share page -------------------------------------------------
-
-# A page renders at most this much text inline (Pygments takes about a second
-# per 500 KiB of code); items past it are offered for download only.
-PAGE_TEXTS_MAX_ITEMS = 20
-PAGE_TEXTS_MAX_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class TextPreview:
-    text: str
-    text_format: str
-    html: SafeString
-
-    @property
-    def label(self) -> str:
-        """What the page calls the format: "Markdown", "Plain text", "Python"…"""
-        if self.text_format == MARKDOWN:
-            return "Markdown"
-        if self.text_format == PLAIN:
-            return str(_("Plain text"))
-        try:
-            return get_lexer_by_name(self.text_format).name
-        except ClassNotFound:
-            return self.text_format
-
-    @property
-    def is_markdown(self) -> bool:
-        return self.text_format == MARKDOWN
+# --- Files that read as text -------------------------------------------------
 
 
 def _mime(content_type: str) -> str:
@@ -234,32 +161,6 @@ def item_text_preview(item) -> tuple[str, str] | None:
         return data.decode("utf-8"), text_format
     except UnicodeDecodeError:
         return None
-
-
-def share_text_previews(items) -> dict[int, TextPreview]:
-    """Item id → `TextPreview` for the items shown as text, within the page's budget.
-
-    Only for a share the visitor has unlocked: the caller decides that.
-    """
-    previews: dict[int, TextPreview] = {}
-    budget = PAGE_TEXTS_MAX_BYTES
-    for item in items:
-        if len(previews) >= PAGE_TEXTS_MAX_ITEMS:
-            break
-        if item.size > budget:
-            continue
-        found = item_text_preview(item)
-        if found is None:
-            continue
-        text, text_format = found
-        try:
-            html = text_render(text=text, text_format=text_format)
-        except ClassNotFound:  # a language Pygments no longer knows: still readable
-            text_format = PLAIN
-            html = text_render(text=text, text_format=PLAIN)
-        budget -= item.size
-        previews[item.pk] = TextPreview(text, text_format, html)
-    return previews
 
 
 # --- Pygments' CSS -------------------------------------------------------------

@@ -28,7 +28,7 @@ from . import access, downloads, grants, posts, selectors, services
 from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired
 from .grants import grant_key_for_session
 from .models import Share, ShareState, Video
-from .texts import share_text_previews
+from .previews import share_text_previews
 from .unlocks import CODE, FULL, session_code_passed, session_unlock, session_unlocked
 from .uploads import inline_content_type, is_previewable
 

@@ -416,6 +416,15 @@ PAN_MAX_EXPIRY = env.int("PAN_MAX_EXPIRY", default=10 * 365 * 24 * 3600)
 PAN_REVOKED_RETENTION = env.int("PAN_REVOKED_RETENTION", default=7 * 24 * 3600)
 # Largest text item in UTF-8 bytes (over it: 413).
 PAN_MAX_TEXT_SIZE = env.int("PAN_MAX_TEXT_SIZE", default=512 * 1024)
+# Text previews (pan/previews.py): a text is highlighted, or rendered as
+# Markdown, only up to this many UTF-8 bytes and with no line longer than this
+# many characters (past either: shown plain, with its download link); each
+# render runs once, in a worker process killed after the timeout (seconds).
+# Creating a share waits up to PAN_TEXT_RENDER_WAIT seconds for its renders.
+PAN_TEXT_RENDER_MAX_BYTES = env.int("PAN_TEXT_RENDER_MAX_BYTES", default=128 * 1024)
+PAN_TEXT_RENDER_MAX_LINE = env.int("PAN_TEXT_RENDER_MAX_LINE", default=1000)
+PAN_TEXT_RENDER_TIMEOUT = env.float("PAN_TEXT_RENDER_TIMEOUT", default=2.0)
+PAN_TEXT_RENDER_WAIT = env.float("PAN_TEXT_RENDER_WAIT", default=0.5)
 # A share holds at most this many items, and this many bytes in all.
 # Bytes a user's shares may hold, per role (pan/quotas.py): "uploaders=10737418240,users=0";
 # 0 = no limit; admins and users of unlisted roles have none. Default: no quotas.

@@ -44,3 +44,7 @@ PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = False
 # In-process tests flush link statistics themselves (shortener/stats.py);
 # live servers flush every 2 s as configured.
 SHORT_LINK_STATS_FLUSH_SECONDS = 3600.0
+# Creating a share waits for its text previews to be rendered (pan/previews.py),
+# so a page opened right after shows them whatever the machine's load; the
+# budget's own tests set a short wait.
+PAN_TEXT_RENDER_WAIT = 30.0

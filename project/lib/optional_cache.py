@@ -115,6 +115,10 @@ class OptionalCache:
     def get(self, key: str, default: Any = None) -> Any:
         return _call("get", key, default, fallback=default)
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The keys found (all of them missing with the cache down)."""
+        return _call("get_many", list(keys), fallback={})
+
     def set(self, key: str, value: Any, seconds: float | None) -> None:
         _call("set", key, value, seconds)
 
