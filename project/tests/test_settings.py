@@ -216,6 +216,30 @@ def test_postgresql_gets_a_connect_and_a_pool_timeout():
     assert _settings_value(f"{options}['connect_timeout'], {options}['pool']['timeout']", **changed) == "7 1.5"
 
 
+def test_postgresql_waits_are_bounded_on_open_connections_too():
+    url = {"DATABASE_URL": "postgres://pan@127.0.0.1:1/pan"}
+    options = "settings.DATABASES['default']['OPTIONS']"
+    expression = (
+        f"{options}['options'], {options}['tcp_user_timeout'], {options}['keepalives_idle'],"
+        f" {options}['pool']['connection_class'].answer_timeout, settings.DATABASES['default']['CONN_HEALTH_CHECKS']"
+    )
+    assert _settings_value(expression, **url) == (
+        "-c statement_timeout=5000 -c idle_in_transaction_session_timeout=60000 10000 5 6.0 True"
+    )
+    changed = {**url, "DATABASE_STATEMENT_TIMEOUT": "0", "DATABASE_TCP_USER_TIMEOUT": "4", "DATABASE_POOL_CHECK": "0"}
+    assert _settings_value(expression, **changed) == (
+        "-c statement_timeout=0 -c idle_in_transaction_session_timeout=60000 4000 2 None False"
+    )
+
+
+def test_the_client_side_database_bound_applies_to_the_pinned_psycopg():
+    """project/lib/bounded_pg.py stands on psycopg's `Connection.wait(timeout=)`."""
+    from project.lib import bounded_pg
+
+    assert bounded_pg.APPLIES
+    assert bounded_pg.bounded_connection_class(2.0).answer_timeout == 2.0 + bounded_pg.GRACE
+
+
 def test_the_s3_client_gets_timeouts_few_attempts_and_keeps_its_addressing_style():
     s3 = {"S3_BUCKET": "pan", "S3_ENDPOINT_URL": "http://127.0.0.1:1", "S3_ADDRESSING_STYLE": "path"}
     config = "storages['default'].client_config"
