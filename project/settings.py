@@ -229,7 +229,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and channel layer ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis is optional at run time (docs/middleware.md, "Faults: Redis"): a
+# call that gets no answer within REDIS_SOCKET_TIMEOUT seconds fails, and
+# the breaker then skips Redis for REDIS_BREAKER_SECONDS, so a stopped or
+# frozen Redis costs a request at most one timeout (project/lib/redis_breaker.py).
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 if REDIS_URL:
+    from project.lib.redis_breaker import connection_class as redis_connection_class
+
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -237,15 +245,27 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="pan"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "CONNECTION_POOL_KWARGS": {"connection_class": redis_connection_class(REDIS_URL)},
             },
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # No socket_timeout here: receiving blocks on Redis
+                        # for up to 5 s by design (BZPOPMIN). Sends are
+                        # bounded by their callers (events/services.py).
+                        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                        "connection_class": redis_connection_class(REDIS_URL, asynchronous=True),
+                    }
+                ]
+            },
         }
     }
 else:
