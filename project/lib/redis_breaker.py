@@ -35,7 +35,7 @@ import redis
 from django.conf import settings
 from redis.asyncio import connection as async_connection
 
-logger = logging.getLogger("pan.ratelimit")
+logger = logging.getLogger("pan.redis")
 
 # What means "Redis did not answer": redis-py's ConnectionError (refused,
 # reset, closed) and TimeoutError, and the socket errors underneath.
@@ -173,6 +173,17 @@ class AsyncSSLConnection(_AsyncGuarded, async_connection.SSLConnection):
 class AsyncUnixDomainSocketConnection(_AsyncGuarded, async_connection.UnixDomainSocketConnection):
     pass
 
+
+# A clever layer fails loudly: the methods it wraps must be the ones redis-py calls.
+_WRAPPED = ("connect", "send_packed_command", "read_response")
+APPLIES = all(
+    callable(getattr(base, name, None)) for base in (redis.Connection, async_connection.Connection) for name in _WRAPPED
+)
+if not APPLIES:  # pragma: no cover - the pinned redis has them
+    logger.warning(
+        "project.lib.redis_breaker does not apply to redis %s: a frozen Redis costs every call its timeout",
+        redis.__version__,
+    )
 
 _SYNC = {"redis": Connection, "rediss": SSLConnection, "unix": UnixDomainSocketConnection}
 _ASYNC = {"redis": AsyncConnection, "rediss": AsyncSSLConnection, "unix": AsyncUnixDomainSocketConnection}

@@ -240,6 +240,31 @@ def test_the_client_side_database_bound_applies_to_the_pinned_psycopg():
     assert bounded_pg.bounded_connection_class(2.0).answer_timeout == 2.0 + bounded_pg.GRACE
 
 
+def test_redis_gets_short_timeouts_and_the_breaker_on_every_connection():
+    redis = {"REDIS_URL": "redis://127.0.0.1:1/1"}
+    options = "settings.CACHES['default']['OPTIONS']"
+    host = "settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]"
+    expression = (
+        f"{options}['SOCKET_TIMEOUT'], {options}['SOCKET_CONNECT_TIMEOUT'], {host}['socket_connect_timeout'],"
+        f" {options}['CONNECTION_POOL_KWARGS']['connection_class'].__module__,"
+        f" {host}['connection_class'].__module__, settings.REDIS_BREAKER_SECONDS"
+    )
+    module = "project.lib.redis_breaker"
+    assert _settings_value(expression, **redis) == f"0.25 0.25 0.25 {module} {module} 5.0"
+    tls = {"REDIS_URL": "rediss://127.0.0.1:1/1", "REDIS_SOCKET_TIMEOUT": "0.5", "REDIS_BREAKER_SECONDS": "2"}
+    classes = f"{options}['CONNECTION_POOL_KWARGS']['connection_class'].__name__, {host}['connection_class'].__name__"
+    assert (
+        _settings_value(f"{classes}, settings.REDIS_BREAKER_SECONDS", **tls) == "SSLConnection AsyncSSLConnection 2.0"
+    )
+
+
+def test_the_redis_breaker_applies_to_the_pinned_redis():
+    """project/lib/redis_breaker.py wraps the three methods every redis-py exchange goes through."""
+    from project.lib import redis_breaker
+
+    assert redis_breaker.APPLIES
+
+
 def test_the_s3_client_gets_timeouts_few_attempts_and_keeps_its_addressing_style():
     s3 = {"S3_BUCKET": "pan", "S3_ENDPOINT_URL": "http://127.0.0.1:1", "S3_ADDRESSING_STYLE": "path"}
     config = "storages['default'].client_config"
