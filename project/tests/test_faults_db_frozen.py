@@ -125,6 +125,65 @@ def test_every_request_is_a_503_within_the_bound_and_an_upload_leaves_no_share(f
     assert "Traceback" not in log and " 500 " not in log, log
 
 
+# A COMMIT of a new share that takes a second on the server: long enough to
+# freeze the proxy while it runs, so the server applies it and its answer
+# never reaches Pan.
+SLOW_COMMIT = """
+CREATE FUNCTION pan_test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER pan_test_slow_commit AFTER INSERT ON pan_share
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pan_test_slow_commit();
+"""
+FAST_COMMIT = "DROP TRIGGER pan_test_slow_commit ON pan_share; DROP FUNCTION pan_test_slow_commit();"
+COMMIT_RUNNING = (
+    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = 'COMMIT'"
+)
+
+
+def test_an_upload_whose_commit_went_unanswered_leaves_no_share(frozen):
+    import threading
+
+    import psycopg
+
+    live, proxy, client, owner, share, _key = frozen
+    answer = {}
+
+    def upload():
+        started = time.monotonic()
+        with httpx.Client(base_url=live.url, timeout=PATIENCE) as own:
+            try:
+                sent = own.post("/api/shares", files=[("file", ("doubt.txt", b"in doubt\n"))], headers=owner)
+                answer["status"] = sent.status_code
+            except httpx.TimeoutException:
+                answer["status"] = "no answer"
+        answer["seconds"] = time.monotonic() - started
+
+    with psycopg.connect(live.database_url, autocommit=True) as direct:
+        direct.execute(SLOW_COMMIT)
+        uploading = threading.Thread(target=upload)
+        try:
+            uploading.start()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and direct.execute(COMMIT_RUNNING).fetchone() is None:
+                time.sleep(0.02)
+            proxy.freeze()
+            uploading.join(PATIENCE + 1)
+        finally:
+            proxy.thaw()
+            uploading.join(PATIENCE + 1)
+            direct.execute(FAST_COMMIT)
+    assert answer["status"] == 503 and answer["seconds"] <= BOUND, answer
+
+    # The server applied that COMMIT once it could answer; Pan then removed the share nobody heard of.
+    deadline = time.monotonic() + 20
+    undone = "its COMMIT went unanswered; undone (it had been applied)"
+    while time.monotonic() < deadline and undone not in live.log():
+        time.sleep(0.5)
+    assert undone in live.log(), live.log()
+    mine = client.get("/api/shares", headers=owner)
+    assert [found["id"] for found in mine.json()["results"]] == [share["id"]]
+
+
 def test_a_query_on_a_frozen_server_ends_at_the_clients_bound_and_closes_its_connection():
     import psycopg
 
