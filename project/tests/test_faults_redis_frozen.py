@@ -60,6 +60,9 @@ def frozen(request):
                 assert short.status_code == 201, short.text
                 key = short.json()["key"]
                 assert client.get(f"/s/{key}").status_code == 302  # now in the cache
+                # Redis really is there, so the freeze below is what the test measures.
+                status = client.get("/server-status", params={"token": live.env["SERVER_STATUS_TOKEN"]})
+                assert status.status_code == 200, status.text
                 yield live, proxy, client, owner, share.json(), key
 
 
