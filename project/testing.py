@@ -7,6 +7,9 @@ of its own (`<name>_live_<random>`, dropped on stop) when `DATABASE_URL` is
 set. It shares `REDIS_URL`
 (under its own key prefix). Data is created through HTTP or `manage()`,
 because the server cannot see the test process's transactions.
+`database_port` puts something between the server and its PostgreSQL
+database, such as a `FreezableProxy`, the TCP proxy that the
+frozen-service tests freeze (project/tests/test_faults_*_frozen.py).
 """
 
 import os

@@ -39,6 +39,7 @@ STATEMENT_TIMEOUT = 2.0
 GRACE = 1.0  # the client's wait past the statement timeout (project/lib/bounded_pg.py)
 MARGIN = 1.5  # a loaded machine
 BOUND = POOL_TIMEOUT + STATEMENT_TIMEOUT + GRACE + MARGIN
+STATUS_BOUND = 3.0 + 0.5  # SERVER_STATUS_PROBE_TIMEOUT's default, and the answer's own time
 # The test's own patience: long enough to see what the server does past the bound.
 PATIENCE = BOUND + 5
 BOUNDARY = "----pan-frozen-db-7c2a"
@@ -107,9 +108,15 @@ def test_every_request_is_a_503_within_the_bound_and_an_upload_leaves_no_share(f
             except httpx.TimeoutException:
                 status = "no answer"  # the client gives up, as the measurement did
             answers[name] = (status, round(time.monotonic() - started, 2))
+        started = time.monotonic()
+        status = client.get("/server-status", params={"token": live.env["SERVER_STATUS_TOKEN"]}, timeout=PATIENCE)
+        status_seconds = time.monotonic() - started
     finally:
         proxy.thaw()
     assert all(status == 503 and seconds <= BOUND for status, seconds in answers.values()), (answers, BOUND)
+    body = status.json()
+    assert status.status_code == 503 and body["database"] != "ok" and body["cache"] == "ok", body
+    assert status_seconds < STATUS_BOUND, (status_seconds, body)
 
     # Back: the pool reconnects by itself (bounded polling), and the uploads that answered 503 made nothing.
     deadline = time.monotonic() + 20
