@@ -22,9 +22,8 @@ and `psycopg.OperationalError` is raised, which Django wraps in its own
 
 A COMMIT that was sent but not answered is the one ambiguous case: the
 server may still apply it when it resumes (nothing on the client can stop
-a stopped server from reading what it was sent), so the 503 then means
-"not confirmed". Shares are created in one transaction, so that case
-leaves a whole share or nothing.
+a stopped server from reading what it was sent). Share creation undoes it
+once the server has settled it (project/lib/in_doubt.py).
 
 A clever layer: `APPLIES` says whether this psycopg offers the timeout;
 when it does not, `BoundedConnection` is a plain connection and a warning

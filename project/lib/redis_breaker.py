@@ -54,10 +54,6 @@ class Breaker:
         self._open_until = 0.0  # monotonic time; 0 = closed (the hot path reads only this)
         self._last_warning = -float("inf")
 
-    @property
-    def is_open(self) -> bool:
-        return bool(self._open_until) and time.monotonic() < self._open_until
-
     def check(self) -> None:
         """Raise RedisSkipped while open. After the period, calls go through again (one of them decides)."""
         if self._open_until and time.monotonic() < self._open_until:
