@@ -24,8 +24,10 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     from project.lib.limit_store import limits_cache
+    from project.lib.redis_breaker import breaker
     from shortener import stats
 
+    breaker.reset()  # a Redis failure in one test does not skip Redis in the next
     cache.clear()
     limits_cache().clear()
     yield

@@ -14,6 +14,7 @@ one message per completed download and per drop, in their language
 (`User.language`, else LANGUAGE_CODE), through Django's e-mail backend.
 """
 
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
@@ -23,8 +24,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from redis import TimeoutError as RedisTimeout
 
 from project.lib.optional_cache import WarnOncePerInterval
+from project.lib.redis_breaker import breaker
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +51,24 @@ def share_group(unique_name: str) -> str:
     return f"share.{unique_name}"
 
 
+async def _group_send(layer, group: str, message: dict) -> None:
+    # channels-redis sets no read timeout (its receives block by design):
+    # a send gets REDIS_SOCKET_TIMEOUT, and a frozen Redis then opens the
+    # breaker, which makes the next sends fail at once (project/lib/redis_breaker.py).
+    try:
+        await asyncio.wait_for(layer.group_send(group, message), timeout=settings.REDIS_SOCKET_TIMEOUT)
+    except TimeoutError as exc:
+        unanswered = RedisTimeout(f"the channel layer did not answer within {settings.REDIS_SOCKET_TIMEOUT:g}s")
+        breaker.failed(unanswered)
+        raise unanswered from exc
+
+
 def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, {"type": "pan.event", "event": event})
+        async_to_sync(_group_send)(layer, group, {"type": "pan.event", "event": event})
     except Exception as exc:  # noqa: BLE001 - an unreachable layer must not fail what happened
         layer_unreachable(exc)
 

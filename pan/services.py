@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import Action
 from audit.services import audit_record
 from events.services import PROGRESS, event_publish
-from project.lib.errors import ValidationFailed
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ValidationFailed
+from project.lib.in_doubt import commit_doubt, undo_when_settled
 
 from .errors import ShareNotFilling, TooManyItems
 from .models import Item, ItemKind, Share, ShareState, new_share_code
@@ -184,6 +185,10 @@ def share_create(
     quota_check(owner=owner, adding=files_declared_size(files))
     taken = set() if prepared is None else {prepared.name}
     stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE)
+    # Set just before an outermost transaction's COMMIT: a database that
+    # then stops answering leaves it in doubt (project/lib/in_doubt.py).
+    doubt = None
+    outermost = not transaction.get_connection().in_atomic_block
     try:
         now = timezone.now()
         with transaction.atomic():
@@ -213,12 +218,29 @@ def share_create(
                     password=bool(password_hash),
                     uploading=uploading,
                 )
-    except BaseException:
-        for item in stored:
-            stored_bytes_delete(item.storage_key)
+            if outermost:
+                doubt = commit_doubt(f"share {share.unique_name}")
+    except BaseException as exc:
+        if doubt is not None and isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+            # The request answers 503; the share goes if the server applies the COMMIT after all.
+            undo_when_settled(doubt, lambda: _share_undo(share.pk, [item.storage_key for item in stored]))
+        else:
+            for item in stored:
+                stored_bytes_delete(item.storage_key)
         raise
     text_previews_prepare(items=items)
     return share
+
+
+def _share_undo(share_pk: int, storage_keys: list[str]) -> bool:
+    """Remove a share whose creation was answered with an error; True if it had been committed."""
+    share = Share.objects.filter(pk=share_pk).first()
+    if share is not None:
+        share_delete(share=share)  # its items' bytes go once this commits
+        return True
+    for storage_key in storage_keys:
+        stored_bytes_delete(storage_key)
+    return False
 
 
 def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool = False) -> list[Item]:

@@ -45,13 +45,15 @@ class TimingMiddleware(HybridMiddleware):
         super().__init__(get_response)
 
     def handle(self, request):
-        started = time.perf_counter()
+        started = request.started_at = time.perf_counter()
         response = self.get_response(request)
         self._finish(request, response, time.perf_counter() - started)
         return response
 
     async def __acall__(self, request):
-        started = time.perf_counter()
+        # `started_at` lets a view with a deadline count what the middleware
+        # below already spent (project/status.py).
+        started = request.started_at = time.perf_counter()
         response = await self.get_response(request)
         self._finish(request, response, time.perf_counter() - started)
         return response

@@ -166,14 +166,49 @@ if env.str("DATABASE_URL", default=""):
         # request waits at most DATABASE_POOL_TIMEOUT for a pooled
         # connection (the pool connects in the background and retries).
         options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3))
+        # On a connection already open (docs/middleware.md, "Faults"): the
+        # server cancels a statement after DATABASE_STATEMENT_TIMEOUT
+        # seconds and ends a session idle inside a transaction (a client
+        # that froze holding locks) after DATABASE_IDLE_IN_TRANSACTION_TIMEOUT;
+        # 0 turns either off. A server that does not answer at all enforces
+        # nothing, so the client gives up too, one second after the statement
+        # timeout (project/lib/bounded_pg.py): every wait for PostgreSQL is
+        # bounded.
+        from project.lib.bounded_pg import bounded_connection_class
+
+        statement_timeout = env.float("DATABASE_STATEMENT_TIMEOUT", default=5.0)
+        idle_in_transaction = env.float("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=60.0)
+        server_options = (
+            f"-c statement_timeout={round(statement_timeout * 1000)}"
+            f" -c idle_in_transaction_session_timeout={round(idle_in_transaction * 1000)}"
+        )
+        options["options"] = f"{options.get('options', '')} {server_options}".strip()
+        # A host that vanished (crashed, cut off) acknowledges nothing: the
+        # kernel then gives up on unacknowledged data after
+        # DATABASE_TCP_USER_TIMEOUT, and on an idle connection after about
+        # that long of unanswered keepalives.
+        tcp_user_timeout = env.float("DATABASE_TCP_USER_TIMEOUT", default=10.0)
+        options.setdefault("keepalives", 1)
+        options.setdefault("keepalives_idle", max(1, round(tcp_user_timeout / 2)))
+        options.setdefault("keepalives_interval", max(1, round(tcp_user_timeout / 6)))
+        options.setdefault("keepalives_count", 3)
+        options.setdefault("tcp_user_timeout", round(tcp_user_timeout * 1000))
         # Each ASGI request runs its sync part in a fresh thread, so
         # CONN_MAX_AGE cannot reuse connections; the pool can.
         options["pool"] = {
             "min_size": 1,
             "max_size": env.int("DATABASE_POOL_SIZE", default=20),
             "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+            # Idle connections above min_size close after this long, so few
+            # stale ones wait in the pool after a burst.
+            "max_idle": 60.0,
+            "connection_class": bounded_connection_class(statement_timeout),
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # The pool checks a connection (one empty query, bounded as above)
+        # before handing it out, so one that died while idle (a restarted
+        # server) is replaced instead of failing a request.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=True)
 else:
     DATABASES = {
         "default": {
@@ -197,7 +232,15 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # Live limit windows the in-process store holds at most (embedded default;
 # about 300 bytes each). Full, it refuses new windows rather than forget one.
 LIMITS_MAX_ENTRIES = env.int("LIMITS_MAX_ENTRIES", default=200_000)
+# Redis is optional at run time (docs/middleware.md, "Faults: Redis"): a
+# call that gets no answer within REDIS_SOCKET_TIMEOUT seconds fails, and
+# the breaker then skips Redis for REDIS_BREAKER_SECONDS, so a stopped or
+# frozen Redis costs a request at most one timeout (project/lib/redis_breaker.py).
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 if REDIS_URL:
+    from project.lib.redis_breaker import connection_class as redis_connection_class
+
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -205,8 +248,9 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="pan"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "CONNECTION_POOL_KWARGS": {"connection_class": redis_connection_class(REDIS_URL)},
             },
         },
     }
@@ -217,7 +261,18 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # No socket_timeout here: receiving blocks on Redis
+                        # for up to 5 s by design (BZPOPMIN). Sends are
+                        # bounded by their callers (events/services.py).
+                        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                        "connection_class": redis_connection_class(REDIS_URL, asynchronous=True),
+                    }
+                ]
+            },
         }
     }
 else:

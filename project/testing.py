@@ -7,15 +7,20 @@ of its own (`<name>_live_<random>`, dropped on stop) when `DATABASE_URL` is
 set. It shares `REDIS_URL`
 (under its own key prefix). Data is created through HTTP or `manage()`,
 because the server cannot see the test process's transactions.
+`database_port` puts something between the server and its PostgreSQL
+database, such as a `FreezableProxy`, the TCP proxy that the
+frozen-service tests freeze (project/tests/test_faults_*_frozen.py).
 """
 
 import os
 import secrets
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,7 +108,14 @@ def _drop_live_database(url: str) -> None:
 
 
 class LiveServer:
-    def __init__(self, extra_env: dict | None = None, processes: int = 1, server: str = "daphne", migrate: bool = True):
+    def __init__(
+        self,
+        extra_env: dict | None = None,
+        processes: int = 1,
+        server: str = "daphne",
+        migrate: bool = True,
+        database_port: int | None = None,
+    ):
         self.tmp = Path(tempfile.mkdtemp(prefix="pan-live-"))
         self.env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         self.env.update(
@@ -128,9 +140,19 @@ class LiveServer:
         # Our own database starts as a copy of a migrated one; a database
         # given in extra_env is migrated when the server starts.
         self.migrate_at_start = False
+        if database_port is not None and not self.own_database:
+            raise ValueError("database_port needs DATABASE_URL (PostgreSQL) in the environment, not in extra_env")
         if self.own_database:
             template = _migrated_template("postgresql", self.env) if migrate else None
-            self.env["DATABASE_URL"] = _create_live_database(os.environ["DATABASE_URL"], template)
+            self.database_url = _create_live_database(os.environ["DATABASE_URL"], template)
+            self.env["DATABASE_URL"] = self.database_url
+            if database_port is not None:
+                # The server reaches its database through this port (a
+                # FreezableProxy); the test process keeps the direct URL.
+                parts = urlsplit(self.database_url)
+                userinfo = parts.netloc.rpartition("@")[0]
+                netloc = f"{userinfo}@127.0.0.1:{database_port}" if userinfo else f"127.0.0.1:{database_port}"
+                self.env["DATABASE_URL"] = urlunsplit(parts._replace(netloc=netloc))
         elif not self.env.get("DATABASE_URL"):
             if migrate:
                 shutil.copyfile(_migrated_template("sqlite", self.env), self.env["SQLITE_PATH"])
@@ -238,7 +260,7 @@ class LiveServer:
                 proc.kill()
         self.procs.clear()
         if self.own_database:
-            _drop_live_database(self.env["DATABASE_URL"])
+            _drop_live_database(self.database_url)
             self.own_database = False
 
     def register(self, username: str, password: str) -> None:
@@ -252,6 +274,113 @@ class LiveServer:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             if response.status != 201:
                 raise RuntimeError(f"registering {username} answered {response.status}")
+
+
+class FreezableProxy:
+    """A TCP proxy on 127.0.0.1 to a service (PostgreSQL, Redis) that a test can freeze.
+
+    Flowing, it forwards bytes both ways. Frozen (`freeze()`), it still
+    accepts connections (the kernel does) but reads and forwards nothing
+    until `thaw()`: to its clients the service looks alive at the TCP
+    level and never answers, the way a stopped (SIGSTOP), swapping or
+    deadlocked server looks. The kernel acknowledges what clients send, so
+    TCP keepalives and `tcp_user_timeout` do not notice either. Bytes a
+    client sent while frozen are delivered on thaw, as a stopped server
+    would read them when it resumes.
+
+    Two threads per connection; `stop()` ends them all.
+    """
+
+    _POLL = 0.05  # seconds between checks of the frozen flag while idle
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
+        self.target = (target_host, target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._stopped = threading.Event()
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.connections = 0  # accepted so far
+
+    def start(self) -> "FreezableProxy":
+        threading.Thread(target=self._accept_loop, name=f"proxy-{self.port}", daemon=True).start()
+        return self
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
+    def __enter__(self) -> "FreezableProxy":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._flowing.set()
+        self._listener.close()
+        with self._lock:
+            sockets, self._sockets = list(self._sockets), set()
+        for sock in sockets:
+            sock.close()
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._stopped.is_set():
+                sock.close()
+                raise OSError("proxy stopped")
+            self._sockets.add(sock)
+
+    def _accept_loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _address = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._open, args=(client,), daemon=True).start()
+
+    def _open(self, client: socket.socket) -> None:
+        try:
+            self._track(client)
+            # Frozen: the connection waits here, accepted and unanswered.
+            while not self._flowing.wait(self._POLL):
+                if self._stopped.is_set():
+                    return
+            upstream = socket.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+            self._track(upstream)
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+        self._pump(client, upstream)
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while not self._stopped.is_set():
+                if not self._flowing.is_set():
+                    self._flowing.wait(self._POLL)
+                    continue
+                readable, _w, _x = select.select([source], [], [], self._POLL)
+                if not readable or not self._flowing.is_set():
+                    continue
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except (OSError, ValueError):
+            pass  # either side closed
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class S3Server:

@@ -216,6 +216,55 @@ def test_postgresql_gets_a_connect_and_a_pool_timeout():
     assert _settings_value(f"{options}['connect_timeout'], {options}['pool']['timeout']", **changed) == "7 1.5"
 
 
+def test_postgresql_waits_are_bounded_on_open_connections_too():
+    url = {"DATABASE_URL": "postgres://pan@127.0.0.1:1/pan"}
+    options = "settings.DATABASES['default']['OPTIONS']"
+    expression = (
+        f"{options}['options'], {options}['tcp_user_timeout'], {options}['keepalives_idle'],"
+        f" {options}['pool']['connection_class'].answer_timeout, settings.DATABASES['default']['CONN_HEALTH_CHECKS']"
+    )
+    assert _settings_value(expression, **url) == (
+        "-c statement_timeout=5000 -c idle_in_transaction_session_timeout=60000 10000 5 6.0 True"
+    )
+    changed = {**url, "DATABASE_STATEMENT_TIMEOUT": "0", "DATABASE_TCP_USER_TIMEOUT": "4", "DATABASE_POOL_CHECK": "0"}
+    assert _settings_value(expression, **changed) == (
+        "-c statement_timeout=0 -c idle_in_transaction_session_timeout=60000 4000 2 None False"
+    )
+
+
+def test_the_client_side_database_bound_applies_to_the_pinned_psycopg():
+    """project/lib/bounded_pg.py stands on psycopg's `Connection.wait(timeout=)`."""
+    from project.lib import bounded_pg
+
+    assert bounded_pg.APPLIES
+    assert bounded_pg.bounded_connection_class(2.0).answer_timeout == 2.0 + bounded_pg.GRACE
+
+
+def test_redis_gets_short_timeouts_and_the_breaker_on_every_connection():
+    redis = {"REDIS_URL": "redis://127.0.0.1:1/1"}
+    options = "settings.CACHES['default']['OPTIONS']"
+    host = "settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]"
+    expression = (
+        f"{options}['SOCKET_TIMEOUT'], {options}['SOCKET_CONNECT_TIMEOUT'], {host}['socket_connect_timeout'],"
+        f" {options}['CONNECTION_POOL_KWARGS']['connection_class'].__module__,"
+        f" {host}['connection_class'].__module__, settings.REDIS_BREAKER_SECONDS"
+    )
+    module = "project.lib.redis_breaker"
+    assert _settings_value(expression, **redis) == f"0.5 0.5 0.5 {module} {module} 5.0"
+    tls = {"REDIS_URL": "rediss://127.0.0.1:1/1", "REDIS_SOCKET_TIMEOUT": "0.5", "REDIS_BREAKER_SECONDS": "2"}
+    classes = f"{options}['CONNECTION_POOL_KWARGS']['connection_class'].__name__, {host}['connection_class'].__name__"
+    assert (
+        _settings_value(f"{classes}, settings.REDIS_BREAKER_SECONDS", **tls) == "SSLConnection AsyncSSLConnection 2.0"
+    )
+
+
+def test_the_redis_breaker_applies_to_the_pinned_redis():
+    """project/lib/redis_breaker.py wraps the three methods every redis-py exchange goes through."""
+    from project.lib import redis_breaker
+
+    assert redis_breaker.APPLIES
+
+
 def test_the_s3_client_gets_timeouts_few_attempts_and_keeps_its_addressing_style():
     s3 = {"S3_BUCKET": "pan", "S3_ENDPOINT_URL": "http://127.0.0.1:1", "S3_ADDRESSING_STYLE": "path"}
     config = "storages['default'].client_config"
