@@ -340,7 +340,9 @@ def share_update(*, share: Share, changes: dict) -> Share:
         share.max_downloads = validate_max_downloads(changes["max_downloads"])
         fields.append("max_downloads")
     if "listed" in changes:
-        share.listed = validate_flag("listed", changes["listed"])
+        if not isinstance(changes["listed"], bool):  # PATCH is JSON: true or false, never null
+            raise ValidationFailed(fields={"listed": [_("Enter true or false.")]})
+        share.listed = changes["listed"]
         if share.listed and share_is_drop(share):
             raise ValidationFailed(fields={"listed": [_("Files dropped into a request are never listed.")]})
         fields.append("listed")

@@ -405,3 +405,11 @@ async def test_a_page_that_did_not_pass_the_password_cannot_follow(make_user):
     await page.send_to(text_data=json.dumps({"follow": share.unique_name}))
     assert await page.receive_nothing(timeout=0.5)
     await page.disconnect()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [None, "yes", 1])
+def test_patch_takes_listed_only_as_a_boolean(value, dana, api_as):
+    share = make_share(dana)
+    answer = api_as(dana).patch(f"/api/shares/{share.unique_name}", {"listed": value}, format="json")
+    assert answer.status_code == 400 and "listed" in answer.json()["error"]["fields"]
