@@ -3,9 +3,12 @@
 The browser session identifies the page (Channels' AuthMiddlewareStack reads
 it). A signed-in user's connection joins their user's group: their
 downloads, drops and uploads. Any page may also follow shares by sending
-`{"follow": "<share id>"}`: allowed for the share's owner and managers, and
-for a session that has passed the share's code (a recipient, who needs no
-account, on the page of a share still being filled). Anything else sent is
+`{"follow": "<share id>"}`: allowed for whoever may see the share's details
+(`pan.access.share_details_visible`: its owner and managers, a session that
+unlocked it with its code and password, a signed-in account on a listed
+share). Followers receive the share's progress only (items, size,
+complete), never its downloads, and leave when the code or password
+changes or the share is revoked (`pan.unfollow`). Anything else sent is
 ignored; a follow that is not allowed is ignored too, so the answer tells
 nothing about which shares exist.
 """
@@ -17,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
-from .services import layer_unreachable, share_group, user_group
+from .services import layer_unreachable, user_group
 
 MAX_FOLLOWED = 20
 # RFC 6455 §7.4.1 (IANA registry): "Try Again Later".
@@ -38,7 +41,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        self.followed: set[str] = set()
+        self.followed: dict[str, str] = {}  # share id -> its followers' group
         self.group = user_group(user.pk) if user is not None and user.is_authenticated else None
         if self.group is not None:
             await self.channel_layer.group_add(self.group, self.channel_name)
@@ -47,8 +50,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "group", None) is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        for unique_name in getattr(self, "followed", ()):
-            await self.channel_layer.group_discard(share_group(unique_name), self.channel_name)
+        for group in getattr(self, "followed", {}).values():
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -58,24 +61,34 @@ class EventsConsumer(AsyncWebsocketConsumer):
         unique_name = message.get("follow") if isinstance(message, dict) else None
         if not isinstance(unique_name, str) or len(self.followed) >= MAX_FOLLOWED:
             return
-        if await self._may_follow(unique_name[:32]):
-            self.followed.add(unique_name)
-            await self.channel_layer.group_add(share_group(unique_name), self.channel_name)
+        group = await self._group_to_follow(unique_name[:32])
+        if group is not None:
+            self.followed[unique_name] = group
+            await self.channel_layer.group_add(group, self.channel_name)
             await self.send(text_data=json.dumps({"type": "following", "share": unique_name}))
 
     @database_sync_to_async
-    def _may_follow(self, unique_name: str) -> bool:
-        from pan.access import share_managed_by
+    def _group_to_follow(self, unique_name: str) -> str | None:
+        """The share's followers' group, if this connection may see its details; else None."""
+        from pan.access import share_details_visible
         from pan.models import Share
-        from pan.unlocks import session_code_passed
 
-        share = Share.objects.filter(unique_name=unique_name).first()
+        from .services import share_group
+
+        share = Share.objects.filter(unique_name=unique_name, revoked_at__isnull=True).first()
         if share is None:
-            return False
-        session = self.scope.get("session")
-        return share_managed_by(user=self.scope["user"], share=share) or (
-            session is not None and session_code_passed(session, share)
-        )
+            return None
+        if not share_details_visible(user=self.scope.get("user"), share=share, session=self.scope.get("session")):
+            return None
+        return share_group(share)
+
+    async def pan_unfollow(self, message):
+        """The share's code or password changed, or it was revoked: stop following it."""
+        group = message.get("group")
+        for unique_name, followed in list(self.followed.items()):
+            if followed == group:
+                del self.followed[unique_name]
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def pan_event(self, message):
         await self.send(text_data=json.dumps(message["event"]))

@@ -3,8 +3,12 @@
 `event_publish` is the one way an event leaves: services call it for what
 happened (a download completed, files dropped, an upload's progress), after
 their transaction commits. It sends to the channel layer group of the user
-(`user.<id>`) and, for a share's progress, to the share's group
-(`share.<id>`), which recipients on the share page may follow. The
+(`user.<id>`: the owner) and, for a share's progress only, to the share's
+followers (`share_group`), which recipients on the share page may join.
+Downloads go to the owner alone: a recipient never hears of another's.
+The followers' group is named after the share's current code and password,
+so a new code or password leaves earlier followers in a group nobody sends
+to; `share_followers_drop` also tells their connections to leave it. The
 in-memory layer reaches one process; channels-redis reaches every process
 on the same Redis. A layer that cannot be reached is logged once per
 interval and skipped: an event is a courtesy, never a reason to fail.
@@ -15,6 +19,8 @@ one message per completed download and per drop, in their language
 """
 
 import asyncio
+import hashlib
+import hmac
 import logging
 
 from asgiref.sync import async_to_sync
@@ -46,9 +52,27 @@ def user_group(user_id) -> str:
     return f"user.{user_id}"
 
 
-def share_group(unique_name: str) -> str:
+def share_group(share) -> str:
+    """The followers' group of a share as it is now: its id and a keyed hash of its code and password."""
+    secret = f"{share.unique_name}:{share.code}:{share.password}".encode()
+    key = hmac.new(settings.SECRET_KEY.encode(), b"follow:" + secret, hashlib.sha256).hexdigest()[:16]
     # Group names allow ASCII letters, digits, hyphens, underscores and periods: unique names are those.
-    return f"share.{unique_name}"
+    return f"share.{share.unique_name}.{key}"
+
+
+def share_followers_drop(*, group: str) -> None:
+    """After commit, every connection following `group` leaves it (a new code, a new password, a revoke)."""
+
+    def deliver():
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, {"type": "pan.unfollow", "group": group})
+        except Exception as exc:  # noqa: BLE001 - an unreachable layer must not fail what happened
+            layer_unreachable(exc)
+
+    transaction.on_commit(deliver)
 
 
 async def _group_send(layer, group: str, message: dict) -> None:
@@ -73,15 +97,19 @@ def _send(group: str, event: dict) -> None:
         layer_unreachable(exc)
 
 
-def event_publish(*, kind: str, user_id=None, share: str | None = None, **payload) -> None:
-    """Send an event to a user's pages and/or a share's followers once the transaction commits."""
+def event_publish(
+    *, kind: str, user_id=None, share: str | None = None, followers: str | None = None, **payload
+) -> None:
+    """Send an event to a user's pages and, with `followers` (a `share_group`),
+    to a share's followers, once the transaction commits. `share` is the
+    share's id in the event."""
     event = {"type": kind, "at": timezone.now().isoformat(), **({"share": share} if share else {}), **payload}
 
     def deliver():
         if user_id is not None:
             _send(user_group(user_id), event)
-        if share is not None:
-            _send(share_group(share), event)
+        if followers is not None:
+            _send(followers, event)
 
     transaction.on_commit(deliver)
 

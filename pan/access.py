@@ -44,6 +44,7 @@ from .errors import (
 )
 from .grants import grant_is_fresh
 from .models import Share, ShareState
+from .unlocks import session_unlocked
 
 # How long a code check waits for places held by right codes being checked
 # at the same moment (see `attempts_take`); a locked layer answers this late.
@@ -166,6 +167,61 @@ def share_managed_by(*, user, share: Share) -> bool:
     return share.owner_id == user.pk or user_has_pan_permission(user, "manage")
 
 
+def share_opens_without_code(*, user, share: Share) -> bool:
+    """A listed share opens for any signed-in account holding `visit` or
+    `download`, without its code (its password is still asked); owners and
+    `manage` holders need no code either. Drop-off deliveries are never
+    listed (`share_update` refuses it), so they open this way only for
+    their requester and `manage`."""
+    if share_managed_by(user=user, share=share):
+        return True
+    if not (share.listed and user and user.is_authenticated):
+        return False
+    return user_has_pan_permission(user, "visit") or user_has_pan_permission(user, "download")
+
+
+def share_details_visible(*, user, share: Share, session=None, passed: bool = False) -> bool:
+    """The one "may see details" rule (SPEC §4.3): may this caller see what
+    a share holds (items, names, sizes, hashes, the message, the owner, the
+    sender of a drop, its live progress)? Before that, a share shows only
+    that it exists and its public title (`share_public_title`).
+
+    Yes for the owner and `manage`; for a caller who just passed the code
+    and password (`passed`); for a browser `session` that unlocked the share
+    as it is now (a new code or password locks it again); and for a listed
+    share opened by a signed-in account (`share_opens_without_code`) when
+    the share has no password. Pages, the API and the WebSocket all ask here.
+    """
+    if share_managed_by(user=user, share=share) or passed:
+        return True
+    if session is not None and session_unlocked(session, share):
+        return True
+    return not share.has_password and share_opens_without_code(user=user, share=share)
+
+
+def share_public_title(share: Share) -> str:
+    """What a share shows before its code: the title its owner chose, never
+    an item's name. A drop-off delivery shows none (its title names the
+    sender)."""
+    if share_is_drop(share):
+        return ""
+    return share.title
+
+
+def share_is_drop(share: Share) -> bool:
+    # The reverse one-to-one of dropoff's `Drop.share` (pan does not import dropoff).
+    return hasattr(share, "drop")
+
+
+def share_unlock_check(*, share: Share, user, code: str | None, password: str | None, client: str) -> None:
+    """The code (unless the share opens without it for this user, see
+    `share_opens_without_code`), then the password when the share has one.
+    Raises what `share_code_check` and `share_password_check` raise."""
+    if not share_opens_without_code(user=user, share=share):
+        share_code_check(share=share, code=code, client=client)
+    share_password_check(share=share, password=password, client=client)
+
+
 def share_lookup(*, unique_name: str) -> Share:
     # One query for the items, however often the page and checks ask for them.
     share = Share.objects.select_related("owner").prefetch_related("items").filter(unique_name=unique_name).first()
@@ -234,8 +290,9 @@ def share_access(
     401 and no `download` permission → 403; then, unless the caller is the
     owner or holds `manage`, or the share was `unlocked` (code and
     password) in this browser session: the code (`share_code_check`, unless
-    `code_passed` earlier in the session), then the password when the share
-    has one (`share_password_check`). `opening=True` is the share page being
+    `code_passed` earlier in the session or the share is listed and the
+    caller signed in, `share_opens_without_code`), then the password when
+    the share has one (`share_password_check`). `opening=True` is the share page being
     unlocked: a share still uploading may be opened, to watch it fill
     (its downloads still answer 409 until it is complete).
     """
@@ -252,9 +309,10 @@ def share_access(
             raise DownloadNotAllowed()
     if manages or unlocked:
         return share, manages
-    if not code_passed:
-        share_code_check(share=share, code=code, client=client)
-    share_password_check(share=share, password=password, client=client)
+    if code_passed:
+        share_password_check(share=share, password=password, client=client)
+    else:
+        share_unlock_check(share=share, user=user, code=code, password=password, client=client)
     return share, manages
 
 

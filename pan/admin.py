@@ -78,6 +78,8 @@ class ShareAdmin(admin.ModelAdmin):
         "revoked_at",
         "complete",
         "broken_at",
+        # Changed through the service (PATCH), which refuses it for drop-off deliveries.
+        "listed",
     ]
     fields = [
         "unique_name",

@@ -30,6 +30,7 @@ from .grants import grant_key_for_tool
 from .models import Share
 from .serializers import (
     ItemsInputSerializer,
+    LockedShareSerializer,
     OwnedShareSerializer,
     PickupInputSerializer,
     PickupRequestSerializer,
@@ -78,6 +79,32 @@ _CODE_PARAMETERS = [
 def _owned(request, share, *, qr: bool = False, status_code=200, legacy: bool = False) -> Response:
     context = {"request": request, "include_code": True, "include_qr": qr, "legacy": legacy}
     return Response(ShareSerializer(share, context=context).data, status=status_code)
+
+
+def _share_answer(request, share, *, manages: bool, passed: bool = False, legacy: bool = False) -> Response:
+    """A share as this caller may see it (`access.share_details_visible`):
+    owners and `manage` with the code; callers who passed the code and
+    password, or signed-in accounts on a listed share, the details; anyone
+    else only what a share shows before its code (`LockedShareSerializer`)."""
+    context = {"request": request, "include_code": manages, "include_qr": manages, "legacy": legacy}
+    if access.share_details_visible(user=request.user, share=share, passed=passed):
+        return Response(ShareSerializer(share, context=context).data)
+    return Response(LockedShareSerializer(share, context=context).data)
+
+
+def _share_or_locked():
+    return PolymorphicProxySerializer(
+        component_name="ShareOrLocked",
+        serializers=[ShareSerializer, LockedShareSerializer],
+        resource_type_field_name=None,
+        many=False,
+    )
+
+
+def _sent_secrets(request) -> tuple[str | None, str | None]:
+    """(code, password) a tool sent for a share: `X-Share-Code` or `?code=`, `X-Share-Password`."""
+    code = request.headers.get("X-Share-Code") or request.query_params.get("code")
+    return code, request.headers.get("X-Share-Password")
 
 
 def _form(request):
@@ -173,17 +200,40 @@ class ShareListApi(_MultipartPost, GenericAPIView):
             text=text,
             text_format=data.get("text_format"),
             password=data.get("password"),
+            listed=data.get("listed"),
         )
         return _owned(request, share, qr=True, status_code=status.HTTP_201_CREATED)
 
 
+_UNLOCK_ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="The right code was sent, but not the share's password."),
+    403: OpenApiResponse(ErrorSerializer, description="The code or the password sent is not correct."),
+}
+
+
+def _share_detail(request, unique_name, *, legacy: bool = False) -> Response:
+    share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
+    code, password = _sent_secrets(request)
+    passed = False
+    if (code or password) and not access.share_details_visible(user=request.user, share=share):
+        access.share_unlock_check(
+            share=share, user=request.user, code=code, password=password, client=client_address(request)
+        )
+        passed = True
+    return _share_answer(request, share, manages=manages, passed=passed, legacy=legacy)
+
+
 class ShareDetailApi(APIView):
-    @extend_schema(responses={200: OwnedShareSerializer})
+    @extend_schema(
+        parameters=_CODE_PARAMETERS,
+        responses={200: _share_or_locked(), **_UNLOCK_ERRORS},
+    )
     def get(self, request, unique_name):
-        """A share's metadata: owner and `manage` also get the code, link and QR code; `visit` holders the rest."""
-        share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
-        context = {"request": request, "include_code": manages, "include_qr": manages}
-        return Response(ShareSerializer(share, context=context).data)
+        """A share's metadata. Owner and `manage`: everything, with the code, link and QR code (the
+        fields of `OwnedShare`). `visit` holders: the items, sizes, hashes and message only on a listed
+        share they may open, or with the right code (`X-Share-Code` or `?code=`) and password
+        (`X-Share-Password`); otherwise only what a share shows before its code (`locked: true`)."""
+        return _share_detail(request, unique_name)
 
     @extend_schema(request=ShareUpdateSerializer, responses={200: OwnedShareSerializer})
     def patch(self, request, unique_name):
@@ -263,40 +313,52 @@ class PickupApi(APIView):
         responses={
             200: PolymorphicProxySerializer(
                 component_name="PickupResult",
-                serializers=[ShareSerializer, PickupRequestSerializer],
+                serializers=[ShareSerializer, LockedShareSerializer, PickupRequestSerializer],
                 resource_type_field_name=None,
             ),
             400: OpenApiResponse(
                 ErrorSerializer,
                 description="No code in what was sent (`no_code`), or a link without its code; nothing counted.",
             ),
-            403: OpenApiResponse(ErrorSerializer, description="The code is not correct."),
+            403: OpenApiResponse(ErrorSerializer, description="The code or the password is not correct."),
             410: OpenApiResponse(ErrorSerializer, description="The share expired, was revoked or used up."),
         },
+        parameters=[OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False)],
     )
     def post(self, request):
         """The share a code opens: what people paste (`XXXX-XXXX` in any case, with or without the
         dash, with words around it such as `提取码：`, or a whole link): its metadata and `url`.
-        Wrong codes count toward the guessing limits; text with no code counts nothing (400)."""
-        if not isinstance(request.data, dict) or not isinstance(request.data.get("code"), str):
+        A share with a password shows its items and message only with its `password` (or the
+        `X-Share-Password` header); without it, only what it shows before its code (`locked: true`).
+        Wrong codes and passwords count toward the guessing limits; text with no code counts nothing (400)."""
+        data = request.data
+        if not isinstance(data, dict) or not isinstance(data.get("code"), str):
             raise ValidationFailed(fields={"code": [_("Enter the share code.")]})
-        found, code_passed = access.share_pickup(text=request.data["code"], client=client_address(request))
+        password = data.get("password", request.headers.get("X-Share-Password"))
+        if password is not None and not isinstance(password, str):
+            raise ValidationFailed(fields={"password": [_("Enter the share's password.")]})
+        client = client_address(request)
+        found, code_passed = access.share_pickup(text=data["code"], client=client)
         if not code_passed:  # a link without its code: a tool has no code prompt to open
             raise NoCodeFound()
         if not isinstance(found, Share):  # a drop-off request's code (dropoff/): where to send files
             return Response(PickupRequestSerializer(found, context={"request": request}).data)
-        return Response(ShareSerializer(found, context={"request": request}).data)
+        if found.has_password and not password:
+            # The code is right; the items and message wait for the password.
+            return Response(LockedShareSerializer(found, context={"request": request}).data)
+        access.share_password_check(share=found, password=password, client=client)
+        return _share_answer(request, found, manages=False, passed=True)
 
 
 def _download_access(request, unique_name):
     """(share, grant key or None): the access check, and whose download this is."""
-    code = request.headers.get("X-Share-Code") or request.query_params.get("code")
+    code, password = _sent_secrets(request)
     client = client_address(request)
     grant_key = grant_key_for_tool(client=client, user_agent=request.headers.get("User-Agent", ""))
     share, manages = access.share_access(
         unique_name=unique_name,
         code=code,
-        password=request.headers.get("X-Share-Password"),
+        password=password,
         user=request.user,
         client=client,
         grant_key=grant_key,
@@ -382,12 +444,13 @@ class FileListApi(ShareListApi):
 class FileDetailApi(ShareDetailApi):
     http_method_names = ["get", "delete", "head", "options"]
 
-    @extend_schema(responses={200: OwnedShareSerializer})
+    @extend_schema(
+        parameters=_CODE_PARAMETERS,
+        responses={200: _share_or_locked(), **_UNLOCK_ERRORS},
+    )
     def get(self, request, unique_name):
-        """A share's metadata in the one-file shape."""
-        share, manages = selectors.share_get_visible(user=request.user, unique_name=unique_name)
-        context = {"request": request, "include_code": manages, "include_qr": manages, "legacy": True}
-        return Response(ShareSerializer(share, context=context).data)
+        """A share's metadata in the one-file shape; before its code only what it shows then (`locked: true`)."""
+        return _share_detail(request, unique_name, legacy=True)
 
 
 class FileContentApi(APIView):

@@ -134,6 +134,10 @@ class Share(models.Model):
     complete = models.BooleanField(_("complete"), default=True)
     # Set when a stored object was found missing: the owner sees the share is broken.
     broken_at = models.DateTimeField(_("broken"), null=True, blank=True)
+    # Listed on /share/: any signed-in account with `visit` or `download`
+    # opens it without the code (its password is still asked). Drop-off
+    # deliveries are never listed (`share_update` refuses it).
+    listed = models.BooleanField(_("listed"), default=False)
 
     objects = ShareQuerySet.as_manager()
 

@@ -11,7 +11,8 @@ from .models import Item, Share
 
 
 def _with_items(queryset):
-    return queryset.select_related("owner").prefetch_related(
+    # "drop": dropoff's one-to-one to its delivery, so `share_is_drop` asks no query per row.
+    return queryset.select_related("owner", "drop").prefetch_related(
         Prefetch("items", queryset=Item.objects.order_by("position", "id"))
     )
 
@@ -41,5 +42,6 @@ def share_get_visible(*, user, unique_name: str) -> tuple[Share, bool]:
 
 
 def share_list_shared(*, now=None):
-    """The share list (`visit`): every share that can be downloaded now, newest first."""
-    return _with_items(Share.objects.active(now))
+    """The share list (`visit`): the listed shares that can be downloaded now,
+    newest first. Drop-off deliveries are never listed; they are left out here too."""
+    return _with_items(Share.objects.active(now).filter(listed=True, drop__isnull=True))

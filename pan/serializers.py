@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .access import code_guessing_locked_for
+from .access import code_guessing_locked_for, share_public_title
 from .models import Item, Share, ShareState
 from .services import MAX_MESSAGE, MAX_PASSWORD, MAX_TITLE, share_link_qr_data_uri
 
@@ -22,6 +22,18 @@ def _max_downloads(**kwargs):
 
 def _password(**kwargs):
     return serializers.CharField(required=False, allow_blank=True, max_length=MAX_PASSWORD, **kwargs)
+
+
+def _listed(**kwargs):
+    return serializers.BooleanField(
+        required=False,
+        help_text=_(
+            "Everyone signed in to this Pan can open it: listed on /share/ and opened without the code by any "
+            "account with the visit or download permission (its password is still asked). False by default; "
+            "files dropped into a request are never listed (400)."
+        ),
+        **kwargs,
+    )
 
 
 def _text_format():
@@ -49,6 +61,7 @@ class ShareInputSerializer(serializers.Serializer):
     expires_in = _expires_in(help_text=_("Seconds until the share expires; 0 = never."))
     max_downloads = _max_downloads()
     password = _password(help_text=_("Also ask recipients for this password."))
+    listed = _listed()
     uploading = serializers.BooleanField(
         required=False, help_text=_("Create the share open, to be filled by POST /api/shares/<id>/items.")
     )
@@ -79,10 +92,19 @@ class ShareTextInputSerializer(serializers.Serializer):
     expires_in = _expires_in(help_text=_("Seconds until the share expires; 0 = never."))
     max_downloads = _max_downloads()
     password = _password(help_text=_("Also ask recipients for this password."))
+    listed = _listed()
 
 
 class PickupInputSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=_("The share code (XXXX-XXXX), or a whole share link."))
+    password = serializers.CharField(
+        required=False,
+        max_length=1024,
+        help_text=_(
+            "The share's password, when it has one (or the X-Share-Password header). Without it, a share "
+            "with a password answers only what it shows before its code."
+        ),
+    )
 
 
 class ItemsInputSerializer(serializers.Serializer):
@@ -103,6 +125,7 @@ class ShareUpdateSerializer(serializers.Serializer):
         help_text=_("true closes a share still uploading; a complete share cannot be reopened."),
     )
     password = _password(allow_null=True, help_text=_('"" clears it.'))
+    listed = _listed()
 
 
 class UploadInputSerializer(serializers.Serializer):
@@ -134,11 +157,14 @@ class ShareSerializer(serializers.ModelSerializer):
     downloads_left = serializers.IntegerField(read_only=True, allow_null=True)
     broken = serializers.SerializerMethodField()
     has_password = serializers.BooleanField(read_only=True, help_text=_("Downloads also need the share's password."))
+    listed = serializers.BooleanField(read_only=True, help_text=_("Everyone signed in to this Pan can open it."))
+    locked = serializers.SerializerMethodField(help_text=_("Always false here: the share's details follow."))
 
     class Meta:
         model = Share
         fields = [
             "id",
+            "locked",
             "title",
             "message",
             "owner",
@@ -151,10 +177,15 @@ class ShareSerializer(serializers.ModelSerializer):
             "total_size",
             "broken",
             "has_password",
+            "listed",
             "url",
             "items",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "boolean", "enum": [False]})
+    def get_locked(self, share) -> bool:
+        return False
 
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")
@@ -191,6 +222,36 @@ class ShareSerializer(serializers.ModelSerializer):
             if "code" in data:
                 data["share_code"] = data["code"]
         return data
+
+
+class LockedShareSerializer(serializers.Serializer):
+    """What a share shows before its code and password are passed (SPEC §4.3):
+    that it exists, its state and its public title (none for files dropped
+    into a request), never its items, sizes, hashes, message or owner."""
+
+    id = serializers.CharField(source="unique_name")
+    locked = serializers.SerializerMethodField(help_text=_("Always true: send the code (and password) to see more."))
+    title = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+    has_password = serializers.BooleanField(help_text=_("Opening it also needs the share's password."))
+    url = serializers.SerializerMethodField(help_text=_("The share page."))
+
+    @extend_schema_field({"type": "boolean", "enum": [True]})
+    def get_locked(self, share) -> bool:
+        return True
+
+    def get_title(self, share) -> str:
+        return share_public_title(share)
+
+    @extend_schema_field(serializers.ChoiceField(choices=ShareState.values))
+    def get_state(self, share) -> str:
+        return str(share.state())
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, share) -> str:
+        request = self.context.get("request")
+        path = share.get_absolute_url()
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class OwnedShareSerializer(ShareSerializer):

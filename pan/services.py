@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action
 from audit.services import audit_record
-from events.services import PROGRESS, event_publish
+from events.services import PROGRESS, event_publish, share_followers_drop, share_group
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ValidationFailed
 from project.lib.in_doubt import commit_doubt, undo_when_settled
 
@@ -79,6 +79,15 @@ def validate_whole_number(field: str, value, *, low: int, high: int) -> int | No
 
 def validate_max_downloads(value) -> int | None:
     return validate_whole_number("max_downloads", value, low=1, high=1_000_000)
+
+
+def validate_flag(field: str, value) -> bool:
+    """A boolean field: a JSON boolean, `true`/`false` in a form (any case), or missing/null (false)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", ""):
+        return value.strip().lower() == "true"
+    raise ValidationFailed(fields={field: [_("Enter true or false.")]})
 
 
 def validate_text(field: str, value, limit: int) -> str:
@@ -157,6 +166,7 @@ def share_create(
     text=None,
     text_format=None,
     password=None,
+    listed=False,
     audited: bool = True,
 ) -> Share:
     """Store files (and a text) and record them as one share with a fresh code.
@@ -169,7 +179,9 @@ def share_create(
     or bytes that must be UTF-8) becomes the first item, in `text_format`
     (`pan.texts`); `TextTooLarge` (413) past `PAN_MAX_TEXT_SIZE`. On any
     error neither rows nor stored bytes remain. `audited=False`: the caller
-    writes its own audit row (a drop is not its owner's doing).
+    writes its own audit row (a drop is not its owner's doing). `listed`
+    (false by default): on `/share/`, open without the code for signed-in
+    accounts (`pan.access.share_opens_without_code`).
     """
     from .texts import text_prepare
 
@@ -179,6 +191,7 @@ def share_create(
     title = validate_text("title", title, MAX_TITLE)
     message = validate_text("message", message, MAX_MESSAGE)
     password_hash = share_password_hash(password)
+    listed = validate_flag("listed", listed)
     if not files and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
     files_check_sizes(files, already_items=0 if prepared is None else 1, already_bytes=0)
@@ -203,6 +216,7 @@ def share_create(
                 max_downloads=max_downloads,
                 complete=not uploading,
                 password=password_hash,
+                listed=listed,
             )
             items = [] if prepared is None else [_text_item(share, prepared, prepared.name)]
             for item in items:
@@ -306,22 +320,28 @@ def _progress_publish(share: Share) -> None:
         kind=PROGRESS,
         user_id=share.owner_id,
         share=share.unique_name,
+        # Followers of the share as it is now (its code and password); a revoked share has none.
+        followers=None if share.revoked_at is not None else share_group(share),
         items=totals["items"],
         size=totals["size"] or 0,
         complete=share.complete,
     )
 
 
-_EDITABLE = {"title", "message", "expires_in", "max_downloads", "complete", "password"}
+_EDITABLE = {"title", "message", "expires_in", "max_downloads", "complete", "password", "listed"}
 
 
 def share_update(*, share: Share, changes: dict) -> Share:
     """PATCH: `title`, `message`, `expires_in` (seconds from now; 0 = never),
     `max_downloads` (null = no limit), `complete` (true closes an open share),
-    `password` ("" or null clears it; a new one locks unlocked browsers out).
+    `password` ("" or null clears it; a new one locks unlocked browsers out
+    and ends live follows), `listed` (a drop-off delivery is never listed:
+    `ValidationFailed`).
 
     Any other field is refused with `ValidationFailed` and nothing changes.
     """
+    from .access import share_is_drop
+
     unknown = sorted(set(changes) - _EDITABLE)
     if unknown:
         raise ValidationFailed(fields={name: [_("This field cannot be changed.")] for name in unknown})
@@ -341,6 +361,14 @@ def share_update(*, share: Share, changes: dict) -> Share:
     if "max_downloads" in changes:
         share.max_downloads = validate_max_downloads(changes["max_downloads"])
         fields.append("max_downloads")
+    if "listed" in changes:
+        if not isinstance(changes["listed"], bool):  # PATCH is JSON: true or false, never null
+            raise ValidationFailed(fields={"listed": [_("Enter true or false.")]})
+        share.listed = changes["listed"]
+        if share.listed and share_is_drop(share):
+            raise ValidationFailed(fields={"listed": [_("Files dropped into a request are never listed.")]})
+        fields.append("listed")
+    followed_before = share_group(share)
     if "password" in changes:
         share.password = share_password_hash(changes["password"])
         fields.append("password")
@@ -354,6 +382,8 @@ def share_update(*, share: Share, changes: dict) -> Share:
             _share_complete(share)
         elif complete in (False, "false") and share.complete:
             raise ValidationFailed(fields={"complete": [_("A complete share cannot be reopened.")]})
+        if share_group(share) != followed_before:
+            share_followers_drop(group=followed_before)
     return share
 
 
@@ -379,6 +409,7 @@ def share_code_regenerate(*, share: Share) -> Share:
     from .access import code_guessing_reset
 
     with transaction.atomic():
+        share_followers_drop(group=share_group(share))
         share.code = _fresh_code()
         share.save(update_fields=["code", "updated_at"])
         _audit(Action.SHARE_CODE, share)
@@ -387,9 +418,11 @@ def share_code_regenerate(*, share: Share) -> Share:
 
 
 def share_revoke(*, share: Share) -> Share:
-    """Stop sharing: every download and code check answers 410 until restored."""
+    """Stop sharing: every download and code check answers 410 until
+    restored, and the share's live followers are dropped."""
     if share.revoked_at is None:
         with transaction.atomic():
+            share_followers_drop(group=share_group(share))
             share.revoked_at = timezone.now()
             share.save(update_fields=["revoked_at", "updated_at"])
             _audit(Action.SHARE_REVOKE, share)

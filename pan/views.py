@@ -54,30 +54,42 @@ def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None,
     return response
 
 
+def _page_title(share, visible: bool) -> str:
+    """A share's name on its page and in lists: in full once its details may
+    be seen, before that only the title its owner chose (never an item's name)."""
+    if visible:
+        return share.display_name
+    return access.share_public_title(share) or str(gettext_lazy("Shared files"))
+
+
 def _share_page_render(request, share, *, code="", error=None, status=200, retry_after=None):
     manages = access.share_managed_by(user=request.user, share=share)
-    unlocked = session_unlocked(request.session, share) or manages
-    items = list(share.items.all())
+    # Locked, the page says only that the share exists and its public title (SPEC §4.3).
+    unlocked = access.share_details_visible(user=request.user, share=share, session=request.session)
+    items = list(share.items.all()) if unlocked else []
     # Texts are read and rendered only once unlocked: a locked page never carries them.
     texts = share_text_previews(items) if unlocked else {}
     if texts and not manages and request.method != "HEAD":
         texts = _texts_counted(request, share, texts)
+    code_passed = session_code_passed(request.session, share) or access.share_opens_without_code(
+        user=request.user, share=share
+    )
     context = {
         "share": share,
+        "page_title": _page_title(share, unlocked),
         "items": items,
         # (item, TextPreview or None) in order: the page shows texts inline, with a copy button.
         "item_texts": [(item, texts.get(item.pk)) for item in items],
-        "total_size": share.total_size,
+        "total_size": share.total_size if unlocked else None,
         "unlocked": unlocked,
-        # The code passed in this session; the page asks for the password now.
-        "password_step": share.has_password and not unlocked and session_code_passed(request.session, share),
+        # The code passed in this session (or not needed: listed); the page asks for the password now.
+        "password_step": share.has_password and not unlocked and code_passed,
         "code": code,
         "error": error,
         "retry_after": retry_after,  # seconds, shown as "try again in …" on 429
         "uploading": share.state() == ShareState.UPLOADING,
-        # A share being filled, opened with its code: the page follows it live (events/).
-        "live_share": share.state() == ShareState.UPLOADING
-        and (unlocked or session_code_passed(request.session, share)),
+        # A share being filled, opened (code and password): the page follows it live (events/).
+        "live_share": share.state() == ShareState.UPLOADING and unlocked,
         "previewable": {item.pk for item in items if is_previewable(item.content_type)},
         "login_needed": settings.PAN_DOWNLOAD_REQUIRES_LOGIN and not request.user.is_authenticated,
     }
@@ -237,7 +249,7 @@ def file_download(request, unique_name):
             request=request, share=share, items=items, grant_key=grant_key, session=True
         )
     except ApplicationError as exc:
-        shown = selectors.share_list_shared().filter(unique_name=unique_name).first()
+        shown = Share.objects.active().prefetch_related("items").filter(unique_name=unique_name).first()
         return _error_page(request, exc, unique_name=unique_name, share=shown, code=code)
 
 
@@ -245,12 +257,15 @@ def _with_share_details(request, shares):
     rows = []
     for share in shares:
         mine = access.share_managed_by(user=request.user, share=share)
+        visible = access.share_details_visible(user=request.user, share=share, session=request.session)
         state = share.state()
-        items = list(share.items.all())
+        items = list(share.items.all()) if visible else []
         row = {
             "share": share,
+            "name": _page_title(share, visible),
+            "visible": visible,
             "items": items,
-            "total_size": share.total_size,
+            "total_size": share.total_size if visible else None,
             "mine": mine,
             "state": state,
             "state_label": ShareState(state).label,
@@ -258,6 +273,7 @@ def _with_share_details(request, shares):
         if mine:
             link = request.build_absolute_uri(share.share_path())
             row.update(
+                drop=access.share_is_drop(share),
                 link=link,
                 qr=services.share_link_qr_data_uri(url=link),
                 locked=access.code_guessing_locked_for(share=share),
@@ -267,7 +283,7 @@ def _with_share_details(request, shares):
 
 
 class SharePage(PanPermissionRequiredMixin, ListView):
-    """`/share/` (needs `visit`): every downloadable share, newest first."""
+    """`/share/` (needs `visit`): the listed shares that can be downloaded now, newest first."""
 
     pan_permission = "visit"
     template_name = "pan/share.html"
@@ -323,6 +339,14 @@ _ACTIONS = {
     ),
     "revoke": (services.share_revoke, gettext_lazy("%(name)s is no longer shared.")),
     "restore": (services.share_restore, gettext_lazy("%(name)s is shared again.")),
+    "list": (
+        lambda share: services.share_update(share=share, changes={"listed": True}),
+        gettext_lazy("%(name)s is listed: everyone signed in to this Pan can open it."),
+    ),
+    "unlist": (
+        lambda share: services.share_update(share=share, changes={"listed": False}),
+        gettext_lazy("%(name)s is no longer listed: only people with the code can open it."),
+    ),
 }
 
 
@@ -337,7 +361,11 @@ def my_file_action(request, unique_name, action):
         raise Http404() from exc
     name = share_display_name(share)
     service, done = _ACTIONS[action]
-    service(share=share)
+    try:
+        service(share=share)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("/files/")
     messages.success(request, str(done) % {"name": name})
     return redirect("/files/")
 

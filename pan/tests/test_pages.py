@@ -73,8 +73,14 @@ def test_the_share_page_shows_title_message_items_expiry_and_downloads_left(dana
             dana, FOLDER, title="Holiday", message="For you <b>all</b>", expires_in=7 * 86400, max_downloads=5
         )
         clock.shift(timedelta(days=1))
-        page = Client().get(f"/f/{share.unique_name}/", **EN)
-        chinese = Client().get(f"/f/{share.unique_name}/", **ZH).content.decode()
+        locked = Client().get(f"/f/{share.unique_name}/", **EN).content.decode()
+        # Locked, the page shows only the title (SPEC §4.3); the details as its owner sees them
+        # (a recipient who opens it sees the same, and the texts shown count as a download).
+        owner, _token = browser(dana)
+        page = owner.get(f"/f/{share.unique_name}/", **EN)
+        chinese = owner.get(f"/f/{share.unique_name}/", **ZH).content.decode()
+    assert "<h1" in locked and "Holiday" in locked and 'name="code"' in locked
+    assert "For you" not in locked and "a.txt" not in locked and "3 files" not in locked
     html = page.content.decode()
     assert page.status_code == 200
     assert "<h1" in html and "Holiday" in html
@@ -86,7 +92,8 @@ def test_the_share_page_shows_title_message_items_expiry_and_downloads_left(dana
     assert "5 of 5 downloads left" in html
     assert "6\xa0日后过期（12月7日 00:22 UTC）" in chinese and "还可下载 5 次（共 5 次）" in chinese
     # Locked: a code field, no way to the bytes, and the code nowhere.
-    assert 'name="code"' in html and "/items/" not in html and "/zip" not in html
+    assert 'name="code"' in locked and "/items/" not in locked and "/zip" not in locked
+    assert share.code not in locked and share.code_display not in locked
     assert share.code not in html and share.code_display not in html
     assert download_count(share) == 0
 
@@ -281,9 +288,11 @@ def test_a_share_still_uploading_says_so_and_opens_when_complete(dana):
     stranger, token = browser()
     page = stranger.get(f"/f/{share.unique_name}/", **EN)
     assert page.status_code == 200
-    assert "Still uploading" in page.content.decode() and "first.txt" in page.content.decode()
+    # Before the code: that it is still uploading, not what it holds.
+    assert "Still uploading" in page.content.decode() and "first.txt" not in page.content.decode()
     # The code opens the page to watch it fill (live events follow it); downloads wait.
     assert unlock(stranger, token, share, **EN).status_code == 302
+    assert "first.txt" in stranger.get(f"/f/{share.unique_name}/", **EN).content.decode()
     item = share.items.get()
     early = stranger.get(f"/f/{share.unique_name}/items/{item.pk}/download", **EN)
     assert early.status_code == 409 and "still being uploaded" in early.content.decode()
@@ -329,9 +338,9 @@ def test_the_share_list_needs_visit(dana, charlie):
 
 
 def test_the_share_list_shows_codes_links_and_qr_only_to_owners_and_managers(dana, erin, bob, alice):
-    danas = make_share(dana, FOLDER, title="Dana's folder")
-    erins = make_share(erin, title="Erin's note")
-    services.share_revoke(share=make_share(erin, title="Revoked one"))
+    danas = make_share(dana, FOLDER, title="Dana's folder", listed=True)
+    erins = make_share(erin, title="Erin's note", listed=True)
+    services.share_revoke(share=make_share(erin, title="Revoked one", listed=True))
 
     def page(user) -> str:
         client, _token = browser(user)
@@ -353,7 +362,7 @@ def test_the_share_list_shows_codes_links_and_qr_only_to_owners_and_managers(dan
 
 def test_the_share_list_paginates_newest_first(dana, bob):
     for number in range(23):
-        make_share(dana, title=f"share-{number:02}")
+        make_share(dana, title=f"share-{number:02}", listed=True)
     client, _token = browser(bob)
     first = client.get("/share/").content.decode()
     assert "share-22" in first and "share-02" not in first

@@ -431,6 +431,7 @@
     data.append("expires_in", form.elements.expires_in.value);
     if (form.elements.max_downloads.value) { data.append("max_downloads", form.elements.max_downloads.value); }
     if (password.value) { data.append("password", password.value); }
+    if (form.elements.listed.checked) { data.append("listed", "true"); }
     if (hasText()) {
       data.append("text", new Blob([textArea.value], { type: "text/plain;charset=utf-8" }), "text.txt");
       data.append("text_format", textFormat.value);
