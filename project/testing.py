@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -262,6 +263,29 @@ class LiveServer:
         if self.own_database:
             _drop_live_database(self.database_url)
             self.own_database = False
+
+    @contextmanager
+    def production_command(self, *, workers: int, metrics_dir: Path):
+        """`python -m project.serve --workers N` (what `make serve` runs last)
+        with this server's settings, on a free port; yields its base URL,
+        which `url`, `register` and `manage` then use. Stopped on exit."""
+        port = free_port()
+        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        with open(self.tmp / "serve.log", "wb") as log:
+            proc = subprocess.Popen(  # noqa: S603 - our own production command
+                [sys.executable, "-m", "project.serve", "--port", str(port), "--workers", str(workers)],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                self._wait_until_up(proc, port)
+                self.ports.append(port)
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                proc.terminate()
+                proc.wait(timeout=15)
 
     def register(self, username: str, password: str) -> None:
         """Register through the API (the first user becomes admin)."""

@@ -17,8 +17,6 @@ browser-like clients for 30 s with no 503 and stays healthy.
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -26,7 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import PASSWORD
-from project.testing import BASE_DIR, LiveServer, free_port
+from project.testing import LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -118,67 +116,51 @@ def test_make_serve_with_two_workers_takes_100_browser_like_clients_without_a_50
     own (127.0.1.x: distinct clients for the rate limiter), mix redirects,
     pages, downloads and uploads for 30 s."""
     seconds, clients = 30, 100
-    with LiveServer(extra_env={"METRICS_TOKEN": METRICS_TOKEN}, processes=0) as live:
-        port = free_port()
-        metrics_dir = tmp_path / "metrics"
-        env = {**live.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        log = open(live.tmp / "serve.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(  # noqa: S603 - our own production command
-            [sys.executable, "-m", "project.serve", "--port", str(port), "--workers", "2"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            live._wait_until_up(proc, port)
-            base = f"http://127.0.0.1:{port}"
-            live.ports.append(port)
-            live.register("keepalive", PASSWORD)
-            auth = sign_in(base)
-            share, key = share_and_link(base, auth)
-            item = share["items"][0]["id"]
+    with (
+        LiveServer(extra_env={"METRICS_TOKEN": METRICS_TOKEN}, processes=0) as live,
+        live.production_command(workers=2, metrics_dir=tmp_path / "metrics") as base,
+    ):
+        live.register("keepalive", PASSWORD)
+        auth = sign_in(base)
+        share, key = share_and_link(base, auth)
+        item = share["items"][0]["id"]
 
-            async def browser(number: int, deadline: float) -> list[int]:
-                transport = httpx.AsyncHTTPTransport(local_address=f"127.0.1.{number + 1}")
-                statuses = []
-                async with httpx.AsyncClient(
-                    base_url=base, transport=transport, timeout=60, headers={"User-Agent": BROWSER}
-                ) as client:
-                    turn = 0
-                    while time.monotonic() < deadline:
-                        statuses.append((await client.get(f"/s/{key}")).status_code)
-                        statuses.append((await client.get(f"/f/{share['id']}/")).status_code)
-                        download = await client.get(
-                            f"/api/shares/{share['id']}/items/{item}/content", headers={"X-Share-Code": share["code"]}
+        async def browser(number: int, deadline: float) -> list[int]:
+            transport = httpx.AsyncHTTPTransport(local_address=f"127.0.1.{number + 1}")
+            statuses = []
+            async with httpx.AsyncClient(
+                base_url=base, transport=transport, timeout=60, headers={"User-Agent": BROWSER}
+            ) as client:
+                turn = 0
+                while time.monotonic() < deadline:
+                    statuses.append((await client.get(f"/s/{key}")).status_code)
+                    statuses.append((await client.get(f"/f/{share['id']}/")).status_code)
+                    download = await client.get(
+                        f"/api/shares/{share['id']}/items/{item}/content", headers={"X-Share-Code": share["code"]}
+                    )
+                    statuses.append(download.status_code)
+                    if turn % 4 == number % 4:
+                        upload = await client.post(
+                            "/api/shares", files=[("file", (f"u{number}.txt", b"x" * 2048))], headers=auth
                         )
-                        statuses.append(download.status_code)
-                        if turn % 4 == number % 4:
-                            upload = await client.post(
-                                "/api/shares", files=[("file", (f"u{number}.txt", b"x" * 2048))], headers=auth
-                            )
-                            statuses.append(upload.status_code)
-                        turn += 1
-                        await asyncio.sleep(0.05)  # a person's pause between clicks
-                return statuses
+                        statuses.append(upload.status_code)
+                    turn += 1
+                    await asyncio.sleep(0.05)  # a person's pause between clicks
+            return statuses
 
-            async def load():
-                deadline = time.monotonic() + seconds
-                return await asyncio.gather(*(browser(number, deadline) for number in range(clients)))
+        async def load():
+            deadline = time.monotonic() + seconds
+            return await asyncio.gather(*(browser(number, deadline) for number in range(clients)))
 
-            started = time.monotonic()
-            statuses = [status for client in asyncio.run(load()) for status in client]
-            took = time.monotonic() - started
+        started = time.monotonic()
+        statuses = [status for client in asyncio.run(load()) for status in client]
+        took = time.monotonic() - started
 
-            assert statuses.count(503) == 0, f"{statuses.count(503)} of {len(statuses)} answered 503"
-            assert set(statuses) <= {200, 201, 302}, sorted(set(statuses))
-            assert took < seconds + 60
-            # Healthy afterwards: pages at once, the status page, no connection kept.
-            assert page_views_at_once(base, share, 40) == {200}
-            status = httpx.get(f"{base}/server-status", params={"token": live.env["SERVER_STATUS_TOKEN"]}, timeout=10)
-            assert status.status_code == 200, status.text
-            assert connections_in_use_when_idle(base) == 0
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
-            log.close()
+        assert statuses.count(503) == 0, f"{statuses.count(503)} of {len(statuses)} answered 503"
+        assert set(statuses) <= {200, 201, 302}, sorted(set(statuses))
+        assert took < seconds + 60
+        # Healthy afterwards: pages at once, the status page, no connection kept.
+        assert page_views_at_once(base, share, 40) == {200}
+        status = httpx.get(f"{base}/server-status", params={"token": live.env["SERVER_STATUS_TOKEN"]}, timeout=10)
+        assert status.status_code == 200, status.text
+        assert connections_in_use_when_idle(base) == 0

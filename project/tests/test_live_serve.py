@@ -124,35 +124,21 @@ def test_make_serve_with_two_workers_adds_up_their_metrics(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_99999.db").write_bytes(b"a previous run's file")
-    with LiveServer(extra_env={"METRICS_TOKEN": TOKEN}, processes=0) as server:
-        port = free_port()
-        env = {**server.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        log = open(server.tmp / "serve.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "project.serve", "--port", str(port), "--workers", "2"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            server._wait_until_up(proc, port)
-            base = f"http://127.0.0.1:{port}"
-            assert not (metrics_dir / "counter_99999.db").exists()
+    with (
+        LiveServer(extra_env={"METRICS_TOKEN": TOKEN}, processes=0) as server,
+        server.production_command(workers=2, metrics_dir=metrics_dir) as base,
+    ):
+        assert not (metrics_dir / "counter_99999.db").exists()
 
-            async def burst():
-                limits = httpx.Limits(max_keepalive_connections=0)
-                async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-                    return await asyncio.gather(*(client.get(f"{base}/ws-echo/") for _ in range(60)))
+        async def burst():
+            limits = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+                return await asyncio.gather(*(client.get(f"{base}/ws-echo/") for _ in range(60)))
 
-            assert {answer.status_code for answer in asyncio.run(burst())} == {200}
-            workers = {path.name for path in metrics_dir.glob("counter_*.db")}
-            # Whichever worker answers the scrape counts every worker's requests.
-            counts = {scrape_count(base, "/ws-echo/") for _ in range(8)}
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
-            log.close()
+        assert {answer.status_code for answer in asyncio.run(burst())} == {200}
+        workers = {path.name for path in metrics_dir.glob("counter_*.db")}
+        # Whichever worker answers the scrape counts every worker's requests.
+        counts = {scrape_count(base, "/ws-echo/") for _ in range(8)}
     assert len(workers) >= 2, workers
     assert counts == {60.0}
 
