@@ -56,9 +56,11 @@ def test_permission_matrix_for_one_file(api, api_as, alice, bob, charlie, make_u
     # Anonymous: 401 everywhere but the content endpoint.
     assert api.get(url).status_code == 401
     assert api.delete(url).status_code == 401
-    # A member with `visit` sees the metadata without the code; changes are 404.
+    # A member with `visit` sees that it exists, nothing it holds, before the code (SPEC §4.3); changes are 404.
     member = api_as(bob).get(url).json()
-    assert member["file_name"] == "hello.txt" and "share_code" not in member
+    assert member["locked"] is True and "file_name" not in member and "share_code" not in member
+    unlocked = api_as(bob).get(url, HTTP_X_SHARE_CODE=info["share_code"]).json()
+    assert unlocked["file_name"] == "hello.txt" and "share_code" not in unlocked
     assert api_as(bob).delete(url).status_code == 404
     assert api_as(bob).post(f"{url}/code").status_code == 404
     assert api_as(bob).post(f"{url}/revoke").status_code == 404

@@ -87,7 +87,7 @@ def share_page(uploader):
 def test_the_share_page_takes_one_thread_hand_off_its_view(share_page):
     response, names = page_hand_offs(share_page)
     assert response.status_code == 200
-    assert "notes.txt" in response.text
+    assert 'name="code"' in response.text  # the page itself: locked, it asks for the code
     assert names == ["file_page"], names
 
 
