@@ -458,6 +458,8 @@ SPECTACULAR_SETTINGS = {
     # cannot say null, a number or a list, so the schema offers JSON (the
     # upload operations declare their multipart forms themselves).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # `locked` tells a share's two shapes apart (before and after its code).
+    "ENUM_NAME_OVERRIDES": {"ShareLockedEnum": [(True, True)], "ShareUnlockedEnum": [(False, False)]},
 }
 
 # --- Shared files (pan) ---------------------------------------------------
