@@ -1,4 +1,6 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Drop, DropRequest
@@ -23,15 +25,28 @@ class RequestInputSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(OpenApiTypes.ANY)
+class MultipartTextField(serializers.CharField):
+    """A text part of a multipart form. Every part is text there (`42` is the
+    text "42"), so the schema states no JSON type a client could violate
+    (the description says what is taken); the length is still checked."""
+
+
 class DropInputSerializer(serializers.Serializer):
     """Documents `POST /api/requests/<code>/drops` (multipart)."""
 
     file = serializers.ListField(child=serializers.FileField(), help_text=_("The files to send."))
-    name = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text=_("Your name, shown to the requester.")
+    name = MultipartTextField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text=_("Your name, shown to the requester (text, at most 100 characters)."),
     )
-    note = serializers.CharField(
-        required=False, allow_blank=True, max_length=2000, help_text=_("A note for the requester.")
+    note = MultipartTextField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text=_("A note for the requester (text, at most 2000 characters)."),
     )
 
 
