@@ -137,6 +137,8 @@ def test_editing_someone_elses_share_is_a_404_and_anonymous_is_sent_to_log_in(da
     assert Share.objects.get(pk=share.pk).title == "Mine"
     owner, token = browser(dana)
     assert owner.get(f"/files/{share.unique_name}/edit").status_code == 405
+    response = owner.post(f"/files/{share.unique_name}/edit", {"csrfmiddlewaretoken": token, "title": "Renamed"})
+    assert response.status_code == 302 and Share.objects.get(pk=share.pk).title == "Renamed"
 
 
 def test_sizes_are_written_one_way(dana):
