@@ -102,7 +102,9 @@ def test_files_offers_only_working_actions_and_edits_a_share(server, browser, ax
     with api(server, name) as client:
         detail = client.get(f"/api/shares/{made['id']}").json()
     assert detail["title"] == "Edited" and detail["listed"] is True and detail["max_downloads"] == 5
-    assert detail.get("has_password", detail.get("password")) in (True, "set") or "password" in str(detail)
+    # The new password holds: a recipient with the right code is asked for it.
+    opened = httpx.get(f"{server.url}/api/shares/{made['id']}/zip", headers={"X-Share-Code": made["code"]})
+    assert opened.status_code in (401, 403) and "password" in opened.text.lower()
     watched.close()
 
 
