@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from project.lib.errors import ApplicationError
+
 from . import posts, services
 from .models import DownloadGrant, Item, Post, Share, ShareState, Video
 
@@ -106,8 +108,15 @@ class ShareAdmin(admin.ModelAdmin):
 
     def _apply(self, request, queryset, service, message: str) -> None:
         """Run one service per selected share (admin writes follow the same rules)."""
+        refused = []
         for share in queryset:
-            service(share=share)
+            try:
+                service(share=share)
+            except ApplicationError as exc:  # e.g. no new code for an expired share
+                refused.append(f"{share.display_name}: {exc.message}")
+        if refused:
+            self.message_user(request, " ".join(refused), messages.ERROR)
+            return
         self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description=_("Revoke the selected shares"))

@@ -125,3 +125,11 @@ class LoginRequiredToDownload(ApplicationError):
 class DownloadNotAllowed(PermissionDenied):
     code = "download_not_allowed"
     default_message = _("You do not have permission to download files.")
+
+
+class ShareNotLive(Conflict):
+    """A new code for a share no code can open: it would report success while
+    the share stays dead (issue 19). The message says what would revive it."""
+
+    code = "share_not_live"
+    default_message = _("This share cannot be opened now, so a new code would not help.")

@@ -23,7 +23,7 @@ from events.services import PROGRESS, event_publish, share_followers_drop, share
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ValidationFailed
 from project.lib.in_doubt import commit_doubt, undo_when_settled
 
-from .errors import ShareNotFilling, TooManyItems
+from .errors import ShareNotFilling, ShareNotLive, TooManyItems
 from .models import Item, ItemKind, Share, ShareState, new_share_code
 from .previews import text_previews_prepare
 from .quotas import quota_check
@@ -404,10 +404,26 @@ def _fresh_code() -> str:
     raise RuntimeError("could not find a free share code")  # 2^40 codes: never in practice
 
 
+# Why a new code would not open a share, by state: what to do instead.
+_NOT_LIVE = {
+    ShareState.REVOKED: _("This share is not shared now: share it again first."),
+    ShareState.EXPIRED: _("This share has expired: change its expiry first; it then opens with its code."),
+    ShareState.USED_UP: _("This share is used up: raise its download limit first; it then opens with its code."),
+}
+
+
 def share_code_regenerate(*, share: Share) -> Share:
-    """A new code: the old one stops working at once, and the guessing lock on the share lifts."""
+    """A new code: the old one stops working at once, and the guessing lock on the share lifts.
+
+    Only for a share a code can open (active or still uploading): a revoked,
+    expired or used-up one raises `ShareNotLive` saying what would revive
+    it, and keeps its code.
+    """
     from .access import code_guessing_reset
 
+    state = share.state()
+    if state in _NOT_LIVE:
+        raise ShareNotLive(_NOT_LIVE[state])
     with transaction.atomic():
         share_followers_drop(group=share_group(share))
         share.code = _fresh_code()

@@ -45,6 +45,7 @@ page_urlpatterns = [
     path("pickup/", views.pickup_page, name="pickup"),
     path("share/", views.share_page, name="share"),
     path("files/", views.my_files_page, name="my-files"),
+    path("files/<unique:unique_name>/edit", views.my_file_edit, name="my-file-edit"),
     path("files/<unique:unique_name>/<str:action>", views.my_file_action, name="my-file-action"),
     path("f/<unique:unique_name>/", views.file_page, name="file-page"),
     path("f/<unique:unique_name>/download", views.file_download, name="file-download"),

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.http import Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import ListView
 
@@ -25,7 +25,7 @@ from project.lib.net import client_address
 from project.lib.streaming import file_response
 
 from . import access, downloads, grants, posts, selectors, services
-from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired
+from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired, ShareStillUploading
 from .grants import grant_key_for_session
 from .models import Share, ShareState, Video
 from .previews import share_text_previews
@@ -41,6 +41,10 @@ def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None,
         return render(request, "pan/file_gone.html", {"message": exc.message, "code": exc.code}, status=410)
     if isinstance(exc, LoginRequiredToDownload):
         return redirect_to_login(f"/f/{unique_name}/")
+    if isinstance(exc, ShareStillUploading):
+        # Back to the share page, which follows the upload live and opens downloads once complete.
+        messages.info(request, exc.message)
+        return redirect(f"/f/{unique_name}/")
     if share is None:
         context = {"message": exc.message, "status": exc.status_code}
         response = render(request, "pan/file_error.html", context, status=exc.status_code)
@@ -273,6 +277,8 @@ def _with_share_details(request, shares):
         if mine:
             link = request.build_absolute_uri(share.share_path())
             row.update(
+                # A code opens it now (active or still uploading): code, link and QR are offered.
+                live=state in (ShareState.ACTIVE, ShareState.UPLOADING),
                 drop=access.share_is_drop(share),
                 link=link,
                 qr=services.share_link_qr_data_uri(url=link),
@@ -367,6 +373,45 @@ def my_file_action(request, unique_name, action):
         messages.error(request, exc.message)
         return redirect("/files/")
     messages.success(request, str(done) % {"name": name})
+    return redirect("/files/")
+
+
+def _edit_changes(form, *, drop: bool) -> dict:
+    """The edit form of a row on /files/ as `share_update` changes (the
+    service checks them): an empty expiry keeps the current one, an empty
+    limit means none, an empty password keeps the current one."""
+    changes = {
+        "title": form.get("title", ""),
+        "message": form.get("message", ""),
+        "max_downloads": form.get("max_downloads", ""),
+    }
+    if form.get("expires_in", ""):
+        changes["expires_in"] = form["expires_in"]
+    if form.get("password_clear") == "true":
+        changes["password"] = ""
+    elif form.get("password", ""):
+        changes["password"] = form["password"]
+    if not drop:  # a drop-off delivery is never listed: its form has no such box
+        changes["listed"] = form.get("listed") == "true"
+    return changes
+
+
+@login_required
+@require_POST
+def my_file_edit(request, unique_name):
+    """`/files/<id>/edit`: the "Edit" form of a row (title, message, expiry,
+    limit, password, listed), through the same service as `PATCH /api/shares/<id>`."""
+    try:
+        share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
+    except ApplicationError as exc:
+        raise Http404() from exc
+    try:
+        services.share_update(share=share, changes=_edit_changes(request.POST, drop=access.share_is_drop(share)))
+    except ApplicationError as exc:
+        problems = [str(message) for messages_of in exc.fields.values() for message in messages_of]
+        messages.error(request, " ".join([str(exc.message), *problems]))
+        return redirect("/files/")
+    messages.success(request, gettext("Saved the changes to %(name)s.") % {"name": share.display_name})
     return redirect("/files/")
 
 

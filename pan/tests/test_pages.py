@@ -56,6 +56,12 @@ def unlock(client, token, share, code=None, **headers):
     )
 
 
+def first_heading(response) -> str:
+    """The text of a page's first <h1>, what a reader sees first."""
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", response.content.decode(), re.S)
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip() if found else ""
+
+
 def item_url(share, item, what="download") -> str:
     return f"/f/{share.unique_name}/items/{item.pk}/{what}"
 
@@ -267,15 +273,16 @@ def test_unknown_shares_get_a_404_page_and_gone_ones_a_410_page_saying_which(dan
     with time_machine.travel(datetime.now(tz=UTC) - timedelta(days=2)):
         expired = make_share(dana, expires_in=3600)
     expected = [
-        (revoked, "This share was revoked", "The owner has stopped sharing this.", "这个分享已被撤回"),
-        (used_up, "This share is used up", "This share has reached its download limit.", "这个分享的下载次数已用完"),
-        (expired, "This share has expired", "This share has expired.", "这个分享已过期"),
+        (revoked, "The owner has stopped sharing this.", "所有者已停止分享。"),
+        (used_up, "This share has reached its download limit.", "这个分享已达到下载次数上限。"),
+        (expired, "This share has expired.", "这个分享已过期。"),
     ]
-    for share, heading, message, chinese in expected:
+    for share, sentence, chinese in expected:
         page = Client().get(f"/f/{share.unique_name}/", **EN)
         assert page.status_code == 410
-        assert heading in page.content.decode() and message in page.content.decode()
-        assert chinese in Client().get(f"/f/{share.unique_name}/", **ZH).content.decode()
+        # The page leads with a plain sentence, not a big status number (issue 19).
+        assert first_heading(page) == sentence
+        assert first_heading(Client().get(f"/f/{share.unique_name}/", **ZH)) == chinese
         client, token = browser()
         assert unlock(client, token, share).status_code == 410
 
@@ -294,8 +301,13 @@ def test_a_share_still_uploading_says_so_and_opens_when_complete(dana):
     assert unlock(stranger, token, share, **EN).status_code == 302
     assert "first.txt" in stranger.get(f"/f/{share.unique_name}/", **EN).content.decode()
     item = share.items.get()
+    # No working-looking download while uploading: a disabled button beside the note.
+    html = stranger.get(f"/f/{share.unique_name}/", **EN).content.decode()
+    assert f"/items/{item.pk}/download" not in html and "disabled" in html
+    # A stale link leads back to the share page (which follows the upload live), not to a bare 409 page.
     early = stranger.get(f"/f/{share.unique_name}/items/{item.pk}/download", **EN)
-    assert early.status_code == 409 and "still being uploaded" in early.content.decode()
+    assert early.status_code == 302 and early["Location"] == f"/f/{share.unique_name}/"
+    assert "still being uploaded" in stranger.get(early["Location"], **EN).content.decode()
     services.share_update(share=share, changes={"complete": True})
     html = stranger.get(f"/f/{share.unique_name}/", **EN).content.decode()
     assert "Still uploading" not in html and "/items/" in html

@@ -37,7 +37,9 @@ def test_a_revoked_share_offers_share_again_instead_of_a_new_code(dana):
     assert "new-code" not in revoked and f"/files/{stopped.unique_name}/restore" in revoked
     for row in (active, revoked):
         assert re.search(r'<form method="post" action="/files/[^"]+/delete" data-confirm="Delete', row)
-        assert re.search(r'<details class="share-details">\s*<summary>', row)  # code, link, QR folded away
+    assert re.search(r'<details class="share-details">\s*<summary>', active)  # code, link, QR folded away
+    # A revoked share's code and link open nothing: not offered, the row says so (issue 19).
+    assert "share-details" not in revoked and stopped.code_display not in revoked and "share-dead" in revoked
 
 
 def test_the_empty_list_links_to_the_upload_page_only_for_uploaders(dana, bob):

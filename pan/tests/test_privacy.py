@@ -51,7 +51,7 @@ def leaks(text: str, share: Share, *, owner: str = "dana") -> list[str]:
         found.append("code")
     if f'"owner": "{owner}"' in text or f'"owner":"{owner}"' in text:
         found.append("owner")
-    for size in ('"size"', '"total_size"', "data-size=", "12 bytes"):
+    for size in ('"size"', '"total_size"', "data-size=", "12 bytes", "12 B"):
         if size in text:
             found.append(size)
     return found
