@@ -248,6 +248,9 @@ def _announce(request: DropRequest, drop: Drop, *, files: int, size: int) -> Non
         files=files,
         size=size,
         url=drop.share.get_absolute_url(),
+        # The request's totals after this drop: /requests/ shows them live.
+        received_files=request.received_files,
+        received_bytes=request.received_bytes,
     )
     receipt_mail(
         user=request.owner,

@@ -4,6 +4,8 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import user_has_pan_permission
@@ -12,6 +14,7 @@ from pan.errors import PasswordRejected, PasswordRequired
 from pan.storing import IncomingFile
 from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
+from project.lib.qr import qr_svg_inline
 
 from . import selectors, services
 from .errors import RequestFull
@@ -136,8 +139,23 @@ def my_requests_page(request):
         except ApplicationError as exc:
             error = exc
     requests = list(selectors.request_list_managed(user=request.user).prefetch_related("drops__share__items"))
-    context = {"requests": requests, "may_request": may_request, "error": error}
+    for found in requests:
+        found.full_url = request.build_absolute_uri(found.get_absolute_url())
+        # segno's own SVG markup from our own URL: nothing user-written in it.
+        found.qr_svg = mark_safe(qr_svg_inline(found.full_url))  # noqa: S308
+    context = {"requests": requests, "may_request": may_request, "error": error, **counter_words()}
     return render(request, "dropoff/requests.html", context, status=error.status_code if error else 200)
+
+
+def counter_words() -> dict:
+    """The counter's words in both plural forms (the catalogue's own, with
+    `{count}` for the number), for the script that keeps it current with
+    live events. Chinese has one form, so both are the same there."""
+    one, other = ({"counter": "{count}"} for _ in range(2))
+    return {
+        "msg_received_one": ngettext("%(counter)s file received", "%(counter)s files received", 1) % one,
+        "msg_received_other": ngettext("%(counter)s file received", "%(counter)s files received", 2) % other,
+    }
 
 
 def _megabytes(value):

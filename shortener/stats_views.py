@@ -132,23 +132,32 @@ class ShortLinkQrApi(APIView):
 
 # --- The page --------------------------------------------------------------------
 
-CHART_WIDTH, CHART_HEIGHT, CHART_DAYS = 640, 160, 30
+CHART_WIDTH, CHART_HEIGHT, CHART_DAYS = 640, 180, 30
+# Room for the axes' labels: the y axis on the left, the x axis below.
+CHART_LEFT, CHART_BOTTOM, CHART_TOP = 44, 22, 8
 
 
 def _chart(per_day: list[dict], until: date) -> dict:
-    """Bars of the last CHART_DAYS days up to `until`, in SVG user units (numbers only)."""
+    """Bars of the last CHART_DAYS days up to `until`, in SVG user units (numbers only).
+
+    A y axis labelled 0 and the highest day, an x axis labelled with the
+    first and last day; `total` 0 means no bars at all (the page then says
+    so instead of drawing a scale of nothing).
+    """
     counts = {row["day"]: row["visits"] for row in per_day}
     days = [until - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
-    peak = max([counts.get(day.isoformat(), 0) for day in days] + [1])
-    width = CHART_WIDTH / CHART_DAYS
+    visits_per_day = [counts.get(day.isoformat(), 0) for day in days]
+    peak = max(visits_per_day)
+    base = CHART_HEIGHT - CHART_BOTTOM
+    plot_height = base - CHART_TOP
+    width = (CHART_WIDTH - CHART_LEFT) / CHART_DAYS
     bars = []
-    for index, day in enumerate(days):
-        visits = counts.get(day.isoformat(), 0)
-        height = round(visits / peak * (CHART_HEIGHT - 20), 1)
+    for index, (day, visits) in enumerate(zip(days, visits_per_day, strict=True)):
+        height = round(visits / peak * plot_height, 1) if peak else 0
         bars.append(
             {
-                "x": round(index * width + 1, 1),
-                "y": round(CHART_HEIGHT - height, 1),
+                "x": round(CHART_LEFT + index * width + 1, 1),
+                "y": round(base - height, 1),
                 "width": round(width - 2, 1),
                 "height": height,
                 "day": day,
@@ -159,7 +168,14 @@ def _chart(per_day: list[dict], until: date) -> dict:
         "bars": bars,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "base": base,
+        "top": CHART_TOP,
+        "label_x": CHART_LEFT - 6,
+        "label_below": CHART_HEIGHT - 4,
+        "peak_label_y": CHART_TOP + 4,
         "peak": peak,
+        "total": sum(visits_per_day),
         "first": days[0],
         "last": days[-1],
     }

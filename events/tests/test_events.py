@@ -62,6 +62,8 @@ async def test_the_requester_sees_a_drop_arrive_and_no_one_else_does(dana, bob):
         "size": 21,
     }
     assert event["url"].startswith("/f/")
+    # The request's totals after the drop: /requests/ keeps its counter current with them.
+    assert (event["received_files"], event["received_bytes"]) == (2, 21)
     assert await other.receive_nothing(timeout=0.3)
     await owner.disconnect()
     await other.disconnect()

@@ -23,3 +23,8 @@ def qr_file(text: str, kind: str) -> bytes:
     options = {"xmldecl": True, "title": text[:200]} if kind == "svg" else {}
     segno.make(text, error=ERROR_CORRECTION).save(out, kind=kind, scale=DOWNLOAD_SCALE, border=BORDER, **options)
     return out.getvalue()
+
+
+def qr_svg_inline(text: str) -> str:
+    """The QR code of `text` as SVG markup to put in a page (no XML declaration)."""
+    return segno.make(text, error=ERROR_CORRECTION).svg_inline(scale=4, border=BORDER, omitsize=False)

@@ -35,14 +35,15 @@ def test_an_owner_manages_a_link_and_a_visitor_passes_its_password_page(daphne_s
     owner.wait_for_url(lambda url: "/login/" not in url)
     owner.goto(f"{daphne_server.url}/short/")
     row = owner.locator(f'tr[data-key="{slug}"]')
-    row.locator("summary").click()
-    row.locator(f"#pw-{slug}").fill(LINK_PASSWORD)
-    row.locator(".link-edit button[type=submit]").click()
+    tools = owner.locator(f'tr[data-tools-of="{slug}"]')  # the full-width row below the link
+    row.locator(".link-tools-toggle").click()
+    tools.locator(f"#pw-{slug}").fill(LINK_PASSWORD)
+    tools.locator(".link-edit button[type=submit]").click()
     owner.wait_for_load_state()
     row = owner.locator(f'tr[data-key="{slug}"]')
     assert row.locator(".state-password").count() == 1
-    row.locator("summary").click()
-    row.locator("button[value=pause]").click()
+    row.locator(".link-tools-toggle").click()
+    tools.locator("button[value=pause]").click()
     owner.wait_for_load_state()
 
     visitor_context = chromium.new_context(locale="zh-CN")
@@ -52,8 +53,8 @@ def test_an_owner_manages_a_link_and_a_visitor_passes_its_password_page(daphne_s
     assert paused.status == 410 and "暂停" in visitor.content()
 
     row = owner.locator(f'tr[data-key="{slug}"]')
-    row.locator("summary").click()
-    row.locator("button[value=resume]").click()
+    row.locator(".link-tools-toggle").click()
+    tools.locator("button[value=resume]").click()
     owner.wait_for_load_state()
 
     asked = visitor.goto(f"{daphne_server.url}/s/{slug}")
@@ -65,8 +66,8 @@ def test_an_owner_manages_a_link_and_a_visitor_passes_its_password_page(daphne_s
 
     owner.on("dialog", lambda dialog: dialog.accept())
     row = owner.locator(f'tr[data-key="{slug}"]')
-    row.locator("summary").click()
-    row.locator("button[value=delete]").click()
+    row.locator(".link-tools-toggle").click()
+    tools.locator("button[value=delete]").click()
     owner.wait_for_load_state()
     assert owner.locator(f'tr[data-key="{slug}"]').count() == 0
     assert httpx.get(f"{daphne_server.url}/s/{slug}").status_code == 404

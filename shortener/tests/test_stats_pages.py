@@ -89,3 +89,24 @@ def test_qr_files_in_svg_and_png(link, dana):
     png = client.get("/api/short/dana-link/qr.png")
     assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert "attachment" in png["Content-Disposition"]
+
+
+def test_the_chart_has_labelled_axes_and_no_scale_without_visits(link, dana):
+    from django.utils import timezone
+
+    html = signed_in(dana).get("/short/dana-link/stats", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'class="axis-label y-zero"' in html and ">6</text>" in html  # 0 and the highest day
+    assert f">{timezone.now().date().isoformat()}</text>" in html  # the last day on the x axis
+    assert "at most 6 visits in a day" in html and "the highest bar" not in html
+    quiet = ShortLink.objects.create(key="dana-quiet", target_url="https://example.com/q", owner=dana)
+    for language, words in (("en", "No visits yet"), ("zh-hans", "还没有访问")):
+        page = signed_in(dana).get(f"/short/{quiet.key}/stats", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert words in page and 'class="chart"' not in page and 'class="bar"' not in page
+    window = signed_in(dana).get("/short/dana-link/stats", {"from": "2000-01-01", "to": "2000-01-02"})
+    assert "No visits from 1999-12-04 to 2000-01-02." in window.content.decode()
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie"])
+def test_a_quiet_links_page_is_still_hidden_from_others(dana, request, who):
+    ShortLink.objects.create(key="dana-quiet", target_url="https://example.com/q", owner=dana)
+    assert signed_in(request.getfixturevalue(who)).get("/short/dana-quiet/stats").status_code == 404

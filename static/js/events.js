@@ -22,6 +22,12 @@
     });
   }
 
+  // The plural form of a number in the page's language; the words come in
+  // the catalogue's forms (one, other), and Chinese has just one.
+  function plural(count) {
+    try { return new Intl.PluralRules(document.documentElement.lang || undefined).select(count); } catch (ignored) { return "other"; }
+  }
+
   function formatSize(bytes) {
     var units = ["B", "KB", "MB", "GB", "TB"], value = bytes, unit = 0;
     while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
@@ -30,7 +36,8 @@
 
   var handlers = {
     "drop.received": function (event) {
-      var text = fill(box.dataset.msgDrop, { name: event.name || box.dataset.msgSomeone, files: event.files, title: event.title });
+      var dropWords = plural(event.files) === "one" ? box.dataset.msgDropOne : box.dataset.msgDropOther;
+      var text = fill(dropWords, { name: event.name || box.dataset.msgSomeone, files: event.files, title: event.title });
       say(text);
       var arrivals = document.querySelector("[data-arrivals]");
       if (arrivals) {
@@ -42,6 +49,13 @@
         arrival.appendChild(open);
         arrival.appendChild(document.createTextNode(" · " + formatSize(event.size)));
         arrivals.insertBefore(arrival, arrivals.firstChild);
+      }
+      var counter = document.querySelector('[data-counter-of="' + event.request + '"]');
+      if (counter && typeof event.received_files === "number") {
+        var files = counter.querySelector(".received-files");
+        files.dataset.files = String(event.received_files);
+        files.textContent = fill(plural(event.received_files) === "one" ? counter.dataset.msgOne : counter.dataset.msgOther, { count: event.received_files });
+        counter.querySelector(".received-size").textContent = formatSize(event.received_bytes);
       }
       var list = document.querySelector('[data-id="' + event.request + '"] .drops');
       if (!list) return;
@@ -64,7 +78,8 @@
     },
     "share.progress": function (event) {
       document.querySelectorAll('[data-progress-of="' + event.share + '"]').forEach(function (node) {
-        node.textContent = fill(box.dataset.msgProgress, { items: event.items, size: formatSize(event.size) });
+        var words = plural(event.items) === "one" ? box.dataset.msgProgressOne : box.dataset.msgProgressOther;
+        node.textContent = fill(words, { items: event.items, size: formatSize(event.size) });
       });
       // A recipient waiting for a share being filled: downloads open once it is complete.
       if (event.complete && document.querySelector('[data-reload-when-complete="' + event.share + '"]')) {
