@@ -173,6 +173,10 @@ def test_the_sign_in_pages_say_why_and_how_long(server, browser, axe_source, loc
         assert fits(page)
     page.reload()
     assert page.locator(".messages").count() == 0  # said once
+    # The wrong passwords (401) and the lock (429) are answers the page shows, not faults.
+    watched.errors[:] = [
+        error for error in watched.errors if "Failed to load resource: the server responded" not in error
+    ]
     watched.close()
 
 
