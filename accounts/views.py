@@ -33,7 +33,10 @@ def _form_error_response(request, template, form, exc: ApplicationError):
             form.add_error(field if field in form.fields else None, message)
     if not exc.fields:
         form.add_error(None, exc.message)
-    response = render(request, template, {"form": form, "next": _next_url(request)}, status=exc.status_code)
+    context = {"form": form, "next": _next_url(request)}
+    if isinstance(exc, TooManyRequests):
+        context["retry_after"] = exc.retry_after  # the page says how long, like the code pages
+    response = render(request, template, context, status=exc.status_code)
     if isinstance(exc, TooManyRequests):
         response["Retry-After"] = str(exc.retry_after)
     return response
@@ -51,7 +54,14 @@ def login_page(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(_next_url(request))
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)}, status=status)
+    context = {
+        "form": form,
+        "next": _next_url(request),
+        # Sent here by a page that needs an account (LOGIN_URL?next=): say so,
+        # rather than a bare form that looks like the link went astray.
+        "sign_in_needed": request.method == "GET" and "next" in request.GET and not request.user.is_authenticated,
+    }
+    return render(request, "accounts/login.html", context, status=status)
 
 
 @sensitive_post_parameters("password", "password2")
@@ -74,6 +84,8 @@ def register_page(request):
 @require_POST
 def logout_page(request):
     logout(request)
+    # After the session is gone: the message travels in the messages cookie.
+    messages.success(request, _("You are signed out."))
     return redirect("/")
 
 

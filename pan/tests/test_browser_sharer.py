@@ -178,7 +178,7 @@ def test_an_uploader_shares_files_and_a_folder_cancels_one_and_copies_the_link_o
     page.set_input_files(
         "#upload-file", {"name": "huge.bin", "mimeType": "application/octet-stream", "buffer": b"\0" * (MAX_FILE + 1)}
     )
-    assert "huge.bin" in page.text_content("#upload-error")
+    assert "huge.bin" in page.text_content("#upload-pick-error")  # beside the picker
     assert page.locator("#upload-queue .queue-item").count() == 0
 
     big = secrets.token_bytes(3 * 1024 * 1024)

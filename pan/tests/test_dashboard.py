@@ -30,8 +30,8 @@ def test_admins_see_the_figures_and_others_do_not(api_as, alice, bob, dana, sett
     assert made["id"] in html.split('id="locked-shares"')[1]
     member = Client()
     member.force_login(bob)
-    assert member.get("/admin/dashboard/").status_code == 302
-    assert Client().get("/admin/dashboard/").status_code == 302
+    assert member.get("/admin/dashboard/").status_code == 403
+    assert Client().get("/admin/dashboard/")["Location"] == "/login/?next=/admin/dashboard/"
 
 
 def test_in_chinese(alice):

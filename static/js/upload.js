@@ -31,6 +31,7 @@
   var bar = document.getElementById("upload-bar");
   var percent = document.getElementById("upload-percent");
   var errorBox = document.getElementById("upload-error");
+  var pickError = document.getElementById("upload-pick-error");
   var result = document.getElementById("upload-result");
   var announce = document.getElementById("upload-announce");
   var textArea = document.getElementById("upload-text");
@@ -137,14 +138,26 @@
     document.getElementById("upload-clear").hidden = sending;
   }
 
-  function showError(message, fields) {
-    errorBox.textContent = "";
+  // An error is said where it happened (a refused file under the picker, a
+  // failed send under the button) and brought into view: on a phone either
+  // place can sit below the fold, where nobody would see it.
+  function showError(message, fields, box) {
+    box = box || errorBox;
+    box.textContent = "";
     [message].concat(fields || []).forEach(function (text) {
       var p = document.createElement("p");
       p.textContent = text;
-      errorBox.appendChild(p);
+      box.appendChild(p);
     });
-    errorBox.hidden = false;
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest", behavior: "instant" });
+  }
+
+  // The result is what the person came for: into view and focused, on a
+  // phone too, as soon as the code exists (long before a big upload ends).
+  function bringResultIntoView() {
+    result.scrollIntoView({ block: "start", behavior: "instant" });
+    result.focus({ preventScroll: true });
   }
 
   // Files | Text: two tabs of one form; what both hold goes into one share.
@@ -176,6 +189,7 @@
   textArea.addEventListener("input", function () {
     textSize.textContent = hasText() ? humanSize(textBytes()) : "";
     errorBox.hidden = true;
+    pickError.hidden = true;
   });
 
   // New files join the queue unless they break a limit; those are named, not sent.
@@ -203,8 +217,10 @@
       queue.push(entry);
     });
     errorBox.hidden = true;
+    pickError.hidden = true;
     if (refused.length) {
-      showError(refused[0], refused.slice(1).filter(function (text, index, all) { return all.indexOf(text) === index; }));
+      var others = refused.slice(1).filter(function (text, index, all) { return all.indexOf(text) === index; });
+      showError(refused[0], others, pickError);
     }
     if (!result.hidden && !sending) { result.hidden = true; }
     render();
@@ -366,9 +382,7 @@
   function finished(body) {
     showResult(body, msg.msgComplete);
     announce.textContent = fill(msg.msgAnnounce, { code: body.code_display });
-    // The result is what the person came for: into view and focused, on a phone too.
-    result.scrollIntoView({ block: "start", behavior: "instant" });
-    result.focus({ preventScroll: true });
+    bringResultIntoView();
   }
 
   function entryCancel(entry) {
@@ -439,6 +453,7 @@
     if (withFiles) { data.append("uploading", "true"); }
     sending = true;
     errorBox.hidden = true;
+    pickError.hidden = true;
     result.hidden = true;
     progress.hidden = !withFiles;
     cancelAll.hidden = false;
@@ -463,6 +478,7 @@
       }
       // The code exists now: show it while the files travel.
       showResult(share, msg.msgUploading, queue.length + (hasText() ? 1 : 0));
+      bringResultIntoView();
       return queue.reduce(function (previous, entry) {
         return previous.then(function () { return entry.state === "queued" ? sendItem(share, entry) : null; });
       }, Promise.resolve()).then(function () { return share; });
@@ -499,6 +515,7 @@
     result.hidden = true;
     progress.hidden = true;
     errorBox.hidden = true;
+    pickError.hidden = true;
     announce.textContent = "";
     form.elements.title.value = "";
     form.scrollIntoView({ block: "start" });

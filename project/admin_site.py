@@ -1,0 +1,48 @@
+"""Pan's admin site: Django's, with the door moved into the site.
+
+Django's admin answers everyone it refuses with its own login form, even a
+signed-in member, who then reads "You are authenticated as bob, but are not
+authorized" on a page that looks like another product. Here the admin sends
+an anonymous visitor to Pan's `/login/?next=…` (one sign-in form for the whole
+site) and answers a signed-in account without staff status 403 with a page in
+the site layout saying the admin is for administrators (docs/interface.md).
+Staff pass through unchanged. Installed by `project.apps.PanAdminConfig`,
+Django's documented way to replace the default site.
+"""
+
+from functools import wraps
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+
+def admin_forbidden(request):
+    return render(request, "admin/forbidden.html", status=403)
+
+
+class PanAdminSite(admin.AdminSite):
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def gate(request, *args, **kwargs):
+            if self.has_permission(request) or request.path == reverse("admin:logout", current_app=self.name):
+                return inner(request, *args, **kwargs)
+            if request.user.is_authenticated:
+                return never_cache(admin_forbidden)(request)
+            return redirect_to_login(request.get_full_path())  # settings.LOGIN_URL, with ?next=
+
+        return gate
+
+    def login(self, request, extra_context=None):
+        # `/admin/login/` stays a valid address (bookmarks, Django's own links)
+        # but leads to the same doors as every other admin page.
+        if self.has_permission(request):
+            return super().login(request, extra_context)
+        if request.user.is_authenticated:
+            return never_cache(admin_forbidden)(request)
+        target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        return redirect_to_login(target)
