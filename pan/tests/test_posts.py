@@ -202,4 +202,4 @@ def test_admins_upload_videos_and_write_posts_in_django_admin(alice):
 def test_members_cannot_reach_the_post_admin(bob):
     client = Client()
     client.login(username="bob", password=PASSWORD)
-    assert client.get("/admin/pan/post/").status_code == 302
+    assert client.get("/admin/pan/post/").status_code == 403

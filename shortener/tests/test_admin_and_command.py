@@ -120,7 +120,7 @@ def test_admin_bulk_delete_goes_through_the_service(admin_client, link_of):
 def test_members_cannot_open_the_admin(bob):
     client = Client()
     client.login(username="bob", password=PASSWORD)
-    assert client.get("/admin/shortener/shortlink/").status_code == 302
+    assert client.get("/admin/shortener/shortlink/").status_code == 403
 
 
 def test_the_shorten_command_prints_the_short_link(bob):
