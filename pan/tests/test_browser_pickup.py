@@ -179,3 +179,65 @@ def test_while_codes_are_limited_the_home_page_says_how_long_and_disables_the_bu
     assert page.text_content("#pickup-button") == "Pick up"
     assert page.text_content(".retry-after") == "You can try again now."
     context.close()
+
+
+# --- What people paste (issue 19, item 2) -------------------------------------------
+
+DESKTOP = {"width": 1366, "height": 768}
+
+
+def pastes(info, base: str) -> list[str]:
+    code = info["code"]
+    dashed = f"{code[:4]}-{code[4:]}"
+    link = f"{base}/f/{info['id']}/"
+    return [
+        f"提取码：{dashed}",
+        f"提取码 {dashed.lower()}",
+        f"code: {code.lower()}",
+        f"Hi! Here is the report, have fun: {dashed.lower()} (valid for a week)",
+        f"链接：{link} 提取码：{dashed} 复制这段内容后打开",
+        f"{link}?code={code}".lower(),
+    ]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize(
+    "locale, no_code", [("en-US", "No share code found"), ("zh-CN", "没有在输入的内容中找到提取码")]
+)
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_the_box_takes_what_people_paste_and_shows_a_link_readably(
+    daphne_server, chromium, viewport, locale, no_code, color_scheme
+):
+    info = share_on(daphne_server)
+    context = chromium.new_context(locale=locale, viewport=viewport, color_scheme=color_scheme)
+    page = context.new_page()
+    for paste in pastes(info, daphne_server.url):
+        page.goto(f"{daphne_server.url}/")
+        page.fill("#pickup-code", paste)
+        # A paste longer than a code is set as ordinary text, readable whole.
+        style = page.eval_on_selector(
+            "#pickup-code", "e => [parseFloat(getComputedStyle(e).fontSize), getComputedStyle(e).letterSpacing]"
+        )
+        assert style[0] <= 17 and style[1] == "normal", (paste, style)
+        page.click("#pickup-button")
+        page.wait_for_url(f"**/f/{info['id']}/")
+        assert page.locator(".item-download").count() == 2, paste  # opened, unlocked
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    # A typed code keeps its large type.
+    page.goto(f"{daphne_server.url}/")
+    page.fill("#pickup-code", info["code"])
+    assert page.eval_on_selector("#pickup-code", "e => parseFloat(getComputedStyle(e).fontSize)") > 20
+    # Text with no code in it says so, on the home page, and counts nothing.
+    page.goto(f"{daphne_server.url}/")
+    pick_up(page, "see you tomorrow at the station")
+    assert no_code in page.locator(".pickup-error").inner_text()
+    assert page.locator("#pickup-code").get_attribute("class").split().count("is-text") == 1
+    # A link without its code opens the share's code prompt (a browser that has not unlocked it).
+    context.close()
+    context = chromium.new_context(locale=locale, viewport=viewport, color_scheme=color_scheme)
+    page = context.new_page()
+    page.goto(f"{daphne_server.url}/")
+    pick_up(page, f"{daphne_server.url}/f/{info['id']}/".upper().replace("HTTP://", "http://"))
+    page.wait_for_url(f"**/f/{info['id']}/")
+    assert page.locator("input[name=code]").count() == 1
+    context.close()

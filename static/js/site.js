@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // The pickup box sets a code large and spaced for reading it aloud; a
+  // pasted link or chat message in that type shows a few letters at a time,
+  // so longer input is shown as ordinary text (the server finds the code in
+  // it, pan/codes.py). A code is at most 9 characters (XXXX-XXXX).
+  document.querySelectorAll("input.pickup-input").forEach(function (input) {
+    function fit() { input.classList.toggle("is-text", input.value.trim().length > 10); }
+    input.addEventListener("input", fit);
+    fit();
+  });
+
   // The language menu switches as soon as a language is picked.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
