@@ -276,9 +276,9 @@ class ShareItemsApi(_MultipartPost, APIView):
         return _owned(request, share, status_code=status.HTTP_201_CREATED)
 
 
-def _share_action(service, doc: str):
+def _share_action(service, doc: str, refusals: dict | None = None):
     class ShareActionApi(APIView):
-        @extend_schema(request=None, responses={200: OwnedShareSerializer}, description=doc)
+        @extend_schema(request=None, responses={200: OwnedShareSerializer, **(refusals or {})}, description=doc)
         def post(self, request, unique_name):
             share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
             service(share=share)
@@ -287,7 +287,16 @@ def _share_action(service, doc: str):
     return ShareActionApi
 
 
-ShareCodeApi = _share_action(services.share_code_regenerate, "A new code; the old one stops working at once.")
+ShareCodeApi = _share_action(
+    services.share_code_regenerate,
+    "A new code; the old one stops working at once.",
+    {
+        409: OpenApiResponse(
+            ErrorSerializer,
+            description="`share_not_live`: revoked, expired or used up; a new code would not open it.",
+        )
+    },
+)
 ShareRevokeApi = _share_action(services.share_revoke, "Stop sharing: downloads answer 410 until restored.")
 ShareRestoreApi = _share_action(services.share_restore, "Share a revoked share again.")
 
