@@ -261,8 +261,8 @@ def test_a_server_process_purges_old_leftovers_when_it_starts():
     server = LiveServer(extra_env={"PAN_UPLOAD_LEFTOVER_AGE": str(AGE)})
     spool_dir = server.tmp / "media" / ".upload-tmp"
     items_dir = server.tmp / "media" / "items"
-    spool_dir.mkdir(parents=True)
-    items_dir.mkdir(parents=True)
+    spool_dir.mkdir(parents=True, exist_ok=True)  # the first server of a run may have made it migrating
+    items_dir.mkdir(parents=True, exist_ok=True)
     old_spool, fresh_spool = spool_dir / "tmpold12345.upload.bin", spool_dir / "tmpfresh1234.upload.bin"
     old_object, fresh_object = items_dir / "killedmidwaykilledmidway", items_dir / "uploadingnowuploadingnow"
     long_ago = time.time() - OLD
