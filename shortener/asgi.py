@@ -15,10 +15,10 @@ ALLOWED_HOSTS, a plain-HTTP request that must be redirected to HTTPS, a
 request with an `Origin` (CORS decides), and the fast path switched off
 (`SHORT_LINK_FAST_PATH=false`).
 
-It runs inside the same request lifecycle as a Django view
-(`project.lib.request_context.request_lifecycle`): a thread of its own for
-the ORM's sync work and the `request_started`/`request_finished` signals,
-which give that thread's database connection back to the pool. Before that
+It runs in `project.lib.request_context.outside_request_lifecycle`: one
+thread of its own for the ORM's sync work, whatever context the request
+inherited, whose database connection goes back to the pool before the
+redirect is sent, as `request_finished` does for a view. Before that
 (issue 20, R5) it used asgiref's one shared thread, and on a pipelined
 keep-alive connection under uvicorn a thread nothing ever finished: each
 such redirect kept a pooled connection for good.
@@ -37,7 +37,7 @@ from project.lib.bodies import request_language
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged
 from project.lib.metrics import request_observe
 from project.lib.net import client_address_of
-from project.lib.request_context import request_lifecycle
+from project.lib.request_context import outside_request_lifecycle
 from project.middleware import database_unavailable_page, log_access, timing_headers
 
 from . import services
@@ -152,7 +152,7 @@ class ShortLinkFastPath:
                 client=client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1")),
             )
         try:
-            async with request_lifecycle(scope):
+            async with outside_request_lifecycle():
                 target = await services.short_link_visit(key=key, count=counted, visitor=visitor)
         except ApplicationError:
             return await self.app(scope, receive, send)  # the view renders it in the caller's language

@@ -18,31 +18,37 @@ checked out for good: a browser's keep-alive traffic (redirect, page,
 download on one connection) took every worker's pool in about twenty
 rounds (issue 20, R5).
 
-So every path answered outside Django's handler (the short-link redirect's
-fast path) runs inside the same lifecycle as a Django view,
-`request_lifecycle`: a `ThreadSensitiveContext` and the `request_started`
-and `request_finished` signals, which close the thread's connections (or
-give them back to the pool) whatever context the request inherited.
+So a path answered outside Django's handler (the short-link redirect's
+fast path) runs in `outside_request_lifecycle`: its sync work goes to one
+long-lived thread of its own, named explicitly (a `ThreadSensitiveContext`
+with that executor, which ignores whatever context the request inherited),
+and that thread's connections are closed (given back to the pool) before
+the response is sent, as `request_finished` closes a view's. One thread
+kept for the purpose costs no thread start per request: a fresh
+`ThreadSensitiveContext` per redirect (a new thread each, and Django's
+request signals) halved the redirect's rate (docs/performance.md).
 `project.serve` also passes uvicorn's `--reset-contextvars`, so a request
 does not inherit another's context variables in the first place.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from asgiref.sync import ThreadSensitiveContext
-from django.core import signals
-from django.core.handlers.asgi import ASGIHandler
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.db import close_old_connections
+
+# One thread for all sync work done outside Django's handler in this process.
+_OUTSIDE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pan-outside-request")
 
 
 @asynccontextmanager
-async def request_lifecycle(scope):
-    """What Django's ASGI handler does around a request: a thread of its
-    own for sync work, `request_started` before, `request_finished` after
-    (which gives the thread's database connections back), even on errors
-    and cancellation."""
-    async with ThreadSensitiveContext():
-        await signals.request_started.asend(sender=ASGIHandler, scope=scope)
+async def outside_request_lifecycle():
+    """Run the block's sync work (`sync_to_async`, the async ORM) in this
+    process's one thread for work outside Django's handler, never in a
+    thread an inherited context names, and give that thread's database
+    connections back when the block ends, even on errors."""
+    async with ThreadSensitiveContext(executor=_OUTSIDE_THREAD):
         try:
             yield
         finally:
-            await signals.request_finished.asend(sender=ASGIHandler)
+            await sync_to_async(close_old_connections)()
