@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.permissions import user_has_pan_permission
 from dropoff import services as dropoff_services
 from dropoff.errors import RequestFull
-from dropoff.models import DropRequest
+from dropoff.models import DropRequest, RequestState
 from pan.errors import FileTooLarge, QuotaExceeded, ShareNotFilling, ShareTooLarge, TooManyItems
 from pan.leftovers import RESUMABLE_PREFIX
 from pan.models import Share, new_storage_key
@@ -191,6 +191,8 @@ def _create_drop(*, client: str, length, metadata, path, content_type) -> Create
     dropoff_services.request_password_check(request=request, password=metadata.get("password"), client=client)
     name = dropoff_services.validate_text("name", metadata.get("name"), dropoff_services.MAX_NAME)
     note = dropoff_services.validate_text("note", metadata.get("note"), dropoff_services.MAX_MESSAGE)
+    if request.state() == RequestState.FULL:
+        raise RequestHasNoRoom()  # tus's word for "no room at all" is 409; one file too large is 413
     dropoff_services.drop_admit(request=request, client=client)
     with transaction.atomic():
         locked = DropRequest.objects.select_for_update().get(pk=request.pk)

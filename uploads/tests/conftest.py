@@ -98,7 +98,7 @@ class TusSite:
 
     def new_share(self, who: str = "owner", **fields) -> dict:
         response = httpx.post(
-            f"{self.url}/api/shares", data={"uploading": "true", **fields}, headers=self.auth(who), timeout=30
+            f"{self.url}/api/shares", json={"uploading": True, **fields}, headers=self.auth(who), timeout=30
         )
         assert response.status_code == 201, response.text
         return response.json()
