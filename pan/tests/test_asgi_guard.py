@@ -233,13 +233,17 @@ def test_only_a_staff_session_allowed_to_add_videos_uploads_one(alice, dana, bob
 
 
 @override_settings(MAX_SMALL_BODY=SMALL)
-def test_a_staff_user_without_the_video_permission_gets_the_small_limit(make_user):
+def test_a_video_upload_needs_staff_and_the_video_permission_both(make_user):
     from django.contrib.auth.models import Permission
 
+    csrf = "D" * 32
+    add_video = Permission.objects.get(codename="add_video")
     staff = make_user("sam", roles=[])
     staff.is_staff = True
     staff.save()
-    csrf = "D" * 32
-    assert refused(video_form(f"{session_cookie(staff)}; csrftoken={csrf}", csrf))
-    staff.user_permissions.add(Permission.objects.get(codename="add_video"))
+    assert refused(video_form(f"{session_cookie(staff)}; csrftoken={csrf}", csrf))  # staff, no permission
+    permitted = make_user("tom", roles=[])
+    permitted.user_permissions.add(add_video)
+    assert refused(video_form(f"{session_cookie(permitted)}; csrftoken={csrf}", csrf))  # permission, not staff
+    staff.user_permissions.add(add_video)
     assert video_form(f"{session_cookie(staff)}; csrftoken={csrf}", csrf).status_code == 302
