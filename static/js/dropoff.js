@@ -75,7 +75,6 @@
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.dataset.endpoint);
     xhr.setRequestHeader("Accept", "application/json");
-    xhr.setRequestHeader("X-Drop-Pass", form.dataset.dropPass);
     xhr.setRequestHeader("X-CSRFToken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     xhr.upload.addEventListener("progress", function (progressEvent) {
       if (progressEvent.lengthComputable) progress.value = Math.round(100 * progressEvent.loaded / progressEvent.total);
