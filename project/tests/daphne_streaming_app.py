@@ -7,7 +7,8 @@ can compare it with what the client sent:
 - `POST /count?id=NAME&delay=SECONDS`: reads the body message by message
   (sleeping `delay` after each, a slow application), answers
   `{"received": n, "sha256": ...}` and writes the same, with whether the
-  client went away (`http.disconnect`), to `$PAN_STREAMING_RECORDS/NAME.json`.
+  client went away (`http.disconnect`), to `$PAN_STREAMING_RECORDS/NAME.json`;
+  on its first body message it writes what it has so far to `NAME.started.json`.
 - `POST /refuse`: answers 413 without reading the body (as BodySizeGuard does).
 - anything else: 200 "ok" without reading the body.
 """
@@ -52,6 +53,8 @@ async def _count(scope, receive, send) -> None:
         received += len(message.get("body", b""))
         digest.update(message.get("body", b""))
         messages += 1
+        if messages == 1:
+            _record(f"{name}.started", {"received": received})
         if delay:
             await asyncio.sleep(delay)
         if not message.get("more_body", False):
