@@ -1,7 +1,8 @@
 """Request bodies over their limit are refused before the server stores them (SPEC §2).
 
 Through real servers, daphne and uvicorn, each with a `TMPDIR` of its own:
-daphne (Twisted) and Django spool bodies with `tempfile`, whose files have no
+Django spools bodies with `tempfile` (and Twisted did, under daphne, before
+`daphne_fixes.streams_request_bodies`), whose files have no
 name on Linux (O_TMPFILE), so what a server has spooled is read from the
 files it holds open under that folder (/proc/<pid>/fd), plus anything named
 there. An anonymous client may not make a server store more than
