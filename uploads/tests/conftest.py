@@ -122,8 +122,9 @@ def raw_patch_then_vanish(location: str, offset: int, data: bytes, *, announced:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-@pytest.fixture(scope="module")
-def tus_site():
+@pytest.fixture(scope="module", params=["daphne", "uvicorn"])
+def tus_site(request):
+    """make run's server and make serve's: both hand tus bodies to the views as they arrive."""
     env = {"RATE_LIMIT_ENABLED": "false", "PAN_DROP_CLIENT_LIMIT": "1000", "PAN_DROP_NETWORK_LIMIT": "1000"}
-    with LiveServer(server="uvicorn", extra_env=env) as server:
+    with LiveServer(server=request.param, extra_env=env) as server:
         yield TusSite.open(server)
