@@ -6,7 +6,6 @@ import hashlib
 import os
 import secrets
 
-import boto3
 import pytest
 
 from project.testing import LiveServer
@@ -18,22 +17,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def s3_site(s3_server):
+@pytest.fixture(scope="module", params=["seaweedfs", "moto"])
+def s3_site(request):
+    """A real object store (SeaweedFS) and moto's server, each behind its own Pan."""
+    store = request.getfixturevalue({"moto": "s3_server", "seaweedfs": "seaweedfs"}[request.param])
     bucket = f"tus-{secrets.token_hex(4)}"
-    s3_server.create_bucket(bucket)
-    env = {"RATE_LIMIT_ENABLED": "false", "PAN_UPLOAD_PART_SIZE": str(5 * MiB), **s3_server.env(bucket)}
+    store.create_bucket(bucket)
+    env = {"RATE_LIMIT_ENABLED": "false", "PAN_UPLOAD_PART_SIZE": str(5 * MiB), **store.env(bucket)}
     with LiveServer(server="uvicorn", extra_env=env) as server:
         site = TusSite.open(server)
-        store = s3_server.env(bucket)
         site.bucket = bucket
-        site.s3 = boto3.client(
-            "s3",
-            endpoint_url=store["S3_ENDPOINT_URL"],
-            aws_access_key_id=store["S3_ACCESS_KEY_ID"],
-            aws_secret_access_key=store["S3_SECRET_ACCESS_KEY"],
-            region_name=store["S3_REGION"],
-        )
+        site.s3 = store.client()
         yield site
 
 
