@@ -529,6 +529,9 @@ PAN_UPLOAD_EXPIRY = env.int("PAN_UPLOAD_EXPIRY", default=24 * 3600)
 # On S3, bytes go up in parts of this size (S3's minimum, 5 MiB, at least);
 # each PATCH holds at most one part in memory.
 PAN_UPLOAD_PART_SIZE = env.int("PAN_UPLOAD_PART_SIZE", default=8 * 1024 * 1024)
+# One PATCH at a time writes an upload: its lease (s) in the upload's row, renewed
+# while bytes flow; a process killed mid-PATCH keeps the upload busy (423) this long.
+PAN_UPLOAD_LEASE_SECONDS = env.int("PAN_UPLOAD_LEASE_SECONDS", default=30)
 # Drop-off requests (dropoff/, docs/dropoff.md): defaults and bounds of a
 # request's expiry (s; 0 = never), files and bytes in total.
 PAN_REQUEST_DEFAULT_EXPIRY = env.int("PAN_REQUEST_DEFAULT_EXPIRY", default=7 * 24 * 3600)

@@ -53,7 +53,6 @@ from .models import Upload, new_upload_token, token_digest
 logger = logging.getLogger(__name__)
 
 METADATA_KEYS = {"filename", "filetype", "relativePath", "share", "request", "password", "name", "note"}
-LEASE_SECONDS = 30
 
 
 # --- Metadata -------------------------------------------------------------------
@@ -265,16 +264,18 @@ def upload_lease_take(*, upload: Upload, offset: int) -> str:
     A conditional UPDATE of the upload's row: it succeeds for one request
     only while no other holds an unexpired lease (423 `UploadBusy`), and
     only when `offset` is the recorded offset (409 `OffsetMismatch`). The
-    lease lasts `LEASE_SECONDS` and is renewed as bytes are recorded; a
-    process killed mid-PATCH holds it until it expires.
+    lease lasts `PAN_UPLOAD_LEASE_SECONDS` and is renewed (`upload_record`)
+    before bytes are written whenever a third of it has passed; a process
+    killed mid-PATCH holds it until it expires.
     """
     lease = secrets.token_hex(16)
     now = timezone.now()
+    seconds = settings.PAN_UPLOAD_LEASE_SECONDS
     taken = (
         Upload.objects.filter(pk=upload.pk, completed_at__isnull=True)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
         .filter(offset=offset)
-        .update(lease=lease, lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        .update(lease=lease, lease_until=now + timedelta(seconds=seconds))
     )
     if taken:
         upload.refresh_from_db()
@@ -288,13 +289,19 @@ def upload_lease_take(*, upload: Upload, offset: int) -> str:
 
 
 def upload_record(*, upload: Upload, lease: str, recorded: dict, release: bool = False) -> None:
-    """Record what the storage now holds (offset, parts, tail) under our lease, and renew or release it."""
+    """Record what the storage now holds (offset, parts, tail) under our lease, and renew or release it.
+
+    Raises `UploadBusy` (423) when the lease is no longer ours (it lapsed
+    while the client sent nothing, and another request took the upload):
+    the caller must stop writing at once."""
     fields = dict(recorded)
     if release:
         fields.update(lease="", lease_until=None)
     else:
-        fields["lease_until"] = timezone.now() + timedelta(seconds=LEASE_SECONDS)
-    Upload.objects.filter(pk=upload.pk, lease=lease).update(**fields)
+        fields["lease_until"] = timezone.now() + timedelta(seconds=settings.PAN_UPLOAD_LEASE_SECONDS)
+    held = Upload.objects.filter(pk=upload.pk, lease=lease).update(**fields)
+    if not held and not release:
+        raise UploadBusy()
     for name, value in recorded.items():
         setattr(upload, name, value)
 

@@ -52,7 +52,8 @@ class _LocalSession:
     def __init__(self, upload):
         self.path = default_storage.path(upload.storage_key)
         self.offset = upload.offset
-        self.file = open(self.path, "r+b")  # noqa: SIM115 - closed by close()
+        # Unbuffered: a PATCH that loses its lease must leave nothing behind to flush.
+        self.file = open(self.path, "r+b", buffering=0)  # noqa: SIM115 - closed by close()
         self.file.truncate(upload.offset)
         self.file.seek(upload.offset)
 
@@ -62,13 +63,12 @@ class _LocalSession:
         return False  # nothing new to record until flush
 
     def flush(self) -> None:
-        self.file.flush()
+        pass  # every write went to the file at once
 
     def recorded(self) -> dict:
         return {"offset": self.offset}
 
     def finish(self) -> None:
-        self.file.flush()
         os.fsync(self.file.fileno())
 
     def close(self) -> None:

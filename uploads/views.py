@@ -14,6 +14,7 @@ import binascii
 import functools
 import hashlib
 import json
+import time
 from email.utils import format_datetime
 
 from asgiref.sync import sync_to_async
@@ -300,11 +301,16 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
     digest = cached[1] if cached is not None and cached[0] == start else None
     check = CHECKSUMS[checksum[0]]() if checksum else None
     allowance = upload.lacking
-    state = {"unrecorded": 0}
+    state = {"unrecorded": 0, "renewed": time.monotonic()}
     received = 0
     batch = bytearray()
 
     def write(data: bytes) -> None:
+        if time.monotonic() - state["renewed"] > settings.PAN_UPLOAD_LEASE_SECONDS / 3:
+            # A client that sent nothing for a while may have lost us the
+            # lease: renew it (or stop, with 423) before writing a byte more.
+            services.upload_record(upload=upload, lease=lease, recorded={} if check is not None else session_state())
+            state["renewed"] = time.monotonic()
         sent = session.write(data)
         if digest is not None:
             digest.update(data)
@@ -313,9 +319,13 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
             return  # nothing is recorded before the whole body is verified
         state["unrecorded"] += len(data)
         if sent or state["unrecorded"] >= RECORD_EVERY:
-            session.flush()
-            services.upload_record(upload=upload, lease=lease, recorded=session.recorded())
-            state["unrecorded"] = 0
+            services.upload_record(upload=upload, lease=lease, recorded=session_state())
+            state["renewed"] = time.monotonic()
+
+    def session_state() -> dict:
+        session.flush()
+        state["unrecorded"] = 0
+        return session.recorded()
 
     while True:
         message = await receive()

@@ -29,6 +29,7 @@ def site(tmp_path_factory):
         "PAN_MAX_SHARE_ITEMS": "4",
         "TMPDIR": str(spool),
         "FILE_UPLOAD_TEMP_DIR": str(spool),
+        "PAN_UPLOAD_LEASE_SECONDS": "3",
     }
     with LiveServer(server="uvicorn", extra_env=env) as server:
         tus = TusSite.open(server)
@@ -186,3 +187,41 @@ def test_four_connections_at_once_never_store_more_than_the_request_allows(site)
     for drop in detail["drops"]:
         share = site.share(drop["share"], "manager")
         assert share["items"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_stalled_patch_loses_its_lease_and_writes_nothing_more(site):
+    """A client that stops sending mid-body loses the upload to the next PATCH
+    once its lease (3 s here) lapses; when it sends again it gets 423 and
+    none of its bytes land in what the other PATCH wrote."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    data = os.urandom(4 * MiB)
+    location = site.created(len(data))
+    parts = urlsplit(location)
+    stalled = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    stalled.sendall(
+        (
+            f"PATCH {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+            "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        ).encode()
+        + bytes(2 * MiB)  # zeros: they must not end up in the file
+    )
+    assert site.patch(location, 0, data[:MiB]).status_code == 423  # the stalled PATCH holds it
+    deadline = time.monotonic() + 20
+    while True:
+        answer = site.patch(location, 0, data)
+        if answer.status_code != 423 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert answer.status_code == 204, answer.text
+    stalled.sendall(bytes(2 * MiB))
+    stalled.settimeout(20)
+    reply = stalled.recv(65536).decode("latin-1")
+    stalled.close()
+    assert reply.startswith(("HTTP/1.1 423", "HTTP/1.1 404")), reply[:100]
+    share = site.share(answer.headers["Pan-Share"])
+    assert share["items"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert site.content(share, share["items"][0]) == data
