@@ -68,7 +68,7 @@
       var status = document.createElement("span");
       status.className = "drop-item-status";
       var receipt = document.createElement("a");
-      receipt.className = "drop-receipt";
+      receipt.className = "drop-receipt-link";
       receipt.textContent = msg.msgReceipt;
       receipt.hidden = true;
       li.append(name, " ", status, " ", receipt);
