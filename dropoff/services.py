@@ -31,7 +31,7 @@ from pan.services import (
     validate_text,
     validate_whole_number,
 )
-from pan.storing import IncomingFile, files_declared_size
+from pan.storing import IncomingFile, StoredFile, files_declared_size
 from project.lib.attempts import Layer, attempts_give_back, attempts_take
 from project.lib.errors import ValidationFailed
 from project.lib.net import client_key, key_digest, network_key
@@ -190,7 +190,23 @@ def _check_fits(request: DropRequest, count: int, size: int) -> None:
         raise RequestFull()
 
 
-def drop_receive(*, request: DropRequest, files: list[IncomingFile], name=None, note=None, client: str) -> Drop:
+def drop_admit(*, request: DropRequest, client: str) -> None:
+    """May an outsider start a drop into `request` now? RequestClosed/RequestExpired
+    (410) or RequestFull (413) when it takes nothing more, TooManyDrops (429)
+    past the per-client and per-network drop limits (each call counts one drop)."""
+    request_raise_if_closed(request)
+    attempts_take(_drop_layers(client))
+
+
+def drop_receive(
+    *,
+    request: DropRequest,
+    files: list[IncomingFile],
+    name=None,
+    note=None,
+    client: str,
+    stored: list[StoredFile] | None = None,
+) -> Drop:
     """Store an outsider's files as a share of the requester and record the drop.
 
     Raises RequestClosed/RequestExpired (410), RequestFull (413: over the
@@ -199,25 +215,37 @@ def drop_receive(*, request: DropRequest, files: list[IncomingFile], name=None, 
     per network, `PAN_DROP_CLIENT_LIMIT`/`PAN_DROP_NETWORK_LIMIT` per
     `PAN_DROP_WINDOW`), ValidationFailed (no files, bad name or note),
     and what `share_create` raises (413 per file or share, 503 storage).
-    On any error nothing is kept.
+    On any error nothing is kept. `stored`: files already in storage, from
+    a resumable upload that `drop_admit` let in when it began (so it is not
+    counted against the drop limits twice).
     """
     name, note = validate_text("name", name, MAX_NAME), validate_text("note", note, MAX_MESSAGE)
-    if not files:
+    stored = list(stored or [])
+    count = len(files) + len(stored)
+    if not count:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to send.")]})
-    request_raise_if_closed(request)
-    attempts_take(_drop_layers(client))
-    _check_fits(request, len(files), files_declared_size(files))
+    if stored:
+        request_raise_if_closed(request)
+    else:
+        drop_admit(request=request, client=client)
+    _check_fits(request, count, files_declared_size(files) + sum(item.size for item in stored))
     title = f"{request.title} — {name}" if request.title and name else (request.title or name)
     share = share_create(
-        owner=request.owner, files=files, title=title[:MAX_TITLE], message=note, expires_in=0, audited=False
+        owner=request.owner,
+        files=files,
+        stored=stored,
+        title=title[:MAX_TITLE],
+        message=note,
+        expires_in=0,
+        audited=False,
     )
     size = share.total_size
     try:
         with transaction.atomic():
             locked = DropRequest.objects.select_for_update().get(pk=request.pk)
             request_raise_if_closed(locked)
-            _check_fits(locked, len(files), size)
-            locked.received_files += len(files)
+            _check_fits(locked, count, size)
+            locked.received_files += count
             locked.received_bytes += size
             locked.save(update_fields=["received_files", "received_bytes"])
             drop = Drop.objects.create(request=locked, share=share, name=name, note=note)
@@ -226,13 +254,13 @@ def drop_receive(*, request: DropRequest, files: list[IncomingFile], name=None, 
                 object_type="request",
                 object_id=locked.unique_name,
                 client=client,
-                detail={"share": share.unique_name, "files": len(files), "size": size},
+                detail={"share": share.unique_name, "files": count, "size": size},
             )
     except BaseException:
         share_delete(share=share)
         raise
     request.received_files, request.received_bytes = locked.received_files, locked.received_bytes
-    _announce(request, drop, files=len(files), size=size)
+    _announce(request, drop, files=count, size=size)
     return drop
 
 

@@ -38,6 +38,8 @@ from .models import Item
 logger = logging.getLogger(__name__)
 
 ITEMS_PREFIX = "items"
+# Resumable uploads (the `uploads` app) keep their objects and multipart uploads under this prefix.
+RESUMABLE_PREFIX = "uploads"
 # Django's TemporaryUploadedFile: tempfile's "tmp" and random letters, then
 # ".upload" and the extension of the client's file name (which may be anything).
 TEMPORARY_UPLOAD_NAME = re.compile(r"tmp[a-z0-9_]+\.upload(\..*)?", re.DOTALL)
@@ -160,6 +162,11 @@ def _unreferenced_objects_purge(before: datetime) -> list[str]:
     return lines
 
 
+def _is_resumable(key: str, location: str) -> bool:
+    # A resumable upload's multipart upload lives as long as the upload (`uploads`, which purges its own).
+    return key.removeprefix(f"{location}/" if location else "").startswith(f"{RESUMABLE_PREFIX}/")
+
+
 def _multipart_uploads_abort(before: datetime) -> list[str]:
     try:
         from storages.backends.s3 import S3Storage
@@ -177,7 +184,7 @@ def _multipart_uploads_abort(before: datetime) -> list[str]:
     try:
         for page in client.get_paginator("list_multipart_uploads").paginate(**listing):
             for upload in page.get("Uploads", ()):
-                if upload["Initiated"] >= before:
+                if upload["Initiated"] >= before or _is_resumable(upload["Key"], location):
                     continue
                 key, upload_id = upload["Key"], upload["UploadId"]
                 try:

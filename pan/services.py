@@ -27,6 +27,7 @@ from .errors import ShareNotFilling, ShareNotLive, TooManyItems
 from .models import Item, ItemKind, Share, ShareState, new_share_code
 from .previews import text_previews_prepare
 from .quotas import quota_check
+from .signals import purge_requested
 from .storing import (
     IncomingFile,
     StoredFile,
@@ -168,6 +169,7 @@ def share_create(
     password=None,
     listed=False,
     audited: bool = True,
+    stored: list[StoredFile] | None = None,
 ) -> Share:
     """Store files (and a text) and record them as one share with a fresh code.
 
@@ -181,7 +183,9 @@ def share_create(
     error neither rows nor stored bytes remain. `audited=False`: the caller
     writes its own audit row (a drop is not its owner's doing). `listed`
     (false by default): on `/share/`, open without the code for signed-in
-    accounts (`pan.access.share_opens_without_code`).
+    accounts (`pan.access.share_opens_without_code`). `stored`: files
+    already in storage (a finished resumable upload, `uploads`), recorded
+    as they are; on error their bytes go too.
     """
     from .texts import text_prepare
 
@@ -192,12 +196,12 @@ def share_create(
     message = validate_text("message", message, MAX_MESSAGE)
     password_hash = share_password_hash(password)
     listed = validate_flag("listed", listed)
-    if not files and prepared is None and not uploading:
+    if not files and not stored and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
     files_check_sizes(files, already_items=0 if prepared is None else 1, already_bytes=0)
     quota_check(owner=owner, adding=files_declared_size(files))
     taken = set() if prepared is None else {prepared.name}
-    stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE)
+    stored = list(stored or []) + files_store(files, taken, settings.PAN_MAX_SHARE_SIZE)
     # Set just before an outermost transaction's COMMIT: a database that
     # then stops answering leaves it in doubt (project/lib/in_doubt.py).
     doubt = None
@@ -257,12 +261,17 @@ def _share_undo(share_pk: int, storage_keys: list[str]) -> bool:
     return False
 
 
-def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool = False) -> list[Item]:
+def share_items_add(
+    *, share: Share, files: list[IncomingFile], complete: bool = False, stored: list[StoredFile] | None = None
+) -> list[Item]:
     """Add files to a share that is still uploading; `complete=True` closes it after.
 
-    Raises `ShareNotFilling` (409) for a share already complete, the size
-    and path errors of `share_create`; nothing is kept on error.
+    `stored`: files already in storage (a finished resumable upload), added
+    as they are. Raises `ShareNotFilling` (409) for a share already
+    complete, the size and path errors of `share_create`; nothing is kept
+    on error.
     """
+    already = list(stored or [])
     if share.complete:
         raise ShareNotFilling()
     existing = share.items.all()
@@ -274,7 +283,7 @@ def share_items_add(*, share: Share, files: list[IncomingFile], complete: bool =
     quota_check(owner=share.owner, adding=files_declared_size(files))
     taken = set(existing.values_list("path", flat=True))
     used = sum(existing.values_list("size", flat=True))
-    stored = files_store(files, taken, settings.PAN_MAX_SHARE_SIZE - used)
+    stored = already + files_store(files, taken, settings.PAN_MAX_SHARE_SIZE - used - sum(s.size for s in already))
     try:
         with transaction.atomic():
             quota_check(owner=share.owner, adding=sum(item.size for item in stored), lock=True)
@@ -514,7 +523,10 @@ def share_purge_expired(*, now=None) -> tuple[list[PurgedShare], list[str]]:
     from .grants import grants_purge_stale
 
     grants_purge_stale(now=now)
-    return purged, upload_leftovers_purge(now=now)
+    lines = []
+    for _receiver, answer in purge_requested.send(sender=Share, now=now):
+        lines.extend(answer or [])
+    return purged, lines + upload_leftovers_purge(now=now)
 
 
 def share_link_qr_data_uri(*, url: str) -> str:

@@ -22,6 +22,7 @@ from project.lib import daphne_fixes  # noqa: E402
 from project.lib.bodies import BodySizeGuard  # noqa: E402
 from project.routing import origin_checked, websocket_urlpatterns  # noqa: E402
 from shortener.asgi import ShortLinkFastPath  # noqa: E402
+from uploads.asgi import TusBodies  # noqa: E402
 
 # Without these, daphne holds big uploads and downloads in memory whole and
 # drops over-size WebSocket messages without a close code (see the module).
@@ -37,7 +38,8 @@ application = ProtocolTypeRouter(
         # middleware (shortener/asgi.py); bodies over their limit are
         # refused before Django spools them (project/lib/bodies.py; under
         # daphne Twisted refuses them first, see daphne_fixes).
-        "http": ShortLinkFastPath(BodySizeGuard(django_asgi_app)),
+        # tus bodies go to their views as a stream instead (uploads/asgi.py).
+        "http": ShortLinkFastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
         # Channels' canonical wiring, with an origin check that lets clients
         # without `Origin` in (project/routing.py); unknown paths end in a
         # catch-all route that refuses them.

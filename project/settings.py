@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "audit",
     "dropoff",
     "events",
+    "uploads",
 ]
 
 MIDDLEWARE = [
@@ -523,6 +524,13 @@ PAN_UPLOAD_LEFTOVER_AGE = env.int("PAN_UPLOAD_LEFTOVER_AGE", default=24 * 3600)
 # Each server process also removes upload leftovers of that age once when it
 # starts, in a thread of its own (pan/leftovers.py).
 PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = env.bool("PAN_UPLOAD_LEFTOVERS_PURGE_AT_START", default=True)
+# Resumable uploads (tus, uploads/, docs/uploads.md): an unfinished upload
+# expires this long after it was created (Upload-Expires; s), and the
+# periodic purge then removes its bytes, S3 multipart upload included.
+PAN_UPLOAD_EXPIRY = env.int("PAN_UPLOAD_EXPIRY", default=24 * 3600)
+# On S3, bytes go up in parts of this size (S3's minimum, 5 MiB, at least);
+# each PATCH holds at most one part in memory.
+PAN_UPLOAD_PART_SIZE = env.int("PAN_UPLOAD_PART_SIZE", default=8 * 1024 * 1024)
 # Drop-off requests (dropoff/, docs/dropoff.md): defaults and bounds of a
 # request's expiry (s; 0 = never), files and bytes in total.
 PAN_REQUEST_DEFAULT_EXPIRY = env.int("PAN_REQUEST_DEFAULT_EXPIRY", default=7 * 24 * 3600)

@@ -14,6 +14,7 @@ from pan.urls import api_urlpatterns as pan_api
 from pan.urls import page_urlpatterns as pan_pages
 from shortener.urls import api_urlpatterns as shortener_api
 from shortener.urls import page_urlpatterns as shortener_pages
+from uploads.urls import urlpatterns as uploads_api
 
 from . import status, views
 
@@ -21,6 +22,7 @@ api_urlpatterns = [
     *accounts_api,
     *pan_api,
     *dropoff_api,
+    *uploads_api,
     *shortener_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,0 +1,378 @@
+"""The tus 1.0.0 endpoints (SPEC §4.4b): `/api/uploads/` and `/api/uploads/<token>`.
+
+Plain async Django views, not DRF: a PATCH streams its body to storage as it
+arrives, so these views read the ASGI body themselves (`uploads/asgi.py`
+keeps it away from Django's body reader, which would spool all of it
+first). Creation authenticates like the API (DRF's authenticators: a
+Bearer token, or a session with its CSRF token); an upload's URL is then
+the only credential its PATCH, HEAD and DELETE need. Errors are the API's
+JSON shape in the caller's language, with the tus headers.
+"""
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+from email.utils import format_datetime
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import APIException
+
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged, error_body
+from project.lib.net import client_address
+
+from . import services, storage
+from .asgi import BODY_RECEIVE
+from .errors import (
+    BadUploadHeader,
+    ChecksumMismatch,
+    ChecksumUnsupported,
+    ChunkTooLarge,
+    OffsetMismatch,
+    TusVersionUnsupported,
+    WrongContentType,
+)
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum"
+CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
+OCTETS = "application/offset+octet-stream"
+# Bytes handed to the storage at a time, and how often a local file's offset is recorded.
+BATCH = 1024 * 1024
+RECORD_EVERY = 8 * 1024 * 1024
+# The digest of each upload a PATCH of this process last wrote, by upload id: (offset, sha256 object).
+# Another process (or a restart) reads the finished object back instead.
+_DIGESTS: dict[int, tuple[int, object]] = {}
+_DIGESTS_MAX = 1024
+
+
+def _base_headers() -> dict:
+    return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
+
+
+def _answer(status: int, headers: dict | None = None, body: dict | None = None) -> HttpResponse:
+    content = json.dumps(body).encode() if body is not None else b""
+    response = HttpResponse(content, status=status, content_type="application/json" if body is not None else None)
+    if body is None:
+        del response["Content-Type"]
+    for name, value in {**_base_headers(), **(headers or {})}.items():
+        response[name] = value
+    return response
+
+
+def _error_answer(exc: Exception) -> HttpResponse:
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        exc = database_unavailable_logged(exc)
+    if isinstance(exc, ApplicationError):
+        headers = dict(exc.headers)
+        if isinstance(exc, TusVersionUnsupported):
+            headers["Tus-Version"] = TUS_VERSION
+        return _answer(exc.status_code, headers, error_body(exc.code, exc.message, exc.fields))
+    if isinstance(exc, APIException):  # DRF's authentication errors: 401/403
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        headers = {"WWW-Authenticate": 'Bearer realm="api"'} if exc.status_code == 401 else {}
+        return _answer(exc.status_code, headers, error_body(str(code), str(exc.detail)))
+    raise exc
+
+
+def _tus_view(view):
+    @functools.wraps(view)
+    async def wrapper(request, *args, **kwargs):
+        try:
+            if request.method != "OPTIONS" and request.method != "GET":
+                if request.headers.get("Tus-Resumable") != TUS_VERSION:
+                    raise TusVersionUnsupported()
+            return await view(request, *args, **kwargs)
+        except (ApplicationError, APIException, *DATABASE_UNAVAILABLE_ERRORS) as exc:
+            return _error_answer(exc)
+
+    return csrf_exempt(wrapper)
+
+
+def _options() -> HttpResponse:
+    return _answer(
+        204,
+        {
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": EXTENSIONS,
+            "Tus-Max-Size": str(settings.PAN_MAX_UPLOAD_SIZE),
+            "Tus-Checksum-Algorithm": ",".join(CHECKSUMS),
+        },
+    )
+
+
+def _whole(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise BadUploadHeader(_("%(name)s must be a whole number of bytes.") % {"name": name})
+    return int(value)
+
+
+def _expires(upload) -> str:
+    return format_datetime(upload.expires_at, usegmt=True)
+
+
+def _state_headers(upload) -> dict:
+    headers = {"Upload-Offset": str(upload.offset), "Upload-Expires": _expires(upload)}
+    if upload.length is None:
+        headers["Upload-Defer-Length"] = "1"
+    else:
+        headers["Upload-Length"] = str(upload.length)
+    if upload.result_share_id is not None:
+        headers.update(_result_headers(upload))
+    return headers
+
+
+def _result_headers(upload) -> dict:
+    headers = {}
+    share = upload.result_share
+    if share is not None:
+        headers["Pan-Share"] = share.unique_name
+    if upload.receipt_key:
+        headers["Pan-Receipt"] = f"/r/{upload.request.code}/receipt/{upload.receipt_key}/"
+    return headers
+
+
+def _body_length(request) -> int | None:
+    """The body's announced length; None for a chunked body."""
+    if "Transfer-Encoding" in request.headers and "Content-Length" not in request.headers:
+        return None
+    return _whole(request.headers.get("Content-Length", "0") or "0", "Content-Length")
+
+
+def _checksum(request):
+    raw = request.headers.get("Upload-Checksum")
+    if raw is None:
+        return None
+    algorithm, _sep, value = raw.strip().partition(" ")
+    if algorithm not in CHECKSUMS:
+        raise ChecksumUnsupported()
+    try:
+        expected = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadUploadHeader(_("Upload-Checksum is not valid base64.")) from None
+    return algorithm, expected
+
+
+@_tus_view
+async def uploads_root(request):
+    """`OPTIONS` (what this server speaks) and `POST` (creation)."""
+    if request.method == "OPTIONS":
+        return _options()
+    if request.method != "POST":
+        return _answer(405, {"Allow": "OPTIONS, POST"})
+    length = _whole(request.headers.get("Upload-Length"), "Upload-Length")
+    deferred = request.headers.get("Upload-Defer-Length")
+    if (length is None) == (deferred is None) or deferred not in (None, "1"):
+        raise BadUploadHeader(_("Send Upload-Length, or Upload-Defer-Length: 1."))
+    metadata = services.metadata_parse(request.headers.get("Upload-Metadata", ""))
+    body = _body_length(request)
+    if body != 0 and request.content_type != OCTETS:
+        raise WrongContentType()
+    if body is not None and length is not None and body > length:
+        raise ChunkTooLarge()
+    checksum = _checksum(request) if body != 0 else None
+    user = await sync_to_async(_authenticated_user)(request)
+    created = await sync_to_async(services.upload_create)(
+        user=user, client=client_address(request), length=length, metadata=metadata
+    )
+    upload = created.upload
+    headers = {
+        "Location": request.build_absolute_uri(f"/api/uploads/{created.token}"),
+        "Upload-Expires": _expires(upload),
+    }
+    if body != 0:
+        try:
+            await _receive(request, upload, body, checksum)
+        except ApplicationError as exc:
+            # The upload exists: its URL goes with the error, and HEAD tells what was kept.
+            exc.headers = {**exc.headers, **headers, "Upload-Offset": str(upload.offset)}
+            raise
+        headers.update(_state_headers(upload))
+    elif upload.length == 0:
+        await _finish(upload, hashlib.sha256())
+        headers.update(_state_headers(upload))
+    return _answer(201, headers)
+
+
+def _authenticated_user(request):
+    """The caller as the API sees it (DRF's authenticators: Bearer, or a session with its CSRF check)."""
+    from rest_framework.request import Request
+    from rest_framework.settings import api_settings
+
+    return Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]).user
+
+
+@_tus_view
+async def upload_detail(request, token):
+    """`HEAD` (the offset), `PATCH` (more bytes), `DELETE` (termination), `GET` (Pan's JSON view of it)."""
+    if request.method == "OPTIONS":
+        return _options()
+    if request.method == "HEAD":
+        upload = await sync_to_async(_found)(token)
+        return _answer(200, _state_headers(upload))
+    if request.method == "GET":
+        upload = await sync_to_async(_found)(token)
+        result = _result_headers(upload) if upload.result_share_id else {}
+        return _answer(
+            200,
+            {},
+            {
+                "offset": upload.offset,
+                "length": upload.length,
+                "complete": upload.completed_at is not None,
+                "share": result.get("Pan-Share"),
+                "receipt_url": request.build_absolute_uri(result["Pan-Receipt"]) if "Pan-Receipt" in result else None,
+            },
+        )
+    if request.method == "DELETE":
+        upload = await sync_to_async(services.upload_find)(token=token, for_writing=True)
+        await sync_to_async(services.upload_terminate)(upload=upload)
+        return _answer(204)
+    if request.method != "PATCH":
+        return _answer(405, {"Allow": "OPTIONS, HEAD, PATCH, DELETE, GET"})
+    if request.content_type != OCTETS:
+        raise WrongContentType()
+    offset = _whole(request.headers.get("Upload-Offset"), "Upload-Offset")
+    if offset is None:
+        raise BadUploadHeader(_("Send Upload-Offset."))
+    declared = _whole(request.headers.get("Upload-Length"), "Upload-Length")
+    body = _body_length(request)
+    checksum = _checksum(request)
+    upload = await sync_to_async(services.upload_find)(token=token, for_writing=True)
+    if offset != upload.offset:
+        raise OffsetMismatch(headers={"Upload-Offset": str(upload.offset)})
+    if declared is not None:
+        await sync_to_async(services.upload_length_declare)(upload=upload, length=declared)
+    if body is not None and body > upload.lacking:
+        raise ChunkTooLarge()
+    await _receive(request, upload, body, checksum, offset=offset)
+    return _answer(204, _state_headers(upload))
+
+
+def _found(token):
+    upload = services.upload_find(token=token)
+    if upload.result_share_id is not None:
+        # For the result headers: one query each now, in this thread.
+        _ = upload.result_share, upload.request
+    return upload
+
+
+async def _receive(request, upload, body_length, checksum, *, offset: int = 0) -> None:
+    """Stream this request's body into the upload, under its lease; finish it at the last byte."""
+    lease = await sync_to_async(services.upload_lease_take)(upload=upload, offset=offset)
+    released = False
+    try:
+        session = await sync_to_async(storage.session_open)(upload)
+        try:
+            outcome = await _stream(request.scope[BODY_RECEIVE], upload, lease, session, checksum)
+            if outcome.too_large:
+                raise ChunkTooLarge()
+            if outcome.mismatch:
+                raise ChecksumMismatch()
+            if upload.length is not None and upload.offset == upload.length:
+                await _finish(upload, outcome.digest, session=session)
+                released = True
+        finally:
+            await sync_to_async(session.close)()
+    finally:
+        if not released:
+            await sync_to_async(services.upload_record)(upload=upload, lease=lease, recorded={}, release=True)
+
+
+class _Outcome:
+    too_large = False
+    mismatch = False
+    disconnected = False
+    digest = None
+
+
+async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
+    outcome = _Outcome()
+    start = upload.offset
+    cached = _DIGESTS.pop(upload.pk, None)
+    digest = cached[1] if cached is not None and cached[0] == start else None
+    check = CHECKSUMS[checksum[0]]() if checksum else None
+    allowance = upload.lacking
+    state = {"unrecorded": 0}
+    received = 0
+    batch = bytearray()
+
+    def write(data: bytes) -> None:
+        sent = session.write(data)
+        if digest is not None:
+            digest.update(data)
+        if check is not None:
+            check.update(data)
+            return  # nothing is recorded before the whole body is verified
+        state["unrecorded"] += len(data)
+        if sent or state["unrecorded"] >= RECORD_EVERY:
+            session.flush()
+            services.upload_record(upload=upload, lease=lease, recorded=session.recorded())
+            state["unrecorded"] = 0
+
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            outcome.disconnected = True
+            break
+        chunk = message.get("body", b"")
+        if received + len(chunk) > allowance:
+            chunk = chunk[: allowance - received]
+            outcome.too_large = True
+        received += len(chunk)
+        batch += chunk
+        if len(batch) >= BATCH:
+            await sync_to_async(write)(bytes(batch))
+            batch.clear()
+        if outcome.too_large or not message.get("more_body", False):
+            break
+    if batch:
+        await sync_to_async(write)(bytes(batch))
+
+    if check is not None and (outcome.disconnected or outcome.too_large or check.digest() != checksum[1]):
+        # Nothing of this body counts: the next PATCH starts from the recorded offset again.
+        outcome.mismatch = not outcome.disconnected and not outcome.too_large
+        return outcome
+
+    def record() -> None:
+        session.flush()
+        services.upload_record(upload=upload, lease=lease, recorded=session.recorded())
+
+    await sync_to_async(record)()
+    if digest is not None:
+        if len(_DIGESTS) >= _DIGESTS_MAX:
+            _DIGESTS.pop(next(iter(_DIGESTS)))
+        _DIGESTS[upload.pk] = (upload.offset, digest)
+    outcome.digest = digest
+    return outcome
+
+
+async def _finish(upload, digest, *, session=None) -> None:
+    _DIGESTS.pop(upload.pk, None)
+
+    def finish():
+        if session is not None:
+            session.finish()
+        else:  # an empty upload: one empty object
+            empty = storage.session_open(upload)
+            try:
+                empty.finish()
+            finally:
+                empty.close()
+        try:
+            completed = services.upload_complete(upload=upload, sha256=digest.hexdigest() if digest else None)
+        except BaseException:
+            services.upload_terminate(upload=upload)
+            raise
+        for name in ("completed_at", "result_share_id", "receipt_key"):
+            setattr(upload, name, getattr(completed, name))
+        _ = upload.result_share, upload.request
+
+    await sync_to_async(finish)()
