@@ -20,10 +20,12 @@ from .tus_browser import (
     fits,
     item_bytes,
     log_in,
+    record_statuses,
     server_env,
     server_offset,
     sha256_of,
     share_items,
+    statuses_seen,
     stored_upload_urls,
     throttle,
     token,
@@ -118,6 +120,7 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
     name = uploader(server)
     path = big_file(tmp_path)
     context = browser.new_context(locale=locale, viewport=viewport)
+    record_statuses(context)
     page = context.new_page()
     errors = watch(page)
     sent = Sent(page)
@@ -125,7 +128,7 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
     start_upload(page, path)
     wait_until_complete(page)
 
-    assert row_status(page) == uploaded_word
+    assert statuses_seen(page)[-1] == uploaded_word
     assert page.eval_on_selector("#upload-bar", "bar => bar.value") == 100
     # The file went through tus, never as a multipart body to the shares API.
     methods = [(method, path.rstrip("/")) for method, path, _offset in sent.requests]
@@ -146,6 +149,7 @@ def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, browse
     name = uploader(server)
     path = big_file(tmp_path)
     context = browser.new_context(locale="en-US", viewport=DESKTOP)
+    record_statuses(context)
     page = context.new_page()
     errors = watch(page)
     sent = Sent(page)
@@ -168,7 +172,11 @@ def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, browse
     wait_until_complete(page)
     resumed_at = [offset for offset in sent.patches() if offset > 0]
     assert resumed_at and resumed_at[0] >= held  # continued from what the server held
-    assert re.fullmatch(r"Resumed from \d+\.\d\xa0MB · Uploaded", row_status(page))
+    assert re.fullmatch(r"Resumed from \d+\.\d\xa0MB · Uploaded", statuses_seen(page)[-1])
+    seen = statuses_seen(page)
+    # Offline, then resumed (the server's offset named) while the bytes went on.
+    after = seen[seen.index("Offline: waiting for the network…") :]
+    assert any(re.fullmatch(r"Resumed from .* · .* of 40\.0\xa0MB · .*", text) for text in after)
     assert sent.bytes_sent_at_most(BIG) < 2 * BIG
     assert_arrived_whole(server, name, share_id_of(page), path.read_bytes())
     assert errors == []
@@ -179,6 +187,7 @@ def test_a_reloaded_page_resumes_the_share_from_where_the_file_stopped(server, b
     name = uploader(server)
     path = big_file(tmp_path, "长视频.bin")
     context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    record_statuses(context)
     page = context.new_page()
     errors = watch(page)
     sent = Sent(page)
@@ -209,7 +218,7 @@ def test_a_reloaded_page_resumes_the_share_from_where_the_file_stopped(server, b
     after_reload = sent.patches()[-1]
     assert after_reload >= held > 0  # the file continued from the stored offset
     assert sent.bytes_sent_at_most(BIG) < 2 * BIG
-    assert "续传" in row_status(page)
+    assert re.fullmatch(r"从 \d+\.\d\xa0MB 处续传 · 已上传", statuses_seen(page)[-1])
     assert page.locator("#upload-resume").is_hidden()
     assert page.evaluate("localStorage.getItem('pan.upload.share')") is None
     assert_arrived_whole(server, name, share_id, path.read_bytes())

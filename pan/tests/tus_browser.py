@@ -89,11 +89,34 @@ class Sent:
             self.requests.append((request.method, path, None if offset is None else int(offset)))
 
     def patches(self) -> list[int]:
-        return [offset for method, _path, offset in self.requests if method == "PATCH"]
+        return [
+            offset for method, path, offset in self.requests if method == "PATCH" and path.startswith("/api/uploads/")
+        ]
 
     def bytes_sent_at_most(self, size: int) -> int:
         """An upper bound of the body bytes sent: each PATCH carries at most what was left."""
         return sum(size - offset for offset in self.patches())
+
+
+# Every text a queue row's status showed, in order (a finished queue is
+# cleared, so what it said along the way is recorded as it changes).
+STATUS_RECORDER = """(() => {
+  window.panStatuses = [];
+  new MutationObserver(() => {
+    document.querySelectorAll(".queue-status, .drop-item-status").forEach((status) => {
+      const text = status.textContent;
+      if (text && window.panStatuses[window.panStatuses.length - 1] !== text) window.panStatuses.push(text);
+    });
+  }).observe(document, {subtree: true, childList: true, characterData: true});
+})();"""
+
+
+def record_statuses(context) -> None:
+    context.add_init_script(STATUS_RECORDER)
+
+
+def statuses_seen(page) -> list[str]:
+    return page.evaluate("window.panStatuses")
 
 
 STORED_UPLOADS = """() => Object.keys(localStorage).filter(k => k.startsWith("tus::"))
