@@ -152,6 +152,25 @@ def s3_server():
 
 
 @pytest.fixture(scope="session")
+def seaweedfs():
+    """SeaweedFS (`weed mini`), a real object store, with its S3 gateway on 127.0.0.1."""
+    from project.testing import SeaweedFS
+
+    server = SeaweedFS().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def object_store(request):
+    """Each S3 server in turn: a test of S3 behaviour runs against moto and SeaweedFS.
+
+    Fault injection (a stopped or frozen server) stays on `s3_server` (moto).
+    """
+    return request.getfixturevalue({"moto": "s3_server", "seaweedfs": "seaweedfs"}[request.param])
+
+
+@pytest.fixture(scope="session")
 def uvicorn_server():
     """The same app under uvicorn (uvloop, httptools): the documented alternative server."""
     from project.testing import LiveServer

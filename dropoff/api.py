@@ -2,8 +2,10 @@
 
 Owners: `POST/GET /api/requests`, `GET/DELETE /api/requests/<id>`,
 `POST /api/requests/<id>/close|reopen`. Senders, no account needed:
-`GET /api/requests/<code>` (what the request asks for, and a drop pass) and
-`POST /api/requests/<code>/drops` (multipart `file` parts, `name`, `note`).
+`GET /api/requests/<code>` (what the request asks for) and
+`POST /api/requests/<code>/drops` (multipart `file` parts, `name`, `note`;
+a body of at most `MAX_SMALL_BODY`, 1 MiB: larger files go through tus,
+`/api/uploads/`).
 """
 
 from django.http.multipartparser import MultiPartParserError
@@ -17,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPanPermission
-from pan.errors import MalformedUpload
+from pan.errors import FileTooLarge, MalformedUpload
 from pan.storing import IncomingFile
 from pan.uploads import PathKeepingMultiPartParser
 from project.lib.errors import ValidationFailed
@@ -26,7 +28,6 @@ from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
 
 from . import selectors, services
-from .passes import drop_pass_for
 from .serializers import (
     DropInputSerializer,
     PublicRequestSerializer,
@@ -38,7 +39,6 @@ from .serializers import (
 from .views import request_unlocked
 
 _PASSWORD = OpenApiParameter("X-Request-Password", str, OpenApiParameter.HEADER, required=False)
-_PASS = OpenApiParameter("X-Drop-Pass", str, OpenApiParameter.HEADER, required=False)
 # What only these views answer; the shared errors (400, 401, 403, 404, 413,
 # 429, 503 where they apply) come from project/lib/openapi.py.
 _SENDER_ERRORS = {
@@ -148,26 +148,29 @@ class PublicRequestApi(APIView):
         responses={200: PublicRequestSerializer, **_SENDER_ERRORS},
     )
     def get(self, request, code):
-        """What a drop-off request asks for, and a drop pass for sending large files (no account needed)."""
+        """What a drop-off request asks for (no account needed)."""
         found, _client = _open_request(request, code)
-        context = {"request": request, "drop_pass": drop_pass_for(found)}
-        return Response(PublicRequestSerializer(found, context=context).data)
+        return Response(PublicRequestSerializer(found, context={"request": request}).data)
 
 
 class DropApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    # No `body_allowance`: a drop is a small body (project/lib/bodies.py);
+    # over it, a file too large. Larger files go through tus.
+    body_refusal = FileTooLarge
 
     def get_parsers(self):
         return [PathKeepingMultiPartParser()]
 
     @extend_schema(
         request={"multipart/form-data": DropInputSerializer},
-        parameters=[_PASSWORD, _PASS],
+        parameters=[_PASSWORD],
         responses={201: ReceiptSerializer, **_SENDER_ERRORS},
     )
     def post(self, request, code):
-        """Send files into a drop-off request (no account needed); the answer is your receipt."""
+        """Send files into a drop-off request (no account needed); the answer is your receipt.
+        The whole body is at most 1 MiB (`MAX_SMALL_BODY`); larger files go through `/api/uploads/`."""
         found, client = _open_request(request, code)
         try:
             data, uploads = request.data, request.FILES.getlist("file")

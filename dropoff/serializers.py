@@ -130,9 +130,6 @@ class PublicRequestSerializer(serializers.ModelSerializer):
     password = serializers.BooleanField(source="has_password", read_only=True)
     files_left = serializers.IntegerField(read_only=True)
     bytes_left = serializers.IntegerField(read_only=True)
-    drop_pass = serializers.SerializerMethodField(
-        help_text=_("Send it as X-Drop-Pass with a drop larger than 1 MiB; given once any password was right.")
-    )
 
     class Meta:
         model = DropRequest
@@ -146,15 +143,11 @@ class PublicRequestSerializer(serializers.ModelSerializer):
             "expires_at",
             "files_left",
             "bytes_left",
-            "drop_pass",
         ]
         read_only_fields = fields
 
     def get_state(self, request_obj) -> str:
         return request_obj.state()
-
-    def get_drop_pass(self, request_obj) -> str | None:
-        return self.context.get("drop_pass")
 
 
 class ReceiptSerializer(serializers.Serializer):

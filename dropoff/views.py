@@ -1,7 +1,6 @@
 """Drop-off pages: `/r/<code>/` for senders (no account), its receipts, and
 `/requests/` for requesters. Thin: every rule is in dropoff/services.py."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import user_has_pan_permission
 from pan.access import share_code_normalise
-from pan.errors import PasswordRejected, PasswordRequired
+from pan.errors import FileTooLarge, PasswordRejected, PasswordRequired
 from pan.storing import IncomingFile
 from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
@@ -18,7 +17,6 @@ from project.lib.qr import qr_svg_inline
 
 from . import selectors, services
 from .errors import RequestFull
-from .passes import COOKIE_NAME, drop_pass_for
 
 SESSION_KEY = "pan_requests_unlocked"
 KEEP = 20
@@ -73,17 +71,12 @@ def request_page(request, code):
         return render(request, "dropoff/request.html", _context(request, found))
     if request.method == "POST":
         return _drop(request, found, client)
-    response = render(request, "dropoff/request.html", _context(request, found, drop_pass=drop_pass_for(found)))
-    # Lets the form's own POST (without JavaScript) past the small body limit (dropoff/passes.py).
-    response.set_cookie(
-        COOKIE_NAME,
-        drop_pass_for(found),
-        max_age=settings.PAN_DROP_PASS_AGE,
-        path=found.get_absolute_url(),
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
+    return render(request, "dropoff/request.html", _context(request, found))
+
+
+# The form's own POST (without JavaScript) is a small body (project/lib/bodies.py);
+# over it, a file too large.
+request_page.body_refusal = FileTooLarge
 
 
 def _drop(request, found, client):

@@ -6,7 +6,8 @@ from django.utils.translation import ngettext
 
 from project.lib.errors import ApplicationError
 
-from . import posts, services
+from . import allowances, posts, services
+from .errors import FileTooLarge
 from .models import DownloadGrant, Item, Post, Share, ShareState, Video
 
 
@@ -153,6 +154,18 @@ class VideoAdmin(admin.ModelAdmin):
     search_fields = ("title",)
     readonly_fields = ("size", "created_at", "updated_at")
     fields = ("title", "file", "content_type", "size", "created_at", "updated_at")
+
+    def get_urls(self):
+        # Only the add and change forms take a video's body, and only from a
+        # staff session allowed to add or change videos (pan/allowances.py).
+        urls = super().get_urls()
+        actions = {f"pan_video_{action}": action for action in ("add", "change")}
+        for pattern in urls:
+            action = actions.get(getattr(pattern, "name", None))
+            if action is not None:
+                pattern.callback.body_allowance = allowances.video_admin_allowance(action)
+                pattern.callback.body_refusal = FileTooLarge
+        return urls
 
     def save_model(self, request, obj, form, change):
         if "file" in form.changed_data:

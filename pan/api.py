@@ -24,8 +24,8 @@ from project.lib.openapi import ErrorSerializer
 from project.lib.qr import CONTENT_TYPES as QR_TYPES
 from project.lib.qr import qr_file
 
-from . import access, downloads, selectors, services
-from .errors import ItemNotFound, MalformedUpload, NoCodeFound
+from . import access, allowances, downloads, selectors, services
+from .errors import FileTooLarge, ItemNotFound, MalformedUpload, NoCodeFound
 from .grants import grant_key_for_tool
 from .models import Share
 from .serializers import (
@@ -160,6 +160,9 @@ class _MultipartPost:
 
 class ShareListApi(_MultipartPost, GenericAPIView):
     serializer_class = ShareSerializer
+    # How large a body may be before it is read (pan/allowances.py).
+    body_allowance = staticmethod(allowances.share_upload_allowance)
+    body_refusal = FileTooLarge
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -253,6 +256,9 @@ class ShareDetailApi(APIView):
 
 
 class ShareItemsApi(_MultipartPost, APIView):
+    body_allowance = staticmethod(allowances.share_upload_allowance)
+    body_refusal = FileTooLarge
+
     def get_permissions(self):
         return [IsAuthenticated(), HasPanPermission("upload")()]
 
@@ -420,6 +426,8 @@ class ShareZipApi(APIView):
 
 
 class FileListApi(ShareListApi):
+    body_allowance = staticmethod(allowances.file_upload_allowance)
+
     def get_parsers(self):
         # The first wave's endpoint keeps Django's parser: a file name's last component only.
         if getattr(self, "request", None) is not None and self.request.method == "POST":

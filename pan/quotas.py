@@ -7,6 +7,9 @@ listed) sets no quotas. What counts is the size of every stored file of the
 user's shares until they are purged (texts are kept in the database and do
 not count), drops into their requests included.
 
+Bytes reserved by uploads still on their way (resumable uploads, which are
+checked when they begin) count as stored (`reservation_counters`).
+
 Checked twice, as the request limits are: before anything is stored (with
 the sizes the upload declares), and once stored, with the user's row locked
 so that concurrent uploads cannot together pass the quota.
@@ -35,6 +38,16 @@ def user_quota(user) -> int | None:
     return max(listed)
 
 
+# Bytes promised to uploads still on their way: apps that reserve room register a
+# counter here (`uploads` does, for unfinished resumable uploads), so that every
+# quota check counts them, whichever path the bytes take.
+reservation_counters: list = []
+
+
+def user_reserved_bytes(user) -> int:
+    return sum(counter(user) for counter in reservation_counters)
+
+
 def user_stored_bytes(user) -> int:
     return Item.objects.filter(share__owner=user).aggregate(total=Sum("size"))["total"] or 0
 
@@ -48,7 +61,7 @@ def quota_check(*, owner, adding: int, lock: bool = False) -> None:
         return
     if lock:
         type(owner).objects.select_for_update().filter(pk=owner.pk).first()
-    if user_stored_bytes(owner) + adding > quota:
+    if user_stored_bytes(owner) + user_reserved_bytes(owner) + adding > quota:
         raise QuotaExceeded(QuotaExceeded.default_message % {"quota": _size(quota)})
 
 

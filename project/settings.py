@@ -112,9 +112,6 @@ MIDDLEWARE = [
     "project.lib.native.CommonMiddleware",
     "project.lib.native.CsrfViewMiddleware",
     "project.lib.native.AuthenticationMiddleware",
-    # Signs a signed-in session's upload pass, which lets its uploads past
-    # the small body limit before the body is read (accounts/upload_pass.py).
-    "accounts.upload_pass.UploadPassMiddleware",
     # Who is acting and from where, for the audit log (audit/middleware.py).
     "audit.middleware.AuditContextMiddleware",
     # 503 when the database is unreachable: for a view that finds it so,
@@ -492,11 +489,12 @@ PAN_MAX_SHARE_SIZE = env.int("PAN_MAX_SHARE_SIZE", default=10 * 1024**3)
 # Django refuses more file parts than this in one request (its default, 100,
 # is below what a share may hold): every item, and a text sent as a file.
 DATA_UPLOAD_MAX_NUMBER_FILES = PAN_MAX_SHARE_ITEMS + 1
-# Largest request body in bytes, except a POST to an upload path with a
-# token or session (project/lib/bodies.py): 413 before any of it is stored.
-# Forms and JSON stay far below (the largest, a PAN_MAX_TEXT_SIZE text, goes
-# to /api/shares, an upload path); Django's own DATA_UPLOAD_MAX_MEMORY_SIZE
-# (2.5 MiB) is above it, so this limit answers first.
+# Largest request body in bytes, except where the view a request routes to
+# allows this request more (its `body_allowance`, project/lib/bodies.py: an
+# uploader's Bearer token on the multipart API, a video admin's session, a
+# tus PATCH): 413 before any of it is stored. Forms and JSON stay far below
+# (the largest, a PAN_MAX_TEXT_SIZE text); Django's own
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) is above it, so this limit answers first.
 MAX_SMALL_BODY = env.int("MAX_SMALL_BODY", default=1024**2)
 # Code guessing (pan/access.py): wrong codes or passwords allowed per window
 # (seconds) in four layers — one client on one share, one client (IPv4
@@ -542,8 +540,6 @@ PAN_REQUEST_MAX_BYTES = env.int("PAN_REQUEST_MAX_BYTES", default=100 * 1024**3)
 PAN_DROP_CLIENT_LIMIT = env.int("PAN_DROP_CLIENT_LIMIT", default=20)
 PAN_DROP_NETWORK_LIMIT = env.int("PAN_DROP_NETWORK_LIMIT", default=100)
 PAN_DROP_WINDOW = env.int("PAN_DROP_WINDOW", default=3600)
-# A drop pass (the request page's signed permission to send a large body) lasts this long (s).
-PAN_DROP_PASS_AGE = env.int("PAN_DROP_PASS_AGE", default=6 * 3600)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing

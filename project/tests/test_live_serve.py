@@ -1,7 +1,7 @@
 """The production command (`make serve`, project/serve.py) and Pan as several processes.
 
 Two uvicorn processes, each started as `make serve` starts its workers, on
-PostgreSQL, Redis and S3 (moto's server): a share uploaded through one is
+PostgreSQL, Redis and S3 (moto's server, then SeaweedFS): a share uploaded through one is
 downloaded through the other, and a download limit holds across both. Then
 `python -m project.serve --workers 2` itself: its metrics add up over its
 workers. These need PostgreSQL and Redis, so they run in CI's second pass
@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from conftest import PASSWORD
-from project.testing import BASE_DIR, LiveServer, S3Server, free_port
+from project.testing import BASE_DIR, LiveServer, free_port
 
 pytestmark = pytest.mark.live
 
@@ -40,13 +40,6 @@ on_postgres_and_redis = pytest.mark.skipif(
     reason="several processes share state through PostgreSQL and Redis; the embedded default is one process by design",
 )
 TOKEN = "metrics-token-for-the-serve-test-0123456789"
-
-
-@pytest.fixture
-def s3():
-    server = S3Server().start()
-    yield server
-    server.stop()
 
 
 def admin_token(base: str) -> dict:
@@ -71,10 +64,10 @@ async def two_recipients(urls: list[str], code: str) -> list[tuple[int, bytes]]:
 
 
 @on_postgres_and_redis
-def test_two_processes_share_uploads_download_limits_and_the_channel_layer(s3):
+def test_two_processes_share_uploads_download_limits_and_the_channel_layer(object_store):
     bucket = f"pan-serve-{secrets.token_hex(4)}"
-    s3.create_bucket(bucket)
-    with LiveServer(extra_env=s3.env(bucket), processes=2, server="uvicorn") as server:
+    object_store.create_bucket(bucket)
+    with LiveServer(extra_env=object_store.env(bucket), processes=2, server="uvicorn") as server:
         one, other = (f"http://127.0.0.1:{port}" for port in server.ports)
         server.register("serve-admin", PASSWORD)
         auth = admin_token(one)

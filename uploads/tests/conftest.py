@@ -98,7 +98,7 @@ class TusSite:
 
     def new_share(self, who: str = "owner", **fields) -> dict:
         response = httpx.post(
-            f"{self.url}/api/shares", data={"uploading": "true", **fields}, headers=self.auth(who), timeout=30
+            f"{self.url}/api/shares", json={"uploading": True, **fields}, headers=self.auth(who), timeout=30
         )
         assert response.status_code == 201, response.text
         return response.json()
@@ -122,8 +122,9 @@ def raw_patch_then_vanish(location: str, offset: int, data: bytes, *, announced:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-@pytest.fixture(scope="module")
-def tus_site():
+@pytest.fixture(scope="module", params=["daphne", "uvicorn"])
+def tus_site(request):
+    """make run's server and make serve's: both hand tus bodies to the views as they arrive."""
     env = {"RATE_LIMIT_ENABLED": "false", "PAN_DROP_CLIENT_LIMIT": "1000", "PAN_DROP_NETWORK_LIMIT": "1000"}
-    with LiveServer(server="uvicorn", extra_env=env) as server:
+    with LiveServer(server=request.param, extra_env=env) as server:
         yield TusSite.open(server)

@@ -1,0 +1,97 @@
+"""tus over S3: one multipart upload per tus upload, the tail shorter than a
+part kept in a temporary object between PATCHes, nothing copied at the end,
+nothing left behind by termination or expiry (SPEC §4.4b)."""
+
+import hashlib
+import os
+import secrets
+
+import pytest
+
+from project.testing import LiveServer
+
+from .conftest import TusSite, metadata, raw_patch_then_vanish
+from .test_tus_protocol import _settled_offset
+
+pytestmark = pytest.mark.django_db(transaction=True)
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module", params=["seaweedfs", "moto"])
+def s3_site(request):
+    """A real object store (SeaweedFS) and moto's server, each behind its own Pan."""
+    store = request.getfixturevalue({"moto": "s3_server", "seaweedfs": "seaweedfs"}[request.param])
+    bucket = f"tus-{secrets.token_hex(4)}"
+    store.create_bucket(bucket)
+    env = {"RATE_LIMIT_ENABLED": "false", "PAN_UPLOAD_PART_SIZE": str(5 * MiB), **store.env(bucket)}
+    with LiveServer(server="uvicorn", extra_env=env) as server:
+        site = TusSite.open(server)
+        site.bucket = bucket
+        site.s3 = store.client()
+        yield site
+
+
+def _open_multiparts(site) -> list[str]:
+    return [upload["Key"] for upload in site.s3.list_multipart_uploads(Bucket=site.bucket).get("Uploads", [])]
+
+
+def _keys(site) -> set[str]:
+    return {entry["Key"] for entry in site.s3.list_objects_v2(Bucket=site.bucket).get("Contents", [])}
+
+
+def test_an_upload_is_one_multipart_upload_and_survives_a_vanished_client(s3_site):
+    data = os.urandom(17 * MiB + 5)
+    location = s3_site.created(len(data))
+    assert len(_open_multiparts(s3_site)) == 1
+    offset = 0
+    for size in (3 * MiB, 3 * MiB):  # 6 MiB: one 5 MiB part, a 1 MiB tail in a temporary object
+        assert s3_site.patch(location, offset, data[offset : offset + size]).status_code == 204
+        offset += size
+    assert any(key.endswith(".tail") for key in _keys(s3_site))
+    raw_patch_then_vanish(location, offset, data[offset : offset + 4 * MiB], announced=9 * MiB)
+    offset = _settled_offset(location, previous=offset)
+    assert 6 * MiB < offset <= 10 * MiB
+    answer = s3_site.patch(location, offset, data[offset:])
+    assert answer.status_code == 204, answer.text
+    share = s3_site.share(answer.headers["Pan-Share"])
+    item = share["items"][0]
+    assert item["sha256"] == hashlib.sha256(data).hexdigest()
+    assert s3_site.content(share, item) == data
+    assert _open_multiparts(s3_site) == []
+    assert not any(key.endswith(".tail") for key in _keys(s3_site))
+
+
+def test_an_upload_shorter_than_a_part_is_one_object(s3_site):
+    data = os.urandom(MiB)
+    location = s3_site.created(len(data))
+    answer = s3_site.patch(location, 0, data[:1000])
+    answer = s3_site.patch(location, 1000, data[1000:])
+    share = s3_site.share(answer.headers["Pan-Share"])
+    assert s3_site.content(share, share["items"][0]) == data
+    assert _open_multiparts(s3_site) == []
+
+
+def test_termination_and_expiry_abort_the_multipart_upload(s3_site):
+    keys_before = _keys(s3_site)
+    terminated = s3_site.created(20 * MiB)
+    s3_site.patch(terminated, 0, os.urandom(6 * MiB))
+    expired = s3_site.created(20 * MiB, meta=metadata(filename="old.bin"))
+    s3_site.patch(expired, 0, os.urandom(7 * MiB))
+    assert len(_open_multiparts(s3_site)) == 2
+    import httpx
+
+    assert httpx.delete(terminated, headers={"Tus-Resumable": "1.0.0"}).status_code == 204
+    assert len(_open_multiparts(s3_site)) == 1
+    token = expired.rsplit("/", 1)[-1]
+    s3_site.server.manage(
+        "shell",
+        "-c",
+        "from datetime import timedelta; from django.utils import timezone; "
+        "from uploads.models import Upload, token_digest; "
+        f"Upload.objects.filter(token_hash=token_digest({token!r}))"
+        ".update(expires_at=timezone.now() - timedelta(seconds=1))",
+    )
+    purge = s3_site.server.manage("purge_expired")
+    assert "removed unfinished upload old.bin" in purge.stdout
+    assert _open_multiparts(s3_site) == []
+    assert _keys(s3_site) == keys_before  # no tail, no object
