@@ -12,7 +12,7 @@ SERVER ?= daphne
 # make serve: server processes; more than one needs REDIS_URL (the start is refused otherwise).
 WORKERS ?= 1
 
-.PHONY: run serve setup setup-dev test lint format messages browser bench clean
+.PHONY: run serve setup setup-dev test lint format messages browser vendor bench clean
 
 run: setup
 	$(BIN)/python -m project.envfile
@@ -58,6 +58,16 @@ browser:
 	@fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	@test -f var/axe/node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent --prefix var/axe axe-core@$(AXE_VERSION)
+
+# tus-js-client (the pages' resumable uploads) is vendored under static/vendor/ and
+# committed, so `make run` needs no npm; `make vendor` refreshes it from npm.
+TUS_JS_CLIENT_VERSION := 4.3.1
+vendor:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	rm -rf var/vendor && mkdir -p var/vendor
+	cd var/vendor && npm pack --silent tus-js-client@$(TUS_JS_CLIENT_VERSION) >/dev/null && tar xzf tus-js-client-$(TUS_JS_CLIENT_VERSION).tgz
+	cp var/vendor/package/dist/tus.min.js var/vendor/package/dist/tus.min.js.map var/vendor/package/LICENSE static/vendor/tus-js-client/
+	sed -i 's/tus-js-client@[0-9][0-9.a-z-]*/tus-js-client@$(TUS_JS_CLIENT_VERSION)/g; s/^# tus-js-client [0-9][0-9.a-z-]* /# tus-js-client $(TUS_JS_CLIENT_VERSION) /' static/vendor/tus-js-client/README.md
 
 test: setup-dev browser
 	$(BIN)/python manage.py collectstatic --noinput -v0 --settings=project.settings_test

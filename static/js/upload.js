@@ -1,20 +1,26 @@
 // The upload form on /welcome/. Files and whole folders (picked, or dropped
 // anywhere on the page) gather in a queue, checked against the limits
-// before anything is sent. Sending goes in two steps (SPEC §4.1):
+// before anything is sent. Sending goes in two steps (SPEC §4.1, §4.4b):
 // 1. POST /api/shares with `uploading=true`, the options and the text (if
-//    any): the share exists at once, so its code, link and QR code are shown
-//    while the files are still on their way;
-// 2. one POST /api/shares/<id>/items per file, one after the other, each
-//    with its own progress, speed, time left and cancel; then PATCH
-//    `complete: true` (or DELETE when every file was cancelled).
+//    any), no files (a small body): the share exists at once, so its code,
+//    link and QR code are shown while the files are still on their way;
+// 2. one resumable tus upload per file to /api/uploads/ with `share=<id>`
+//    (resumable.js), one after the other, each with its own progress,
+//    speed, time left and cancel, and "resuming" / "offline" when the
+//    network drops; then PATCH `complete: true` (or DELETE when every file
+//    was cancelled).
 // A text alone goes in one POST, complete at once.
-// XMLHttpRequest, because only its upload events drive a real progress bar.
+// The share being filled is remembered in localStorage (STORE_KEY) until it
+// is completed: a page reloaded or closed mid-upload shows that share again
+// and asks for the same files, which continue where they stopped (browsers
+// cannot keep the chosen files across a reload).
 // The page is session-authenticated: Django's CSRF token goes in
-// X-CSRFToken, which DRF's SessionAuthentication requires. A text goes as a
-// `text` part holding a UTF-8 Blob, because multipart encoding rewrites every
-// newline of a plain string field to CRLF and the text must arrive byte for
-// byte. A file's part name is its path inside the chosen folder, so the
-// share keeps the folders.
+// X-CSRFToken, which DRF's SessionAuthentication requires (tus creation
+// too; the upload URL it answers is then the only credential). A text goes
+// as a `text` part holding a UTF-8 Blob, because multipart encoding rewrites
+// every newline of a plain string field to CRLF and the text must arrive
+// byte for byte. A file's relativePath is its path inside the chosen
+// folder, so the share keeps the folders.
 (function () {
   "use strict";
   var section = document.getElementById("upload");
@@ -45,6 +51,10 @@
   // [{file: File, path: "folder/sub/name.ext", state: "queued"|"sending"|"done"|"cancelled"|"failed", ...}]
   var queue = [];
   var sending = false;
+  var STORE_KEY = "pan.upload.share";
+  var resumeBox = document.getElementById("upload-resume");
+  // The share an earlier page left uploading ({id, code_display, share_url, qr, title, expected}), or null.
+  var pending = null;
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, key) { return key in values ? values[key] : whole; });
@@ -113,16 +123,25 @@
       if (entry.state === "done") { text = msg.msgDone; }
       if (entry.state === "cancelled") { text = msg.msgItemCancelled; }
       if (entry.state === "failed") { text = entry.error || msg.msgFailed; }
-      if (entry.state === "sending") {
-        var elapsed = (Date.now() - entry.started) / 1000;
-        var speed = elapsed > 0.2 ? entry.loaded / elapsed : 0;
-        text = fill(msg.msgProgress, {
-          done: humanSize(entry.loaded || 0), total: humanSize(entry.file.size), speed: humanSize(Math.round(speed)),
-        });
-        if (speed > 0) { text += " · " + timeLeft((entry.file.size - entry.loaded) / speed); }
-      }
+      if (entry.state === "sending") { text = sendingText(entry); }
+      var resumed = entry.job ? panResumable.resumedNote(entry.job, msg, humanSize) : "";
+      if (resumed && (entry.state === "sending" || entry.state === "done")) { text = resumed + " · " + text; }
     }
+    parts.li.dataset.phase = entry.state === "sending" && entry.job ? entry.job.phase : entry.state;
     parts.status.textContent = text;
+  }
+
+  // Offline, resuming, or "3.0 MB of 40.0 MB · 5.0 MB/s · 8 s left".
+  function sendingText(entry) {
+    var job = entry.job;
+    var said = job ? panResumable.describe(job, msg) : "";
+    if (said) { return said; }
+    var speed = job ? job.speed() : 0;
+    var text = fill(msg.msgProgress, {
+      done: humanSize(entry.loaded || 0), total: humanSize(entry.file.size), speed: humanSize(Math.round(speed)),
+    });
+    if (speed > 0) { text += " · " + timeLeft((entry.file.size - entry.loaded) / speed); }
+    return text;
   }
 
   function render() {
@@ -386,7 +405,7 @@
   }
 
   function entryCancel(entry) {
-    if (entry.state === "sending" && entry.request) { entry.request.xhr.abort(); }
+    if (entry.state === "sending" && entry.job) { entry.job.cancel(); }
     if (entry.state === "queued" || entry.state === "sending") { entry.state = "cancelled"; }
     show(entry);
     overallProgress();
@@ -394,28 +413,51 @@
   cancelAll.addEventListener("click", function () { queue.forEach(entryCancel); });
 
   function sendItem(share, entry) {
-    var data = new FormData();
-    data.append("file", entry.file, entry.path);
     entry.state = "sending";
-    entry.started = Date.now();
     entry.loaded = 0;
     show(entry);
-    entry.request = request("POST", section.dataset.endpoint + "/" + share.id + "/items", data, function (event) {
-      entry.loaded = Math.min(event.loaded, entry.file.size);
-      show(entry);
-      overallProgress();
+    entry.job = panResumable.send({
+      file: entry.file,
+      path: entry.path,
+      target: "share:" + share.id,
+      metadata: { share: share.id },
+      headers: { "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+      messages: { failed: msg.msgFailed },
+      onChange: function (job) {
+        if (entry.state !== "sending") { return; }
+        entry.loaded = Math.min(job.loaded, entry.file.size);
+        show(entry);
+        overallProgress();
+      },
     });
-    return entry.request.then(function (xhr) {
+    return entry.job.done.then(function (job) {
       if (entry.state === "cancelled") { return; }
-      if (xhr.status === 201) {
+      if (job.phase === "done") {
         entry.state = "done";
       } else {
         entry.state = "failed";
-        entry.error = xhr.status ? errorOf(xhr) : msg.msgNetwork;
+        entry.error = job.error || msg.msgFailed;
       }
       show(entry);
       overallProgress();
     });
+  }
+
+  // The share being filled, kept across a reload until it is completed.
+  function remember(share, expected) {
+    try {
+      localStorage.setItem(STORE_KEY, JSON.stringify({
+        id: share.id, code_display: share.code_display, share_url: share.share_url, qr: share.qr,
+        title: share.title, expected: expected,
+      }));
+    } catch (ignored) { /* no localStorage: a reload starts over */ }
+  }
+
+  function forgetShare(share) {
+    try { localStorage.removeItem(STORE_KEY); } catch (ignored) { /* nothing stored */ }
+    if (share) { panResumable.forget("share:" + share.id); }
+    pending = null;
+    resumeBox.hidden = true;
   }
 
   function clearText() {
@@ -435,11 +477,8 @@
     render();
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    if (sending) { return; }
-    if (!queue.length && !hasText()) { showError(msg.msgEmpty); return; }
-    var withFiles = queue.length > 0;
+  // A new share from the form's options and text (no files: a small body).
+  function createShare(withFiles) {
     var data = new FormData();
     if (form.elements.title.value.trim()) { data.append("title", form.elements.title.value.trim()); }
     data.append("expires_in", form.elements.expires_in.value);
@@ -451,6 +490,25 @@
       data.append("text_format", textFormat.value);
     }
     if (withFiles) { data.append("uploading", "true"); }
+    return request("POST", section.dataset.endpoint, data).then(function (xhr) {
+      var share = null;
+      try { share = JSON.parse(xhr.responseText); } catch (ignored) { share = null; }
+      if (xhr.status !== 201 || !share) {
+        whenDone(true);
+        showError(xhr.status ? errorOf(xhr) : msg.msgNetwork);
+        return null;
+      }
+      share.itemsBefore = hasText() ? 1 : 0;
+      return share;
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (sending) { return; }
+    if (pending && hasText()) { showError(msg.msgResumeNoText); return; }
+    if (!queue.length && !hasText()) { showError(msg.msgEmpty); return; }
+    var withFiles = queue.length > 0;
     sending = true;
     errorBox.hidden = true;
     pickError.hidden = true;
@@ -462,34 +520,33 @@
     queue.forEach(function (entry) { entry.state = "queued"; entry.loaded = 0; });
     render();
 
-    request("POST", section.dataset.endpoint, data).then(function (xhr) {
-      var share = null;
-      try { share = JSON.parse(xhr.responseText); } catch (ignored) { share = null; }
-      if (xhr.status !== 201 || !share) {
-        whenDone(true);
-        showError(xhr.status ? errorOf(xhr) : msg.msgNetwork);
-        return null;
-      }
+    (pending ? Promise.resolve(pending) : createShare(withFiles)).then(function (share) {
+      if (!share) { return null; }
       if (!withFiles) {
         whenDone();
         clearText();
         finished(share);
         return null;
       }
+      var expected = pending ? Math.max(pending.expected || 0, share.itemsBefore + queue.length)
+        : queue.length + share.itemsBefore;
+      remember(share, expected);
+      resumeBox.hidden = true;
       // The code exists now: show it while the files travel.
-      showResult(share, msg.msgUploading, queue.length + (hasText() ? 1 : 0));
+      showResult(share, msg.msgUploading, expected);
       bringResultIntoView();
       return queue.reduce(function (previous, entry) {
         return previous.then(function () { return entry.state === "queued" ? sendItem(share, entry) : null; });
       }, Promise.resolve()).then(function () { return share; });
     }).then(function (share) {
       if (!share) { return; }
-      var stored = queue.filter(function (entry) { return entry.state === "done"; }).length;
+      var stored = queue.filter(function (entry) { return entry.state === "done"; }).length + share.itemsBefore;
       var failed = queue.filter(function (entry) { return entry.state === "failed"; });
       var url = section.dataset.endpoint + "/" + share.id;
-      if (!stored && !hasText()) {
+      if (!stored) {
         // Nothing arrived: the reserved share goes away rather than wait empty.
         return request("DELETE", url, null).then(function () {
+          forgetShare(share);
           whenDone();
           result.hidden = true;
           showError(failed.length ? failed[0].error : msg.msgAllCancelled);
@@ -499,7 +556,8 @@
         var body = null;
         try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
         whenDone();
-        if (xhr.status !== 200 || !body) { showError(errorOf(xhr)); return; }
+        if (xhr.status !== 200 || !body) { showError(xhr.status ? errorOf(xhr) : msg.msgNetwork); return; }
+        forgetShare(share);
         body.qr = body.qr || share.qr;
         setProgress(100);
         if (failed.length) {
@@ -510,6 +568,65 @@
       });
     });
   });
+
+  // A share an earlier page left uploading: shown again with its code, and
+  // the files still missing named, to be chosen again (or the share finished
+  // with what arrived, or discarded). Gone or completed meanwhile: forgotten.
+  function offerToResume(stored) {
+    request("GET", section.dataset.endpoint + "/" + stored.id, null).then(function (xhr) {
+      var share = null;
+      try { share = JSON.parse(xhr.responseText); } catch (ignored) { share = null; }
+      if (xhr.status !== 200 || !share || share.state !== "uploading") {
+        if (xhr.status === 200 || xhr.status === 404) { forgetShare(stored); }
+        return;
+      }
+      pending = stored;
+      pending.itemsBefore = (share.items || []).length;
+      var missing = panResumable.unfinished("share:" + stored.id);
+      document.getElementById("upload-resume-text").textContent = fill(msg.msgInterrupted, { code: stored.code_display });
+      var list = document.getElementById("upload-resume-files");
+      list.textContent = "";
+      missing.forEach(function (file) {
+        var li = document.createElement("li");
+        li.textContent = file.path + " · " + humanSize(file.size);
+        list.appendChild(li);
+      });
+      list.hidden = !missing.length;
+      resumeBox.hidden = false;
+      showResult(stored, msg.msgUploading, stored.expected);
+    });
+  }
+
+  document.getElementById("upload-resume-finish").addEventListener("click", function () {
+    if (!pending || sending) { return; }
+    var share = pending;
+    var url = section.dataset.endpoint + "/" + share.id;
+    var nothing = !share.itemsBefore;
+    request(nothing ? "DELETE" : "PATCH", url, nothing ? null : JSON.stringify({ complete: true })).then(function (xhr) {
+      var body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
+      forgetShare(share);
+      if (nothing) { result.hidden = true; showError(msg.msgAllCancelled); return; }
+      if (xhr.status !== 200 || !body) { showError(xhr.status ? errorOf(xhr) : msg.msgNetwork); return; }
+      body.qr = body.qr || share.qr;
+      finished(body);
+    });
+  });
+
+  document.getElementById("upload-resume-discard").addEventListener("click", function () {
+    if (!pending || sending) { return; }
+    var share = pending;
+    request("DELETE", section.dataset.endpoint + "/" + share.id, null).then(function () {
+      forgetShare(share);
+      result.hidden = true;
+    });
+  });
+
+  (function () {
+    var stored = null;
+    try { stored = JSON.parse(localStorage.getItem(STORE_KEY) || "null"); } catch (ignored) { stored = null; }
+    if (stored && stored.id) { offerToResume(stored); }
+  })();
 
   document.getElementById("share-more").addEventListener("click", function () {
     result.hidden = true;
