@@ -36,7 +36,7 @@ from .serializers import (
     RequestInputSerializer,
     RequestSerializer,
 )
-from .views import request_unlocked
+from .unlocks import request_unlocked
 
 _PASSWORD = OpenApiParameter("X-Request-Password", str, OpenApiParameter.HEADER, required=False)
 # What only these views answer; the shared errors (400, 401, 403, 404, 413,

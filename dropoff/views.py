@@ -17,17 +17,7 @@ from project.lib.qr import qr_svg_inline
 
 from . import selectors, services
 from .errors import RequestFull
-
-SESSION_KEY = "pan_requests_unlocked"
-KEEP = 20
-
-
-def request_unlocked(session, found) -> bool:
-    return found.unique_name in session.get(SESSION_KEY, [])
-
-
-def _unlock(session, found) -> None:
-    session[SESSION_KEY] = [*session.get(SESSION_KEY, []), found.unique_name][-KEEP:]
+from .unlocks import request_unlock, request_unlocked
 
 
 def _error_page(request, exc: ApplicationError, found=None):
@@ -65,7 +55,7 @@ def request_page(request, code):
             services.request_password_check(request=found, password=request.POST["password"], client=client)
         except (PasswordRequired, PasswordRejected, TooManyRequests) as exc:
             return _error_page(request, exc, found)
-        _unlock(request.session, found)
+        request_unlock(request.session, found)
         return redirect(found.get_absolute_url())
     if found.password and not request_unlocked(request.session, found):
         return render(request, "dropoff/request.html", _context(request, found))

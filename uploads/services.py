@@ -98,7 +98,7 @@ def _open_uploads():
     return Upload.objects.filter(completed_at__isnull=True, expires_at__gt=timezone.now())
 
 
-def upload_create(*, user, client: str, length: int | None, metadata: dict[str, str]) -> Created:
+def upload_create(*, user, client: str, length: int | None, metadata: dict[str, str], unlocked=None) -> Created:
     """A new upload of `length` bytes (None: declared later, creation-defer-length).
 
     The target comes from `metadata`: `share` (the id of the user's share
@@ -108,7 +108,9 @@ def upload_create(*, user, client: str, length: int | None, metadata: dict[str, 
     completes). Checks permission, the per-file, per-share and request
     limits and the quota, counting what other open uploads have reserved,
     and reserves `length` bytes (or, for a deferred length, as much as the
-    limits leave, up to `PAN_MAX_UPLOAD_SIZE`).
+    limits leave, up to `PAN_MAX_UPLOAD_SIZE`). `unlocked(request) -> bool`:
+    whether the caller's browser session already typed that request's
+    password right (the request page), when no `password` is sent.
 
     Raises: `ValidationFailed`/`BadUploadHeader` (400: bad name, both
     targets), `PermissionDenied` (403: no `upload` permission),
@@ -126,7 +128,9 @@ def upload_create(*, user, client: str, length: int | None, metadata: dict[str, 
     if length is not None and length > limit:
         raise FileTooLarge()
     if "request" in metadata:
-        return _create_drop(client=client, length=length, metadata=metadata, path=path, content_type=content_type)
+        return _create_drop(
+            client=client, length=length, metadata=metadata, path=path, content_type=content_type, unlocked=unlocked
+        )
     if user is None or not user.is_authenticated:
         from rest_framework.exceptions import NotAuthenticated
 
@@ -189,9 +193,11 @@ def _fit_quota(owner, length: int | None, reserved: int) -> int:
     return reserved if length is not None else min(reserved, room)
 
 
-def _create_drop(*, client: str, length, metadata, path, content_type) -> Created:
+def _create_drop(*, client: str, length, metadata, path, content_type, unlocked) -> Created:
     request = dropoff_services.request_by_code(code=metadata["request"], client=client)
-    dropoff_services.request_password_check(request=request, password=metadata.get("password"), client=client)
+    password = metadata.get("password")
+    if not (request.password and not password and unlocked is not None and unlocked(request)):
+        dropoff_services.request_password_check(request=request, password=password, client=client)
     name = dropoff_services.validate_text("name", metadata.get("name"), dropoff_services.MAX_NAME)
     note = dropoff_services.validate_text("note", metadata.get("note"), dropoff_services.MAX_MESSAGE)
     if request.state() == RequestState.FULL:

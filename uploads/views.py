@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException
 
+from dropoff.unlocks import request_unlocked
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged, error_body
 from project.lib.net import client_address
 
@@ -181,7 +182,7 @@ async def uploads_root(request):
     checksum = _checksum(request) if body != 0 else None
     user = await sync_to_async(_authenticated_user)(request)
     created = await sync_to_async(services.upload_create)(
-        user=user, client=client_address(request), length=length, metadata=metadata
+        user=user, client=client_address(request), length=length, metadata=metadata, unlocked=_session_unlock(request)
     )
     upload = created.upload
     headers = {
@@ -208,6 +209,22 @@ def _authenticated_user(request):
     from rest_framework.settings import api_settings
 
     return Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]).user
+
+
+def _session_unlock(request):
+    """Has this browser session typed the request's password on its page? Then with Django's CSRF check, as the
+    drop API does (a session is a credential another site's page could use)."""
+
+    def unlocked(found) -> bool:
+        from rest_framework.authentication import SessionAuthentication
+        from rest_framework.request import Request
+
+        if not request_unlocked(request.session, found):
+            return False
+        SessionAuthentication().enforce_csrf(Request(request))
+        return True
+
+    return unlocked
 
 
 @_tus_view

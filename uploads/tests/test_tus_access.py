@@ -225,3 +225,26 @@ def test_a_stalled_patch_loses_its_lease_and_writes_nothing_more(site):
     share = site.share(answer.headers["Pan-Share"])
     assert share["items"][0]["sha256"] == hashlib.sha256(data).hexdigest()
     assert site.content(share, share["items"][0]) == data
+
+
+def test_a_session_that_unlocked_a_request_on_its_page_may_drop_without_the_password(site):
+    request = site.new_request("owner", title="Locked", password="sesame")
+    path = f"/r/{request['code'].replace('-', '')}/"
+    with httpx.Client(base_url=site.url, follow_redirects=True) as browser:
+        browser.get(path)
+        token = browser.cookies["csrftoken"]
+        unlocked = browser.post(path, data={"password": "sesame", "csrfmiddlewaretoken": token})
+        assert unlocked.status_code == 200
+        tus = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "3",
+            "Upload-Metadata": metadata(filename="a.txt", request=request["code"]),
+        }
+        assert browser.post("/api/uploads/", headers=tus).status_code == 403  # a session needs its CSRF token
+        answer = browser.post("/api/uploads/", headers={**tus, "X-CSRFToken": browser.cookies["csrftoken"]})
+        assert answer.status_code == 201, answer.text
+        assert site.patch(answer.headers["Location"], 0, b"abc").status_code == 204
+    with httpx.Client(base_url=site.url) as stranger:
+        stranger.get(path)
+        answer = stranger.post("/api/uploads/", headers={**tus, "X-CSRFToken": stranger.cookies["csrftoken"]})
+        assert answer.status_code == 401
