@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from zipstream import ZipStream
 
 from project.lib.errors import ValidationFailed
+from project.lib.stored_files import stored_open
 from project.lib.streaming import (
     CHUNK_SIZE,
     RangeNotSatisfiable,
@@ -78,7 +79,7 @@ def _open_stored(share: Share, item: Item):
     object answers 410 (and marks the share broken) and an unreachable
     storage 503, never a 200 that breaks off."""
     try:
-        return default_storage.open(item.storage_key, "rb")
+        return stored_open(default_storage, item.storage_key)
     except FileNotFoundError:
         share_mark_broken(share=share)
         logger.error("stored object %s of share %s is missing", item.storage_key, share.unique_name)
@@ -154,7 +155,7 @@ def _tracked_text(item: Item, byte_range, tracker):
 
 
 def _stored_reader(item: Item):
-    with default_storage.open(item.storage_key, "rb") as handle:
+    with stored_open(default_storage, item.storage_key) as handle:
         while chunk := handle.read(CHUNK_SIZE):
             yield chunk
 

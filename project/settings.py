@@ -359,6 +359,9 @@ if S3_BUCKET:
                 connect_timeout=env.float("S3_CONNECT_TIMEOUT", default=2.0),
                 read_timeout=env.float("S3_READ_TIMEOUT", default=3.0),
                 retries={"mode": "standard", "total_max_attempts": env.int("S3_MAX_ATTEMPTS", default=2)},
+                # Downloads stream from the store (project/lib/stored_files.py): one
+                # connection each while they last, so more than botocore's 10.
+                max_pool_connections=env.int("S3_MAX_POOL_CONNECTIONS", default=64),
             ),
             "location": env.str("S3_PREFIX", default=""),
             "default_acl": None,

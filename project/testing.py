@@ -283,6 +283,7 @@ class LiveServer:
             try:
                 self._wait_until_up(proc, port)
                 self.ports.append(port)
+                self.production_pid = proc.pid  # the supervisor; its workers are its children
                 yield f"http://127.0.0.1:{port}"
             finally:
                 proc.terminate()

@@ -25,6 +25,8 @@ import os
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from project.lib.stored_files import stored_open
+
 logger = logging.getLogger(__name__)
 
 S3_MIN_PART = 5 * 1024 * 1024
@@ -202,7 +204,7 @@ def storage_discard(*, storage_key: str, multipart_id: str, complete: bool) -> N
 def stored_sha256(storage_key: str) -> str:
     """Read the finished object back for its SHA-256 (when no one process saw every byte)."""
     digest = hashlib.sha256()
-    with default_storage.open(storage_key, "rb") as stored:
+    with stored_open(default_storage, storage_key) as stored:
         while chunk := stored.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()

@@ -29,6 +29,8 @@ from django.utils.http import http_date, parse_http_date_safe
 
 from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOADS
 
+from .stored_files import stored_open
+
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 256 * 1024
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -188,7 +190,7 @@ async def storage_chunks(storage, name: str, start: int, length: int, chunk_size
             await sync_to_async(handle.close, thread_sensitive=False)()
         return
     if handle is None:
-        handle = await sync_to_async(storage.open, thread_sensitive=False)(name, "rb")
+        handle = await sync_to_async(stored_open, thread_sensitive=False)(storage, name)
     read = sync_to_async(handle.read, thread_sensitive=False)
     ahead = None
     try:

@@ -122,6 +122,26 @@ def raw_patch_then_vanish(location: str, offset: int, data: bytes, *, announced:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+def offset_when_free(location: str, at_least: int = 0, deadline: float = 60) -> int:
+    """The recorded offset once no PATCH holds the upload any more (a vanished
+    client's PATCH has ended, a killed process's lease has lapsed): an empty
+    PATCH at HEAD's offset takes and releases the lease (204), or is told 423."""
+    import time
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            head = TusSite.head(location)
+            if head.status_code == 200 and int(head.headers["Upload-Offset"]) >= at_least:
+                offset = int(head.headers["Upload-Offset"])
+                if TusSite.patch(location, offset, b"").status_code == 204:
+                    return offset
+        except httpx.TransportError:  # a server starting again
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{location} stayed busy or below {at_least} bytes")
+
+
 @pytest.fixture(scope="module", params=["daphne", "uvicorn"])
 def tus_site(request):
     """make run's server and make serve's: both hand tus bodies to the views as they arrive."""

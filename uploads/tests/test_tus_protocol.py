@@ -8,7 +8,7 @@ import os
 import httpx
 import pytest
 
-from .conftest import TusSite, metadata, raw_patch_then_vanish
+from .conftest import TusSite, metadata, offset_when_free, raw_patch_then_vanish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024
@@ -230,30 +230,15 @@ def test_client_vanishing_mid_body_keeps_what_arrived(tus_site):
     raw_patch_then_vanish(location, 0, data[: 10 * MiB], announced=len(data))
     # What arrived before the close is stored (all of it here: a local file
     # keeps every byte written), and the upload takes the rest from there.
-    offset = _settled_offset(location)
+    offset = offset_when_free(location, at_least=1)
     assert 0 < offset <= 10 * MiB
     # Vanishing on the last byte: everything but it arrives.
     raw_patch_then_vanish(location, offset, data[offset:-1], announced=len(data) - offset)
-    offset = _settled_offset(location, previous=offset)
+    offset = offset_when_free(location, at_least=offset + 1)
     answer = tus_site.patch(location, offset, data[offset:])
     assert answer.status_code == 204, answer.text
     share = tus_site.share(answer.headers["Pan-Share"])
     assert share["items"][0]["sha256"] == hashlib.sha256(data).hexdigest()
-
-
-def _settled_offset(location: str, previous: int = 0) -> int:
-    """The offset once the server has noticed the client is gone (its lease released)."""
-    import time
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        answer = TusSite.patch(location, 10**12, b"")  # a wrong offset: 409 tells the offset, 423 a busy upload
-        if answer.status_code == 409:
-            offset = int(answer.headers["Upload-Offset"])
-            if offset > previous:
-                return offset
-        time.sleep(0.1)
-    raise AssertionError("the upload stayed busy or kept nothing")
 
 
 def test_two_patches_at_once_never_interleave(tus_site):

@@ -10,8 +10,7 @@ import pytest
 
 from project.testing import LiveServer
 
-from .conftest import TusSite, metadata, raw_patch_then_vanish
-from .test_tus_protocol import _settled_offset
+from .conftest import TusSite, metadata, offset_when_free, raw_patch_then_vanish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024
@@ -49,7 +48,7 @@ def test_an_upload_is_one_multipart_upload_and_survives_a_vanished_client(s3_sit
         offset += size
     assert any(key.endswith(".tail") for key in _keys(s3_site))
     raw_patch_then_vanish(location, offset, data[offset : offset + 4 * MiB], announced=9 * MiB)
-    offset = _settled_offset(location, previous=offset)
+    offset = offset_when_free(location, at_least=offset + 1)
     assert 6 * MiB < offset <= 10 * MiB
     answer = s3_site.patch(location, offset, data[offset:])
     assert answer.status_code == 204, answer.text
