@@ -2,7 +2,8 @@
 
 Two uvicorn processes, each started as `make serve` starts its workers, on
 PostgreSQL, Redis and S3 (moto's server, then SeaweedFS): a share uploaded through one is
-downloaded through the other, and a download limit holds across both. Then
+downloaded through the other, a resumable (tus) upload begun through one is
+finished through the other, and a download limit holds across both. Then
 `python -m project.serve --workers 2` itself: its metrics add up over its
 workers. These need PostgreSQL and Redis, so they run in CI's second pass
 (DATABASE_URL and REDIS_URL set) and are reported as skipped, with the
@@ -90,6 +91,40 @@ def test_two_processes_share_uploads_download_limits_and_the_channel_layer(objec
         assert [body for status, body in answers if status == 200] == [data]
         details = httpx.get(f"{one}/api/shares/{limited['id']}", headers=auth, timeout=10).json()
         assert details["download_count"] == 1
+
+        # A resumable upload begun through one process, cut off, and resumed through the other.
+        big = secrets.token_bytes(13 * 1024 * 1024 + 5)
+        created = httpx.post(
+            f"{one}/api/uploads/",
+            headers={
+                "Tus-Resumable": "1.0.0",
+                "Upload-Length": str(len(big)),
+                "Upload-Metadata": "filename dHVzLmJpbg==",
+                **auth,
+            },
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        token = created.headers["Location"].rsplit("/", 1)[-1]
+        tus = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
+        first = httpx.patch(
+            f"{one}/api/uploads/{token}",
+            content=big[: 6 * 1024 * 1024 + 3],
+            headers={**tus, "Upload-Offset": "0"},
+            timeout=60,
+        )
+        assert first.status_code == 204, first.text
+        offset = int(httpx.head(f"{other}/api/uploads/{token}", headers=tus, timeout=10).headers["Upload-Offset"])
+        assert offset == 6 * 1024 * 1024 + 3
+        rest = httpx.patch(
+            f"{other}/api/uploads/{token}",
+            content=big[offset:],
+            headers={**tus, "Upload-Offset": str(offset)},
+            timeout=60,
+        )
+        assert rest.status_code == 204, rest.text
+        done = httpx.get(f"{one}/api/shares/{rest.headers['Pan-Share']}", headers=auth, timeout=10).json()
+        assert done["items"][0]["sha256"] == hashlib.sha256(big).hexdigest()
 
         # The channel layer both would use is one (Redis), and the echo answers through each.
         token = server.env["SERVER_STATUS_TOKEN"]
