@@ -248,3 +248,27 @@ def test_a_session_that_unlocked_a_request_on_its_page_may_drop_without_the_pass
         stranger.get(path)
         answer = stranger.post("/api/uploads/", headers={**tus, "X-CSRFToken": stranger.cookies["csrftoken"]})
         assert answer.status_code == 401
+
+
+@pytest.mark.parametrize("who", ["member", None])
+def test_a_gigabyte_body_without_the_right_to_upload_is_refused_unread(site, who):
+    """creation-with-upload carrying 1 GiB from an account without `upload`
+    (or no account): 403/401 before a byte of the body is read or stored."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(site.url)
+    before = _disk_use(site.media, site.spool)
+    auth = f"Authorization: Bearer {site.tokens[who]}\r\n" if who else ""
+    with socket.create_connection((parts.hostname, parts.port), timeout=20) as sock:
+        sock.sendall(
+            (
+                f"POST /api/uploads/ HTTP/1.1\r\nHost: {parts.netloc}\r\nTus-Resumable: 1.0.0\r\n{auth}"
+                f"Upload-Length: {1024**3}\r\nUpload-Metadata: {metadata(filename='big.bin')}\r\n"
+                f"Content-Type: application/offset+octet-stream\r\nContent-Length: {1024**3}\r\n\r\n"
+            ).encode()
+            + bytes(4 * MiB)
+        )
+        answer = sock.recv(65536).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 403" if who else "HTTP/1.1 401"), answer[:200]
+        assert _disk_use(site.media, site.spool) == before
