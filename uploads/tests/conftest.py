@@ -85,6 +85,18 @@ class TusSite:
         assert answer.status_code == 200, answer.status_code
         return int(answer.headers["Upload-Offset"])
 
+    def expire(self, location: str) -> None:
+        """Move an upload's expiry into the past (in the server's database)."""
+        token = location.rsplit("/", 1)[-1]
+        self.server.manage(
+            "shell",
+            "-c",
+            "from datetime import timedelta; from django.utils import timezone; "
+            "from uploads.models import Upload, token_digest; "
+            f"Upload.objects.filter(token_hash=token_digest({token!r}))"
+            ".update(expires_at=timezone.now() - timedelta(seconds=1))",
+        )
+
     def share(self, share_id: str, who: str = "owner") -> dict:
         response = httpx.get(f"{self.url}/api/shares/{share_id}", headers=self.auth(who), timeout=30)
         assert response.status_code == 200, response.text

@@ -22,23 +22,21 @@ def test_tuspy_stops_and_resumes_from_its_url_store(tus_site, tmp_path):
     path = tmp_path / "tuspy.bin"
     path.write_bytes(data)  # tuspy fingerprints a file by its path (a stream it closes)
     store = FileStorage(str(tmp_path / "urls.json"))
-    first = _client(tus_site).uploader(
-        file_path=str(path),
-        chunk_size=2 * MiB,
-        metadata={"filename": "tuspy.bin"},
-        store_url=True,
-        url_storage=store,
-    )
+
+    def uploader():
+        return _client(tus_site).uploader(
+            file_path=str(path),
+            chunk_size=2 * MiB,
+            metadata={"filename": "tuspy.bin"},
+            store_url=True,
+            url_storage=store,
+        )
+
+    first = uploader()
     first.upload(stop_at=4 * MiB)  # the script is interrupted here
     assert tus_site.offset(first.url) == 4 * MiB
     # A new run finds the upload by the file's fingerprint and goes on from the server's offset.
-    second = _client(tus_site).uploader(
-        file_path=str(path),
-        chunk_size=2 * MiB,
-        metadata={"filename": "tuspy.bin"},
-        store_url=True,
-        url_storage=store,
-    )
+    second = uploader()
     assert second.url == first.url
     assert second.offset == 4 * MiB
     second.upload()

@@ -206,15 +206,7 @@ def test_finished_terminated_and_guessed_uploads(tus_site):
 def test_expired_upload_is_gone_and_purged(tus_site):
     location = tus_site.created(10)
     tus_site.patch(location, 0, b"12345")
-    token = location.rsplit("/", 1)[-1]
-    tus_site.server.manage(
-        "shell",
-        "-c",
-        "from datetime import timedelta; from django.utils import timezone; "
-        "from uploads.models import Upload, token_digest; "
-        f"Upload.objects.filter(token_hash=token_digest({token!r}))"
-        ".update(expires_at=timezone.now() - timedelta(seconds=1))",
-    )
+    tus_site.expire(location)
     assert tus_site.head(location).status_code == 410
     assert tus_site.patch(location, 5, b"67890").status_code == 410
     before = _stored_files(tus_site)
