@@ -24,8 +24,9 @@ from project.routing import origin_checked, websocket_urlpatterns  # noqa: E402
 from shortener.asgi import ShortLinkFastPath  # noqa: E402
 from uploads.asgi import TusBodies  # noqa: E402
 
-# Without these, daphne holds big uploads and downloads in memory whole and
-# drops over-size WebSocket messages without a close code (see the module).
+# Without these, daphne stores whole uploads before Pan sees them, holds big
+# downloads in memory and drops over-size WebSocket messages without a close
+# code (see the module).
 daphne_fixes.apply_all()
 
 # What a process killed mid-upload left behind goes now, not only at the
@@ -36,8 +37,8 @@ application = ProtocolTypeRouter(
     {
         # Successful short-link redirects are answered before Django's
         # middleware (shortener/asgi.py); bodies over their limit are
-        # refused before Django spools them (project/lib/bodies.py; under
-        # daphne Twisted refuses them first, see daphne_fixes).
+        # refused before Django spools them (project/lib/bodies.py), under
+        # daphne too (it streams bodies to the application, see daphne_fixes).
         # tus bodies go to their views as a stream instead (uploads/asgi.py).
         "http": ShortLinkFastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
         # Channels' canonical wiring, with an origin check that lets clients

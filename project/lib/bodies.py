@@ -28,6 +28,11 @@ is JSON in the caller's language (`Accept-Language`: no middleware has run)
 and closes the connection. An allowance that fails (the database down) is
 logged and counts as None: the small limit, never a larger one.
 
+Resumable uploads (tus, `POST`/`PATCH` under `/api/uploads/`) do not come
+here: `uploads.asgi.TusBodies` streams their bodies to their views, which
+refuse a `Content-Length` over what the upload still lacks before reading
+(docs/uploads.md).
+
 This module imports no app: apps declare, the guard asks.
 `bearer_user_id` (a Bearer access token verified without the database) is
 here for the rate limiter, which keys signed-in clients by it.
@@ -122,23 +127,6 @@ def refusal_headers(body: bytes) -> list[tuple[bytes, bytes]]:
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
-
-
-# --- until wave3-daphne lands: what project.lib.daphne_fixes still calls --------
-# (`refuses_large_bodies` is removed there; delete these two with it.)
-
-
-def body_limit(method: str, path: str, headers: Headers) -> int:
-    """Twisted's early check (sync, no database): the small limit unless the
-    path's view declares an allowance; `BodySizeGuard` then decides."""
-    match = _route({"path": path})
-    if match is not None and _declared(match, "body_allowance") is not None:
-        return 2**63
-    return settings.MAX_SMALL_BODY
-
-
-def refusal_for(method: str, path: str) -> type[ApplicationError]:
-    return refusal(_route({"path": path}))
 
 
 # --- Bearer tokens without the database (the rate limiter's key) ----------------

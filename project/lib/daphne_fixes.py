@@ -1,12 +1,20 @@
-"""Fixes to daphne 4.2.x, the server `make run` uses, applied at start-up.
+"""Fixes to daphne, the server `make run` uses, applied at start-up.
 
-Each fix is measured and tested, switches itself off for any other daphne
-version (or another ASGI server), and says why it exists:
+Each fix is measured and tested and says why it exists. They reach into
+daphne's and Twisted's internals, so every one is applied only under the
+exact versions it was written against (`DAPHNE_VERSION`, `TWISTED_VERSION`,
+pinned in requirements.txt); under any other version it stays off and a
+warning says so (project/tests/test_daphne_fixes.py fails on a version bump,
+so the fixes are checked again before the pins move). Another ASGI server
+(uvicorn) is untouched.
 
-- `without_form_parsing`: Twisted parsed every multipart body into memory
-  (a 100 MB upload cost 1.3 GB) although daphne never uses the result.
-- `body_from_disk`: daphne queued a whole request body in memory before the
-  application read any of it.
+- `streams_request_bodies`: Twisted wrote every request body to a temporary
+  file and daphne started the application only once all of it was in: an
+  upload whose client vanished midway never reached Pan (its bytes were
+  lost), and a body over its limit filled the disk before anything could
+  refuse it. Now the application starts as soon as the headers are in and
+  gets the body as it arrives, with backpressure; the body-size rule is
+  `project.lib.bodies.BodySizeGuard`, the same under every server.
 - `send_backpressure`: daphne buffered responses for slow clients without
   limit (a 200 MB download held 200 MB).
 - `closes_over_size_messages`: an over-size WebSocket message dropped the
@@ -16,135 +24,321 @@ version (or another ASGI server), and says why it exists:
 - `ends_broken_responses`: a response whose body failed after it started
   (a download that lost its slot, a stored file that ended early) left the
   connection open, so the client waited for bytes that never came.
-- `refuses_large_bodies`: Twisted stored every request body in a temporary
-  file before Pan's code ran, so a body over its limit (SPEC §2) filled the
-  disk before anything could refuse it.
 
 With them a 200 MB round trip grows daphne by ~10 MiB (pan/tests/test_live.py).
 """
 
 import asyncio
 import functools
-import inspect
 import io
 import logging
-import os
+from urllib.parse import parse_qs
+
+# The versions every fix here was written against and tested with.
+DAPHNE_VERSION = "4.2.3"
+TWISTED_VERSION = "26.10.0"
+
+logger = logging.getLogger(__name__)
+
+
+def installed_versions() -> tuple[str | None, str | None]:
+    """(daphne, Twisted) as installed; None for one that is not."""
+    try:
+        import daphne
+        import twisted
+    except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
+        return None, None
+    return daphne.__version__, twisted.__version__
+
+
+def versions_match() -> bool:
+    return installed_versions() == (DAPHNE_VERSION, TWISTED_VERSION)
+
+
+_warned: set[str] = set()
+
+
+def _gated(fix: str) -> bool:
+    """Whether `fix` may be applied here; warns (once per fix) when the versions differ."""
+    daphne_version, twisted_version = installed_versions()
+    if daphne_version is None:
+        return False  # served by another ASGI server
+    if (daphne_version, twisted_version) == (DAPHNE_VERSION, TWISTED_VERSION):
+        return True
+    if fix not in _warned:
+        _warned.add(fix)
+        logger.warning(
+            "project.lib.daphne_fixes.%s is off: written for daphne %s and Twisted %s, installed are "
+            "daphne %s and Twisted %s; check it against these versions",
+            fix,
+            DAPHNE_VERSION,
+            TWISTED_VERSION,
+            daphne_version,
+            twisted_version,
+        )
+    return False
 
 
 def apply_all() -> None:
-    try:
-        import daphne
-    except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
-        return
-    if not daphne.__version__.startswith("4.2."):
-        logging.getLogger(__name__).warning(
-            "project.lib.daphne_fixes: daphne %s is not 4.2.x, so its fixes are off "
-            "(upload and download memory, broken responses): check them against this version",
-            daphne.__version__,
-        )
-    without_form_parsing()
-    body_from_disk()
+    streams_request_bodies()
     send_backpressure()
     closes_over_size_messages()
     ends_broken_responses()
     access_log_without_queries()
-    refuses_large_bodies()
 
 
-def without_form_parsing() -> None:
-    """Stop Twisted from parsing multipart bodies that daphne never uses.
+# The most body bytes queued for the application before Twisted stops
+# reading from the client; reading resumes once the application has taken
+# half of them. Each request holds at most this much (plus one socket read).
+BODY_QUEUE_BYTES = 1024 * 1024
+# The application gets queued neighbours joined into messages of up to this size.
+BODY_READ_BYTES = 256 * 1024
+# How long a connection whose response ended before its request body keeps
+# reading (and dropping) what the client still sends, so that the answer is
+# not lost to a reset, before it is cut.
+UNREAD_BODY_LINGER_SECONDS = 2.0
 
-    Twisted's `Request` reads a whole `multipart/form-data` body into memory
-    and parses it with the email parser into `request.args` (twisted#5511)
-    before daphne hands the raw body to the application: a 100 MB upload
-    cost daphne 1.3 GB. Twisted's `parsePOSTFormSubmission=False` turns
-    that off; daphne itself only forwards the raw body.
+
+class _BodyStream(asyncio.Queue):
+    """daphne's input queue for one HTTP request whose body arrives while the application runs.
+
+    Twisted's body chunks come in through `feed` as `http.request` messages
+    with `more_body=True`; the end of the body adds an empty one with
+    `more_body=False`. daphne's own `process` puts the whole body (read from
+    `request.content`, here always empty) at once: those puts are ignored.
+    Its `http.disconnect` passes, after every chunk that came before it.
+    """
+
+    def __init__(self, request):
+        super().__init__()
+        self._request = request
+        self.queued_bytes = 0
+        self.paused = False
+
+    def put_nowait(self, message):
+        if message.get("type") == "http.request":
+            return
+        super().put_nowait(message)
+
+    def feed(self, body: bytes, *, more_body: bool) -> None:
+        super().put_nowait({"type": "http.request", "body": body, "more_body": more_body})
+        self.queued_bytes += len(body)
+        if self.queued_bytes > BODY_QUEUE_BYTES:
+            # Every time: Twisted resumes reading on its own when the socket's
+            # send buffer drains during a body.
+            self.paused = True
+            _pause_reading(self._request)
+
+    def discard(self) -> None:
+        """Drop what the application has not read: the response is over."""
+        kept = [message for message in self._queue if message.get("type") != "http.request"]
+        self._queue.clear()
+        self._queue.extend(kept)
+        self.queued_bytes = 0
+        self.paused = False
+
+    async def get(self):
+        request = self._request
+        if request.pan_expect_continue:
+            # The application wants the body: now the client may send it.
+            request.pan_expect_continue = False
+            if request.channel is not None and not request.startedWriting and not request.pan_body_complete:
+                request.channel._send100Continue()
+        message = await super().get()
+        if message.get("type") != "http.request":
+            return message
+        parts, size, more_body = [message["body"]], len(message["body"]), message["more_body"]
+        while more_body and size < BODY_READ_BYTES and not self.empty():
+            following = self._queue[0]  # same loop, no await: peeking is safe
+            if following.get("type") != "http.request":
+                break
+            super().get_nowait()
+            parts.append(following["body"])
+            size += len(following["body"])
+            more_body = following["more_body"]
+        self.queued_bytes -= size
+        if self.paused and self.queued_bytes <= BODY_QUEUE_BYTES // 2:
+            self.paused = False
+            _resume_reading(request)
+        return {
+            "type": "http.request",
+            "body": parts[0] if len(parts) == 1 else b"".join(parts),
+            "more_body": more_body,
+        }
+
+
+def _pause_reading(request) -> None:
+    channel = request.channel
+    if channel is None:
+        return
+    channel._networkProducer.pauseProducing()
+    if "pan_saved_timeout" not in request.__dict__:
+        # The client is not idle, the application is: no idle timeout meanwhile.
+        request.pan_saved_timeout = channel.setTimeout(None)
+
+
+def _resume_reading(request) -> None:
+    channel = request.channel
+    if channel is None:
+        return
+    saved = request.__dict__.pop("pan_saved_timeout", None)
+    if saved and not request.pan_body_complete:  # once the body is in, Twisted keeps it off until the response
+        channel.setTimeout(saved)
+    if not channel._waitingForTransport:  # else Twisted resumes once the socket drains
+        channel._networkProducer.resumeProducing()
+
+
+def _drop(*args) -> None:
+    return None
+
+
+def _close_unread(channel) -> None:
+    """`HTTPChannel.loseConnection` for a request whose body was not read to its end.
+
+    Closing at once with the client's bytes unread would reset the
+    connection, and a client still sending could lose the answer; so the
+    connection is half-closed once the answer is out, what still arrives is
+    dropped unread for `UNREAD_BODY_LINGER_SECONDS`, then it is cut.
+    """
+    if getattr(channel, "pan_closing", False):
+        return
+    channel.pan_closing = True
+    from twisted.internet import reactor
+
+    transport = channel.transport
+    channel._networkProducer.unregisterProducer()  # as HTTPChannel.loseConnection: a producer holds the close back
+    transport.resumeProducing()  # read (and drop) even when paused for the application
+    try:
+        transport.loseWriteConnection()
+    except (AttributeError, NotImplementedError):  # a transport that cannot half-close
+        transport.loseConnection()
+    reactor.callLater(UNREAD_BODY_LINGER_SECONDS, transport.abortConnection)
+
+
+def streams_request_bodies() -> None:
+    """Start the application as soon as a request's headers are in, and stream its body to it.
+
+    Twisted calls `Request.requestReceived` (and so daphne's `process`) only
+    once the whole body is in, written to a temporary file on the way
+    (`Request.gotLength`/`handleContentChunk`). For a request with a body
+    (`Content-Length` over 0, or chunked) this takes over at
+    `HTTPChannel.allHeadersReceived`: it sets what Twisted's
+    `requestReceived` would (method, URI, path, arguments, protocol) and
+    calls daphne's `process` at once, with an empty `content`; each chunk
+    Twisted decodes then goes to the application's queue (`_BodyStream`)
+    instead of a file, and the end of the body to it as `more_body=False`.
+    Past `BODY_QUEUE_BYTES` unread, Twisted stops reading from the socket
+    until the application catches up, so memory stays flat and a slow
+    application slows the client down. A client that goes away midway
+    gives the application every byte it sent, then `http.disconnect`.
+
+    `Expect: 100-continue` is answered when the application first asks for
+    the body, so a body refused from its headers (413 from `BodySizeGuard`)
+    is never invited. A response that starts before the body is in carries
+    `Connection: close`; once it ends, what the application did not read is
+    dropped, and so is whatever else arrives, until the connection closes
+    (`_close_unread`). Requests without a body (and WebSocket handshakes)
+    go Twisted's way as before; keep-alive and pipelining are Twisted's.
     """
     try:
         from daphne.http_protocol import WebRequest
-    except ImportError:  # served by another ASGI server
-        return
-    if getattr(WebRequest.__init__, "pan_no_form_parsing", False):
-        return
-    from twisted.web.http import Request
-
-    if "parsePOSTFormSubmission" not in inspect.signature(Request.__init__).parameters:
-        return
-    original = WebRequest.__init__
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("parsePOSTFormSubmission", False)
-        original(self, *args, **kwargs)
-
-    __init__.pan_no_form_parsing = True
-    WebRequest.__init__ = __init__
-
-
-class _DiskBackedBodyQueue(asyncio.Queue):
-    """daphne's input queue for one HTTP request, without the body in memory.
-
-    Twisted has already written the whole body to a temporary file; daphne
-    then reads all of it into this queue at once, in 8 KiB messages, before
-    the application has read any (daphne/http_protocol.py `process`): the
-    server held as much memory as the upload was large. Here a body message
-    keeps only its place in that file, and `get` reads it back when the
-    application asks, joining neighbours into reads of up to 256 KiB.
-    """
-
-    read_size = 256 * 1024
-
-    def __init__(self, content):
-        super().__init__()
-        self._content = content
-        self._queued_bytes = 0
-
-    def put_nowait(self, message):
-        if message.get("type") == "http.request" and message.get("body"):
-            length = len(message["body"])
-            message = {"type": "http.request", "more_body": message.get("more_body", False)}
-            message["pan_span"] = (self._queued_bytes, length)
-            self._queued_bytes += length
-        super().put_nowait(message)
-
-    async def get(self):
-        message = await super().get()
-        span = message.pop("pan_span", None)
-        if span is None:
-            return message
-        offset, length = span
-        while message.get("more_body") and length < self.read_size and not self.empty():
-            following = self._queue[0]  # same process, same loop: peek without waiting
-            if "pan_span" not in following:
-                break
-            super().get_nowait()
-            length += following["pan_span"][1]
-            message["more_body"] = following.get("more_body", False)
-        try:
-            message["body"] = os.pread(self._content.fileno(), length, offset)
-        except (OSError, ValueError):  # the request is over and Twisted closed the file
-            return {"type": "http.disconnect"}
-        return message
-
-
-def body_from_disk() -> None:
-    """Give daphne's HTTP requests a `_DiskBackedBodyQueue` (daphne 4.2.x only)."""
-    try:
-        import daphne
         from daphne.server import Server
+        from twisted.web.http import HTTPChannel
     except ImportError:
         return
-    if not daphne.__version__.startswith("4.2.") or getattr(Server.create_application, "pan_disk_body", False):
+    if not _gated("streams_request_bodies") or getattr(HTTPChannel.allHeadersReceived, "pan_streams", False):
         return
-    original = Server.create_application
+
+    original_all_headers_received = HTTPChannel.allHeadersReceived
+    original_handle_content_chunk = WebRequest.handleContentChunk
+    original_request_received = WebRequest.requestReceived
+    original_handle_reply = WebRequest.handle_reply
+    original_finish = WebRequest.finish
+    original_create_application = Server.create_application
+
+    def allHeadersReceived(self):  # noqa: N802 - Twisted's interface
+        request = self.requests[-1]
+        if self.length == 0 or not isinstance(request, WebRequest):
+            return original_all_headers_received(self)
+        # Twisted 26.10.0's allHeadersReceived, without `gotLength` (its file)
+        # and with 100 Continue left to the application (see _BodyStream.get).
+        request.parseCookies()
+        self.persistent = self.checkPersistence(request, self._version)
+        expect = request.requestHeaders.getRawHeaders(b"Expect")
+        request.pan_expect_continue = bool(
+            expect and expect[0].lower() == b"100-continue" and self._version == b"HTTP/1.1"
+        )
+        request.pan_streaming = True
+        request.pan_body_complete = False
+        request.content = io.BytesIO()  # never written: the body goes to the application
+        # What Twisted's requestReceived sets before it calls process.
+        command, target, version = self._command, self._path, self._version
+        request.method, request.uri, request.clientproto = command, target, version
+        request.path, _, query = target.partition(b"?")
+        request.args = parse_qs(query, 1) if query else {}
+        request.process()
+
+    def handleContentChunk(self, data):  # noqa: N802
+        if not getattr(self, "pan_streaming", False):
+            return original_handle_content_chunk(self, data)
+        stream = self.application_queue
+        if isinstance(stream, _BodyStream) and not self.finished and not self._disconnected:
+            stream.feed(data, more_body=True)
+        return None
+
+    def requestReceived(self, command, path, version):  # noqa: N802 - the whole body is in
+        if not getattr(self, "pan_streaming", False):
+            return original_request_received(self, command, path, version)
+        self.pan_body_complete = True
+        saved = self.__dict__.get("pan_saved_timeout")
+        if saved and self.channel is not None:
+            # allContentReceived found the idle timeout off (paused): restore it after the response.
+            self.channel._savedTimeOut = saved
+        stream = self.application_queue
+        if isinstance(stream, _BodyStream) and not self.finished:
+            stream.feed(b"", more_body=False)
+        return None
+
+    def handle_reply(self, message):
+        starts = message.get("type") == "http.response.start" and not self._response_started
+        original_handle_reply(self, message)
+        if (
+            starts
+            and getattr(self, "pan_streaming", False)
+            and not self.pan_body_complete
+            and self.channel is not None
+            and not self.finished
+        ):
+            # The rest of the body may go unread: this connection ends with the response.
+            self.channel.persistent = False
+            if not self.responseHeaders.hasHeader(b"connection"):
+                self.responseHeaders.setRawHeaders(b"connection", [b"close"])
+
+    def finish(self):
+        channel = self.channel
+        if (
+            getattr(self, "pan_streaming", False)
+            and not self.pan_body_complete
+            and channel is not None
+            and not self._disconnected
+            and not self.finished
+        ):
+            # The response is over before the body: store none of the rest.
+            self.pan_expect_continue = False
+            if isinstance(self.application_queue, _BodyStream):
+                self.application_queue.discard()
+            channel.persistent = False
+            channel.dataReceived = channel.rawDataReceived = channel.lineReceived = _drop
+            channel.loseConnection = functools.partial(_close_unread, channel)
+        return original_finish(self)
 
     def create_application(self, protocol, scope):
-        content = getattr(protocol, "content", None)
-        if scope.get("type") != "http" or content is None or isinstance(content, io.BytesIO):
-            return original(self, protocol, scope)
+        if scope.get("type") != "http" or not getattr(protocol, "pan_streaming", False):
+            return original_create_application(self, protocol, scope)
         # daphne 4.2.3's create_application, with the queue swapped.
         if "application_instance" in self.connections[protocol]:
             raise RuntimeError("an application instance already exists for this request")
-        input_queue = _DiskBackedBodyQueue(content)
+        input_queue = _BodyStream(protocol)
         scope.setdefault("asgi", {"version": "3.0"})
         application_instance = self.application(
             scope=scope, receive=input_queue.get, send=functools.partial(self.handle_reply, protocol)
@@ -156,7 +350,13 @@ def body_from_disk() -> None:
         )
         return input_queue
 
-    create_application.pan_disk_body = True
+    for function in (allHeadersReceived, handleContentChunk, requestReceived, handle_reply, finish, create_application):
+        function.pan_streams = True
+    HTTPChannel.allHeadersReceived = allHeadersReceived
+    WebRequest.handleContentChunk = handleContentChunk
+    WebRequest.requestReceived = requestReceived
+    WebRequest.handle_reply = handle_reply
+    WebRequest.finish = finish
     Server.create_application = create_application
 
 
@@ -195,7 +395,7 @@ class _WriteGate:
 
 
 def send_backpressure() -> None:
-    """Make daphne's `send` wait while the client is not reading (daphne 4.2.x).
+    """Make daphne's `send` wait while the client is not reading.
 
     daphne writes every response chunk to Twisted at once, so a download to
     a slow client piled up in the server's memory (200 MB for a 200 MB file).
@@ -203,12 +403,11 @@ def send_backpressure() -> None:
     returns only once the socket can take more.
     """
     try:
-        import daphne
         from daphne.http_protocol import WebRequest
         from daphne.server import Server
     except ImportError:
         return
-    if not daphne.__version__.startswith("4.2.") or getattr(Server.handle_reply, "pan_backpressure", False):
+    if not _gated("send_backpressure") or getattr(Server.handle_reply, "pan_backpressure", False):
         return
     original = Server.handle_reply
 
@@ -266,7 +465,7 @@ def closes_over_size_messages() -> None:
     except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
         return
     original = WebSocketFactory.setProtocolOptions
-    if getattr(original, "pan_close_not_drop", False):
+    if not _gated("closes_over_size_messages") or getattr(original, "pan_close_not_drop", False):
         return
 
     def set_protocol_options(self, *args, **kwargs):
@@ -287,11 +486,10 @@ def ends_broken_responses() -> None:
     does this (the client sees the body end early, as it should).
     """
     try:
-        import daphne
         from daphne.http_protocol import WebRequest
     except ImportError:
         return
-    if not daphne.__version__.startswith("4.2.") or getattr(WebRequest.handle_exception, "pan_ends_broken", False):
+    if not _gated("ends_broken_responses") or getattr(WebRequest.handle_exception, "pan_ends_broken", False):
         return
     original = WebRequest.handle_exception
 
@@ -318,7 +516,7 @@ def access_log_without_queries() -> None:
     except ImportError:  # pragma: no cover - daphne is pinned in requirements.txt
         return
     original = AccessLogGenerator.__call__
-    if getattr(original, "pan_no_queries", False):
+    if not _gated("access_log_without_queries") or getattr(original, "pan_no_queries", False):
         return
 
     def __call__(self, protocol, action, details):
@@ -328,141 +526,3 @@ def access_log_without_queries() -> None:
 
     __call__.pan_no_queries = True
     AccessLogGenerator.__call__ = __call__
-
-
-# How long a refused connection keeps reading (and dropping) what the client
-# still sends, so that its 413 is not lost to a reset (see below).
-REFUSAL_LINGER_SECONDS = 2.0
-
-
-def refuses_large_bodies() -> None:
-    """Refuse a body over `project.lib.bodies.body_limit` before Twisted stores any of it.
-
-    Twisted writes every request body to a temporary file before daphne hands
-    the request to the application: three anonymous connections announcing
-    50 GiB filled a disk by 600 MB with no answer. `gotLength` is called once
-    the headers are in, before any body byte is stored, with the method and
-    target still on the channel: a declared length over the limit is refused
-    there. A body without a length (chunked) is counted in
-    `handleContentChunk` and refused as soon as the count passes the limit;
-    what was stored until then (at most the limit) is dropped.
-
-    The 413 is written to the socket directly, as Twisted answers a malformed
-    request. Closing at once with the client's bytes unread would reset the
-    connection, and a client still sending could lose the answer; so the
-    connection is half-closed instead, and what still arrives is dropped
-    unread for `REFUSAL_LINGER_SECONDS`, then the connection is cut.
-    """
-    try:
-        import daphne
-        from daphne.http_protocol import WebRequest
-    except ImportError:
-        return
-    if not daphne.__version__.startswith("4.2.") or getattr(WebRequest.gotLength, "pan_body_limit", False):
-        return
-    from urllib.parse import unquote
-
-    from project.lib import bodies
-
-    original_got_length = WebRequest.gotLength
-    original_handle_content_chunk = WebRequest.handleContentChunk
-    original_request_received = WebRequest.requestReceived
-
-    def gotLength(self, length):  # noqa: N802 - Twisted's interface
-        self.pan_body_refused = False
-        self.pan_body_received = 0
-        self.pan_body_limit = None
-        command, target = getattr(self.channel, "_command", None), getattr(self.channel, "_path", None)
-        if length == 0:  # no body: nothing to guard
-            return original_got_length(self, length)
-        if not isinstance(command, bytes) or not isinstance(target, bytes):
-            if not _warned_no_request_line:
-                _warned_no_request_line.append(True)
-                logging.getLogger(__name__).warning(
-                    "project.lib.daphne_fixes.refuses_large_bodies: Twisted's channel has no request line "
-                    "in gotLength, so request bodies are stored before any size check: check this Twisted version"
-                )
-            return original_got_length(self, length)
-        method = command.decode("ascii", "replace")
-        # As daphne builds the ASGI path (daphne/http_protocol.py `process`).
-        path = unquote(target.split(b"?", 1)[0].decode("ascii", "replace"))
-        headers = [(name.lower(), value) for name, values in self.requestHeaders.getAllRawHeaders() for value in values]
-        self.pan_body_request = (method, path)
-        self.pan_body_limit = bodies.body_limit(method, path, headers)
-        if length is not None and length > self.pan_body_limit:
-            self.content = io.BytesIO()  # Twisted's file is never made
-            _refuse_body(self)
-            return None
-        return original_got_length(self, length)
-
-    def handleContentChunk(self, data):  # noqa: N802
-        if getattr(self, "pan_body_refused", False):
-            return None
-        limit = getattr(self, "pan_body_limit", None)
-        if limit is not None:
-            self.pan_body_received += len(data)
-            if self.pan_body_received > limit:
-                self.content.close()  # a temporary file: what it holds goes with it
-                self.content = io.BytesIO()
-                _refuse_body(self)
-                return None
-        return original_handle_content_chunk(self, data)
-
-    def requestReceived(self, command, path, version):  # noqa: N802
-        # A chunked body's last chunk may follow the refused one in the same read.
-        if getattr(self, "pan_body_refused", False):
-            return None
-        return original_request_received(self, command, path, version)
-
-    gotLength.pan_body_limit = True
-    handleContentChunk.pan_body_limit = True
-    requestReceived.pan_body_limit = True
-    WebRequest.gotLength = gotLength
-    WebRequest.handleContentChunk = handleContentChunk
-    WebRequest.requestReceived = requestReceived
-
-
-_warned_no_request_line: list[bool] = []
-
-
-def _refuse_body(request) -> None:
-    """Answer 413 on the socket, half-close, drop whatever else arrives for a moment, then cut."""
-    from twisted.internet import reactor
-
-    from project.lib import bodies
-
-    method, path = request.pan_body_request
-    request.pan_body_refused = True
-    # Twisted sends "100 Continue" after gotLength when asked to: not after a refusal.
-    request.requestHeaders.removeHeader(b"Expect")
-    accept = (request.requestHeaders.getRawHeaders(b"Accept-Language") or [b""])[0].decode("latin-1")
-    body = bodies.refusal_body(bodies.refusal_for(method, path), accept)
-    head = b"HTTP/1.1 413 Content Too Large\r\n"
-    head += b"".join(name + b": " + value + b"\r\n" for name, value in bodies.refusal_headers(body))
-    channel = request.channel
-    transport = channel.transport
-    transport.write(head + b"\r\n" + body)
-    channel.dataReceived = _drop
-    transport.unregisterProducer()  # as HTTPChannel.loseConnection does: a producer holds the close back
-    try:
-        transport.loseWriteConnection()
-    except (AttributeError, NotImplementedError):  # a transport that cannot half-close
-        transport.loseConnection()
-    reactor.callLater(REFUSAL_LINGER_SECONDS, transport.abortConnection)
-    peer = transport.getPeer()
-    request.server.log_action(
-        "http",
-        "complete",
-        {
-            "path": path,
-            "status": 413,
-            "method": method,
-            "client": f"{getattr(peer, 'host', '-')}:{getattr(peer, 'port', '-')}",
-            "time_taken": 0.0,
-            "size": len(body),
-        },
-    )
-
-
-def _drop(data: bytes) -> None:
-    return None

@@ -1,26 +1,72 @@
-"""The daphne fixes are clever layers: they must be active under the pinned daphne."""
+"""The daphne fixes are clever layers: they must be active under the pinned daphne and Twisted, and only there."""
 
 import io
+import logging
+import re
+from pathlib import Path
 
 import daphne
+import twisted
 from daphne.access import AccessLogGenerator
 from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory
+from twisted.web.http import HTTPChannel
 
 from project.lib import daphne_fixes
 
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 
-def test_every_fix_is_active_under_the_pinned_daphne():
-    assert daphne.__version__.startswith("4.2.")
+
+def pinned(name: str) -> str:
+    match = re.search(
+        rf"^{re.escape(name)}(\[[^\]]*\])?==(\S+)", REQUIREMENTS.read_text(), re.MULTILINE | re.IGNORECASE
+    )
+    assert match, f"{name} is not pinned in requirements.txt"
+    return match.group(2)
+
+
+def test_the_installed_daphne_and_twisted_are_the_versions_the_fixes_were_written_for():
+    # A version bump fails here: check every fix against the new code
+    # (daphne/http_protocol.py, daphne/server.py, twisted/web/http.py), then
+    # move DAPHNE_VERSION / TWISTED_VERSION and the pins together.
+    assert (daphne.__version__, twisted.__version__) == (daphne_fixes.DAPHNE_VERSION, daphne_fixes.TWISTED_VERSION)
+    assert pinned("daphne") == daphne_fixes.DAPHNE_VERSION
+    assert pinned("Twisted") == daphne_fixes.TWISTED_VERSION
+    assert daphne_fixes.versions_match()
+
+
+def test_every_fix_is_active_under_the_pinned_versions():
     daphne_fixes.apply_all()
-    assert WebRequest.__init__.pan_no_form_parsing
-    assert Server.create_application.pan_disk_body
+    streams = [
+        HTTPChannel.allHeadersReceived,
+        WebRequest.handleContentChunk,
+        WebRequest.requestReceived,
+        WebRequest.handle_reply,
+        WebRequest.finish,
+        Server.create_application,
+    ]
+    assert all(getattr(function, "pan_streams", False) for function in streams)
     assert Server.handle_reply.pan_backpressure
     assert WebSocketFactory.setProtocolOptions.pan_close_not_drop
     assert WebRequest.handle_exception.pan_ends_broken
     assert AccessLogGenerator.__call__.pan_no_queries
-    assert WebRequest.gotLength.pan_body_limit and WebRequest.handleContentChunk.pan_body_limit
+
+
+def test_under_another_version_every_fix_stays_off_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(daphne, "__version__", "4.2.4")
+    monkeypatch.setattr(daphne_fixes, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="project.lib.daphne_fixes"):
+        assert not daphne_fixes._gated("streams_request_bodies")
+        assert not daphne_fixes._gated("send_backpressure")
+        assert not daphne_fixes._gated("streams_request_bodies")  # warned once per fix
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert "streams_request_bodies is off" in messages[0] and "daphne 4.2.4" in messages[0]
+    monkeypatch.setattr(twisted, "__version__", "27.1.0")
+    monkeypatch.setattr(daphne, "__version__", daphne_fixes.DAPHNE_VERSION)
+    assert not daphne_fixes.versions_match()
+    assert not daphne_fixes._gated("ends_broken_responses")
 
 
 def test_daphnes_access_log_never_prints_a_query_string():

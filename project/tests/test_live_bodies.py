@@ -9,9 +9,8 @@ there. Only the view a body routes to can allow more than `MAX_SMALL_BODY`
 anyone else, to any upload path, is refused before a byte is stored; an
 uploader's token still uploads.
 
-Servers: uvicorn. daphne joins once wave3-daphne has landed (Twisted
-stores a whole body before the application runs until then): add it to
-`SERVERS`.
+Servers: daphne (which streams bodies to the application,
+`daphne_fixes.streams_request_bodies`) and uvicorn.
 """
 
 import hashlib
@@ -35,7 +34,7 @@ PASSWORD = "Spool-Field-71"
 BOUNDARY = "----pan-bodies-boundary-5e0c2a"
 
 
-SERVERS = ["uvicorn"]
+SERVERS = ["daphne", "uvicorn"]
 
 
 @pytest.fixture(scope="module", params=SERVERS)
