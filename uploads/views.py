@@ -297,7 +297,10 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
     outcome = _Outcome()
     start = upload.offset
     cached = _DIGESTS.pop(upload.pk, None)
-    digest = cached[1] if cached is not None and cached[0] == start else None
+    if start == 0:
+        digest = hashlib.sha256()  # every byte will have passed through a PATCH of this process
+    else:
+        digest = cached[1] if cached is not None and cached[0] == start else None
     check = CHECKSUMS[checksum[0]]() if checksum else None
     allowance = upload.lacking
     state = {"unrecorded": 0}
