@@ -104,8 +104,16 @@ async def api_json(session, method, url, **kwargs):
         return body
 
 
+async def settled() -> None:
+    """Wait until what earlier cases wrote is on disk (outside the timed part),
+    so an upload does not pay for the writeback of the one before it (or of
+    the payload files) and each upload starts from the same state."""
+    await asyncio.to_thread(os.sync)
+
+
 async def upload(session, url, headers, path: Path, pid) -> tuple[dict, dict]:
     size_mib = path.stat().st_size / 2**20  # noqa: ASYNC240 - one stat, outside the timed part
+    await settled()
     async with PeakSampler(pid) as memory:
         started = time.perf_counter()
         with open(path, "rb") as handle:  # noqa: ASYNC230 - aiohttp streams it in chunks
@@ -148,6 +156,7 @@ async def tus_upload(session, base, headers, path: Path, expected_sha: str, pid,
     metadata = "filename " + base64.b64encode(path.name.encode()).decode()
     patches = 0
     share = None
+    await settled()
     async with PeakSampler(pid) as memory:
         started = time.perf_counter()
         creation = {**headers, **TUS, "Upload-Length": str(size), "Upload-Metadata": metadata}
