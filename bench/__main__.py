@@ -7,7 +7,8 @@
 
 For each server: login, short-link redirects, the share page, WebSocket
 echo, a large upload and its download (with the server's peak resident
-memory), and the zip of a several-file share as large as that file. Then
+memory), the same file as one resumable (tus) upload, and the zip of a
+several-file share as large as that file. Then
 the same work on the FastAPI tutorial app (bench/fastapi_app.py) and the
 machine's ceilings (disk read, nginx sendfile). Prints every figure, then
 SPEC §9's ratios against the tutorial app with their aims, and writes JSON
@@ -16,6 +17,7 @@ SPEC §9's ratios against the tutorial app with their aims, and writes JSON
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -32,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+from yarl import URL
 
 from .ceilings import Nginx, cat_throughput
 from .load import http_load, websocket_echo
@@ -59,6 +62,9 @@ def parse_args(argv=None):
     )
     parser.add_argument("--file-mib", type=int, default=200, help="size of the upload/download file")
     parser.add_argument("--quick", action="store_true", help="small counts and a 5 MiB file")
+    parser.add_argument(
+        "--tus-chunk-mib", type=int, help="bytes per tus PATCH (default 64 MiB; 1 MiB with --quick, several PATCHes)"
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate cores")
     parser.add_argument("--no-fastapi", action="store_true", help="skip the FastAPI tutorial app comparison")
     parser.add_argument("--out", type=Path, help="JSON output path (default bench/results/<time>.json)")
@@ -98,8 +104,16 @@ async def api_json(session, method, url, **kwargs):
         return body
 
 
+async def settled() -> None:
+    """Wait until what earlier cases wrote is on disk (outside the timed part),
+    so an upload does not pay for the writeback of the one before it (or of
+    the payload files) and each upload starts from the same state."""
+    await asyncio.to_thread(os.sync)
+
+
 async def upload(session, url, headers, path: Path, pid) -> tuple[dict, dict]:
     size_mib = path.stat().st_size / 2**20  # noqa: ASYNC240 - one stat, outside the timed part
+    await settled()
     async with PeakSampler(pid) as memory:
         started = time.perf_counter()
         with open(path, "rb") as handle:  # noqa: ASYNC230 - aiohttp streams it in chunks
@@ -114,6 +128,75 @@ async def upload(session, url, headers, path: Path, pid) -> tuple[dict, dict]:
     }
     row.update(rss_before_mib=round(memory.before, 1), rss_peak_mib=round(memory.peak, 1))
     return row, created
+
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+async def file_slice(path: Path, start: int, length: int):
+    """`length` bytes of the file from `start`, in 1 MiB reads (a PATCH's streamed body)."""
+    with open(path, "rb") as handle:  # noqa: ASYNC230 - page-cached reads of our own file, 1 MiB at a time
+        handle.seek(start)
+        while length > 0:
+            block = handle.read(min(CHUNK, length))
+            if not block:
+                raise RuntimeError(f"{path} ended {length} bytes early")
+            length -= len(block)
+            yield block
+
+
+async def tus_upload(session, base, headers, path: Path, expected_sha: str, pid, chunk: int) -> dict:
+    """The file as one tus 1.0.0 upload (docs/uploads.md): a creation, then
+    PATCHes of `chunk` bytes streamed from the file, timed together with the
+    server's peak resident memory. Checked: every PATCH moves the offset to
+    where it should be, the last one names the new share (`Pan-Share`), and
+    that share's item has the file's SHA-256 and size."""
+    size = path.stat().st_size  # noqa: ASYNC240 - one stat, outside the timed part
+    size_mib = size / 2**20
+    metadata = "filename " + base64.b64encode(path.name.encode()).decode()
+    patches = 0
+    share = None
+    await settled()
+    async with PeakSampler(pid) as memory:
+        started = time.perf_counter()
+        creation = {**headers, **TUS, "Upload-Length": str(size), "Upload-Metadata": metadata}
+        async with session.post(f"{base}/api/uploads/", headers=creation) as response:
+            if response.status != 201:
+                raise RuntimeError(f"tus creation -> {response.status}: {await response.text()}")
+            location = response.url.join(URL(response.headers["Location"]))
+        offset = 0
+        while offset < size:
+            length = min(chunk, size - offset)
+            patch = {
+                **TUS,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+                "Content-Length": str(length),
+            }
+            async with session.patch(location, headers=patch, data=file_slice(path, offset, length)) as response:
+                if response.status != 204:
+                    raise RuntimeError(f"tus PATCH at {offset} -> {response.status}: {await response.text()}")
+                answered = int(response.headers.get("Upload-Offset", -1))
+                if answered != offset + length:
+                    raise RuntimeError(f"tus PATCH at {offset}: Upload-Offset {answered}, not {offset + length}")
+                share = response.headers.get("Pan-Share")
+            offset += length
+            patches += 1
+        seconds = time.perf_counter() - started
+    if share is None:
+        raise RuntimeError("tus: the completing PATCH named no share (Pan-Share)")
+    stored = await api_json(session, "GET", f"{base}/api/shares/{share}", headers=headers)
+    items = stored.get("items", [])
+    row = {
+        "name": f"tus upload {size_mib:.0f} MiB, {chunk / 2**20:g} MiB PATCHes",
+        "mib_per_s": round(size_mib / seconds, 1),
+        "seconds": round(seconds, 2),
+        "patches": patches,
+    }
+    row.update(rss_before_mib=round(memory.before, 1), rss_peak_mib=round(memory.peak, 1))
+    row["bytes_ok"] = len(items) == 1 and items[0]["size"] == size
+    row["sha256_ok"] = len(items) == 1 and items[0]["sha256"] == expected_sha
+    return row
 
 
 async def create_share(session, base, headers, paths: list[Path]) -> dict:
@@ -174,6 +257,7 @@ class Plan:
 
     quick: bool
     pin: bool
+    tus_chunk: int
     workdir: Path
     payload: Path
     payload_sha: str
@@ -265,6 +349,8 @@ async def measure_pan(plan: Plan, kind: str, args) -> list[dict]:
                 upload_url=f"{base}/api/files",
                 auth=auth,
             )  # fmt: skip
+            # Issue 21: the same file as one resumable (tus) upload, beside the multipart one.
+            rows.append(await tus_upload(session, base, auth, plan.payload, plan.payload_sha, pid, plan.tus_chunk))
             content_url = f"{base}/api/files/{created['unique_name']}/content"
             single = await downloads(session, plan, content_url, pid, {"X-Share-Code": created["share_code"]})
             rows += single
@@ -380,6 +466,7 @@ async def run(args) -> dict:
     plan = Plan(
         quick=args.quick,
         pin=not args.no_pin and (os.cpu_count() or 1) >= 2,
+        tus_chunk=(args.tus_chunk_mib or (1 if args.quick else 64)) * CHUNK,
         workdir=workdir,
         payload=payload,
         payload_sha=sha,
@@ -488,6 +575,13 @@ def ratios(report: dict) -> list[dict]:
         if up:
             growth = round(up["rss_peak_mib"] - up["rss_before_mib"], 1)
             out.append(alone(f"upload: server memory growth, MiB ({server})", growth, "< 32", growth < 32))
+        tus = next((r for r in rows if r.get("target") == server and r["name"].startswith("tus upload ")), None)
+        if tus and up:
+            ratio = round(tus["mib_per_s"] / up["mib_per_s"], 2)
+            out.append(alone(f"tus upload / multipart upload ({server})", ratio, 1.0, ratio >= 1.0))
+        if tus:
+            growth = round(tus["rss_peak_mib"] - tus["rss_before_mib"], 1)
+            out.append(alone(f"tus upload: server memory growth, MiB ({server})", growth, "< 32", growth < 32))
     return out
 
 
