@@ -312,6 +312,16 @@ def upload_record(*, upload: Upload, lease: str, recorded: dict, release: bool =
         setattr(upload, name, value)
 
 
+def upload_bytes_lost(*, upload: Upload, lease: str, kept: int) -> None:
+    """The storage holds only `kept` bytes of what was recorded: the offset goes back there
+    (S3: the recorded parts, without the lost tail), and the client resumes from it."""
+    logger.warning("upload %s: storage holds %d of %d recorded bytes", upload.pk, kept, upload.offset)
+    recorded = {"offset": kept}
+    if upload.multipart_id:
+        recorded["tail_size"] = 0
+    upload_record(upload=upload, lease=lease, recorded=recorded)
+
+
 def upload_length_declare(*, upload: Upload, length: int) -> None:
     """creation-defer-length: the length, once known, within what was reserved (413 over it)."""
     if upload.length is not None:

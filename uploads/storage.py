@@ -50,10 +50,24 @@ def _tail_key(key: str) -> str:
     return f"{key}.tail"
 
 
+class BytesLost(Exception):
+    """The storage holds fewer of the upload's bytes than were recorded (a
+    machine that lost its page cache, a tail object gone): `kept` is what it
+    still holds, from where the client must resume."""
+
+    def __init__(self, kept: int):
+        super().__init__(kept)
+        self.kept = kept
+
+
 class _LocalSession:
     def __init__(self, upload):
         self.path = default_storage.path(upload.storage_key)
         self.offset = upload.offset
+        kept = os.path.getsize(self.path)
+        if kept < upload.offset:
+            # Cutting back to the recorded offset would pad the file with zeros.
+            raise BytesLost(kept)
         # Unbuffered: a PATCH that loses its lease must leave nothing behind to flush.
         self.file = open(self.path, "r+b", buffering=0)  # noqa: SIM115 - closed by close()
         self.file.truncate(upload.offset)
@@ -71,7 +85,10 @@ class _LocalSession:
         return {"offset": self.offset}
 
     def finish(self) -> None:
-        os.fsync(self.file.fileno())
+        # No fsync: what is written is in the operating system's hands, which a
+        # killed process cannot lose (the multipart path promises no more; a
+        # machine that loses power is caught by the size check above).
+        pass
 
     def close(self) -> None:
         self.file.close()
@@ -88,7 +105,12 @@ class _S3Session:
         self.buffer = bytearray()
         self.tail_size = upload.tail_size
         if upload.tail_size:
-            tail = self.client.get_object(Bucket=self.bucket, Key=_tail_key(self.key))["Body"].read()
+            try:
+                tail = self.client.get_object(Bucket=self.bucket, Key=_tail_key(self.key))["Body"].read()
+            except self.client.exceptions.NoSuchKey:
+                tail = b""
+            if len(tail) < upload.tail_size:
+                raise BytesLost(sum(size for _etag, size in self.parts))
             self.buffer += tail[: upload.tail_size]
         self.stored_tail = upload.tail_size  # bytes of the buffer the tail object holds
         self.part_size = _part_size()

@@ -287,7 +287,12 @@ async def _receive(request, upload, body_length, checksum, *, offset: int = 0) -
     lease = await sync_to_async(services.upload_lease_take)(upload=upload, offset=offset)
     released = False
     try:
-        session = await sync_to_async(storage.session_open)(upload)
+        try:
+            session = await sync_to_async(storage.session_open)(upload)
+        except storage.BytesLost as lost:
+            await sync_to_async(services.upload_bytes_lost)(upload=upload, lease=lease, kept=lost.kept)
+            _DIGESTS.pop(upload.pk, None)
+            raise OffsetMismatch(headers={"Upload-Offset": str(upload.offset)}) from None
         try:
             outcome = await _stream(request.scope[BODY_RECEIVE], upload, lease, session, checksum)
             if outcome.too_large:

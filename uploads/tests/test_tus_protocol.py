@@ -265,3 +265,22 @@ def test_two_patches_at_once_never_interleave(tus_site):
     assert answer.status_code == 204
     share = tus_site.share(answer.headers["Pan-Share"])
     assert share["items"][0]["sha256"] == hashlib.sha256(winner + data[20 * MiB :]).hexdigest()
+
+
+def test_bytes_the_storage_lost_are_sent_again_not_padded(tus_site):
+    """A file shorter than its recorded offset (a machine that lost its page
+    cache) is never padded with zeros: the offset goes back to what is kept."""
+    data = os.urandom(2 * MiB)
+    location = tus_site.created(len(data))
+    assert tus_site.patch(location, 0, data[:MiB]).status_code == 204
+    (stored,) = [path for path in _stored_files(tus_site) if path.stat().st_size == MiB]
+    with open(stored, "r+b") as cut:
+        cut.truncate(300_000)
+    answer = tus_site.patch(location, MiB, data[MiB:])
+    assert answer.status_code == 409
+    assert answer.headers["Upload-Offset"] == "300000"
+    assert tus_site.offset(location) == 300_000
+    answer = tus_site.patch(location, 300_000, data[300_000:])
+    assert answer.status_code == 204, answer.text
+    share = tus_site.share(answer.headers["Pan-Share"])
+    assert share["items"][0]["sha256"] == hashlib.sha256(data).hexdigest()

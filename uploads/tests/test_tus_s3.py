@@ -86,3 +86,18 @@ def test_termination_and_expiry_abort_the_multipart_upload(s3_site):
     assert "removed unfinished upload old.bin" in purge.stdout
     assert _open_multiparts(s3_site) == []
     assert _keys(s3_site) == keys_before  # no tail, no object
+
+
+def test_a_lost_tail_object_is_sent_again(s3_site):
+    data = os.urandom(7 * MiB)
+    location = s3_site.created(len(data))
+    assert s3_site.patch(location, 0, data[: 6 * MiB]).status_code == 204  # one 5 MiB part and a 1 MiB tail
+    (tail,) = [key for key in _keys(s3_site) if key.endswith(".tail")]
+    s3_site.s3.delete_object(Bucket=s3_site.bucket, Key=tail)
+    answer = s3_site.patch(location, 6 * MiB, data[6 * MiB :])
+    assert answer.status_code == 409
+    assert answer.headers["Upload-Offset"] == str(5 * MiB)
+    answer = s3_site.patch(location, 5 * MiB, data[5 * MiB :])
+    assert answer.status_code == 204, answer.text
+    share = s3_site.share(answer.headers["Pan-Share"])
+    assert s3_site.content(share, share["items"][0]) == data
