@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-import pan.urls  # noqa: F401 - registers the "unique" converter used below
+import project.lib.converters  # noqa: F401 - registers the "unique" converter used below
 
 from . import api, views
 

@@ -1,4 +1,5 @@
-"""One queryset per state, and `Share.state()` as its twin: they agree."""
+"""What `purge_expired` removes, state by state (the twin test of the
+states themselves is project/tests/test_lifecycle.py)."""
 
 from datetime import timedelta
 
@@ -28,15 +29,6 @@ def one_share_per_state(dana):
             make(max_downloads=1, download_count=1, complete=False),
         ],
     }
-
-
-def test_every_state_queryset_agrees_with_the_model(one_share_per_state):
-    now = timezone.now()
-    for state, shares in one_share_per_state.items():
-        expected = {share.pk for share in shares}
-        assert {share.pk for share in Share.objects.in_state(state, now)} == expected, state
-        assert {share.state(now) for share in shares} == {state}
-    assert sum(Share.objects.in_state(state, now).count() for state in ShareState.values) == Share.objects.count()
 
 
 def test_purgeable_is_expired_used_up_long_revoked_and_abandoned(one_share_per_state, settings):
