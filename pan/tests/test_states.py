@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from pan.models import Share, ShareState
+from project.tests.test_lifecycle import shares_per_state
 
 pytestmark = pytest.mark.django_db
 
@@ -14,21 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def one_share_per_state(dana):
     now = timezone.now()
-    past, future = now - timedelta(hours=1), now + timedelta(hours=1)
-
-    def make(**fields):
-        return Share.objects.create(owner=dana, **fields)
-
-    return {
-        ShareState.ACTIVE: [make(expires_at=future, max_downloads=2, download_count=1), make(expires_at=None)],
-        ShareState.UPLOADING: [make(complete=False, expires_at=future)],
-        ShareState.EXPIRED: [make(expires_at=past), make(expires_at=past, max_downloads=1, download_count=1)],
-        ShareState.REVOKED: [make(revoked_at=now, expires_at=past), make(revoked_at=now, complete=False)],
-        ShareState.USED_UP: [
-            make(max_downloads=1, download_count=1),
-            make(max_downloads=1, download_count=1, complete=False),
-        ],
-    }
+    return shares_per_state(dana, now - timedelta(hours=1), now + timedelta(hours=1), now)
 
 
 def test_purgeable_is_expired_used_up_long_revoked_and_abandoned(one_share_per_state, settings):

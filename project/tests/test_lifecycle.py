@@ -17,7 +17,9 @@ from shortener.models import LinkState, ShortLink
 pytestmark = pytest.mark.django_db
 
 
-def _shares(owner, past, future, now):
+def shares_per_state(owner, past, future, now):
+    """Shares in every state, two ways where there are two (pan/tests/test_states.py uses them too)."""
+
     def make(**fields):
         return Share.objects.create(owner=owner, **fields)
 
@@ -63,7 +65,7 @@ def _links(owner, past, future, now):
 
 @pytest.mark.parametrize(
     ("model", "states", "rows_per_state"),
-    [(Share, ShareState, _shares), (DropRequest, RequestState, _requests), (ShortLink, LinkState, _links)],
+    [(Share, ShareState, shares_per_state), (DropRequest, RequestState, _requests), (ShortLink, LinkState, _links)],
     ids=["shares", "drop-off requests", "short links"],
 )
 def test_python_state_and_query_state_agree(model, states, rows_per_state, bob):
