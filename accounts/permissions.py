@@ -1,6 +1,7 @@
 """Permission helpers the other apps use: check a role permission by name."""
 
 from django.contrib.auth.mixins import AccessMixin
+from django.db import models
 from rest_framework.permissions import BasePermission
 
 from .models import PERMISSIONS
@@ -44,3 +45,14 @@ class PanPermissionRequiredMixin(AccessMixin):
             self.raise_exception = True
             return self.handle_no_permission()
         return super().dispatch(request, *args, **kwargs)
+
+
+class OwnedQuerySet(models.QuerySet):
+    """Rows with an `owner` (shares, drop-off requests): "not yours" is not
+    in the queryset, so it is a 404 and nothing can be enumerated."""
+
+    def visible_to(self, user):
+        """What a user may manage: their own, or all with `manage`."""
+        if user_has_pan_permission(user, "manage"):
+            return self.all()
+        return self.filter(owner=user)

@@ -247,17 +247,22 @@ def role_revoke(*, username: str, role: str) -> User:
     return user
 
 
-def user_profile(*, user: User) -> dict:
-    from pan.quotas import user_quota, user_stored_bytes
+# What other apps add to a user's profile: callables user -> dict, registered
+# by the app that knows the facts (pan/apps.py: stored bytes and quota), so
+# that accounts imports none of them.
+PROFILE_FACTS: list = []
 
+
+def user_profile(*, user: User) -> dict:
+    facts = {}
+    for add in PROFILE_FACTS:
+        facts.update(add(user))
     return {
         "username": user.username,
         "roles": user.role_names(),
         "permissions": user.pan_permissions(),
         "is_staff": user.is_staff,
-        # Bytes the user's shares hold, and their quota (None: no limit; pan/quotas.py).
-        "stored_bytes": user_stored_bytes(user),
-        "quota": user_quota(user),
+        **facts,
         # E-mail receipts of downloads and drops (events/services.py), off by default.
         "email": user.email,
         "receipts_by_email": user.receipts_by_email,

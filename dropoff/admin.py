@@ -18,13 +18,7 @@ class StateFilter(admin.SimpleListFilter):
         return RequestState.choices
 
     def queryset(self, request, queryset):
-        states = {
-            RequestState.OPEN: queryset.open,
-            RequestState.FULL: queryset.full,
-            RequestState.CLOSED: queryset.closed,
-            RequestState.EXPIRED: queryset.expired,
-        }
-        return states[self.value()]() if self.value() in states else queryset
+        return queryset.in_state(self.value()) if self.value() in RequestState.values else queryset
 
 
 class DropInline(admin.TabularInline):

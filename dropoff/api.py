@@ -130,7 +130,7 @@ def _open_request(request, code):
     client = client_address(request)
     found = services.request_by_code(code=code, client=client)
     services.request_raise_if_closed(found)
-    password = request.headers.get("X-Request-Password", "")[:1024]
+    password = request.headers.get("X-Request-Password", "")
     if found.password and not password and request_unlocked(request._request.session, found):
         SessionAuthentication().enforce_csrf(request)
         return found, client

@@ -14,7 +14,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pan.models import SHARE_CODE_LENGTH, OwnedQuerySet, new_share_code, new_unique_name, share_code_display
+from accounts.permissions import OwnedQuerySet
+from project.lib.lifecycle import ExpiringQuerySet, HasLifecycle, Lifecycle, Stage, expiry_stage
+from project.lib.secrets import SHARE_CODE_LENGTH, new_share_code, new_unique_name, share_code_display
 
 
 def new_receipt_key() -> str:
@@ -28,31 +30,37 @@ class RequestState(models.TextChoices):
     EXPIRED = "expired", _("expired")
 
 
-def _full() -> Q:
-    return Q(received_files__gte=F("max_files")) | Q(received_bytes__gte=F("max_bytes"))
+REQUEST_LIFECYCLE = Lifecycle(
+    Stage(
+        RequestState.CLOSED, lambda now: Q(closed_at__isnull=False), lambda request, now: request.closed_at is not None
+    ),
+    expiry_stage(),
+    Stage(
+        RequestState.FULL,
+        lambda now: Q(received_files__gte=F("max_files")) | Q(received_bytes__gte=F("max_bytes")),
+        lambda request, now: request.received_files >= request.max_files or request.received_bytes >= request.max_bytes,
+    ),
+    otherwise=RequestState.OPEN,
+)
 
 
-class DropRequestQuerySet(OwnedQuerySet):
-    """Exclusive states, in the order closed, expired, full, open (that of `DropRequest.state`)."""
+class DropRequestQuerySet(OwnedQuerySet, ExpiringQuerySet):
+    """Exclusive states (`REQUEST_LIFECYCLE`), in the order closed, expired, full, open."""
 
-    def closed(self):
-        return self.filter(closed_at__isnull=False)
+    lifecycle = REQUEST_LIFECYCLE
 
-    def _live(self, now):
-        return self.filter(Q(closed_at__isnull=True), Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-
-    def expired(self, now=None):
-        return self.filter(closed_at__isnull=True, expires_at__lte=now or timezone.now())
+    def closed(self, now=None):
+        return self.in_state(RequestState.CLOSED, now)
 
     def full(self, now=None):
-        return self._live(now or timezone.now()).filter(_full())
+        return self.in_state(RequestState.FULL, now)
 
     def open(self, now=None):
         """Requests that take drops now."""
-        return self._live(now or timezone.now()).exclude(_full())
+        return self.in_state(RequestState.OPEN, now)
 
 
-class DropRequest(models.Model):
+class DropRequest(HasLifecycle, models.Model):
     unique_name = models.CharField(_("id"), max_length=32, unique=True, default=new_unique_name)
     code = models.CharField(_("request code"), max_length=SHARE_CODE_LENGTH, unique=True, default=new_share_code)
     owner = models.ForeignKey(
@@ -72,6 +80,7 @@ class DropRequest(models.Model):
     received_bytes = models.PositiveBigIntegerField(_("bytes received"), default=0)
 
     objects = DropRequestQuerySet.as_manager()
+    lifecycle = REQUEST_LIFECYCLE
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -103,16 +112,6 @@ class DropRequest(models.Model):
     @property
     def state_label(self) -> str:
         return RequestState(self.state()).label
-
-    def state(self, now=None) -> str:
-        now = now or timezone.now()
-        if self.closed_at is not None:
-            return RequestState.CLOSED
-        if self.expires_at is not None and self.expires_at <= now:
-            return RequestState.EXPIRED
-        if self.received_files >= self.max_files or self.received_bytes >= self.max_bytes:
-            return RequestState.FULL
-        return RequestState.OPEN
 
 
 class Drop(models.Model):

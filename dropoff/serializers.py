@@ -3,6 +3,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from project.lib.secrets import MAX_PASSWORD
+
 from .models import Drop, DropRequest
 
 
@@ -20,7 +22,7 @@ class RequestInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         allow_null=True,
-        max_length=1024,
+        max_length=MAX_PASSWORD,
         help_text=_("Also ask senders for this password; empty: none."),
     )
 

@@ -18,23 +18,22 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import Action
 from audit.services import audit_record
 from events.services import DROP, event_publish, receipt_mail
-from pan.access import CODE_CHECK_PATIENCE, guess_layers, password_check, share_code_normalise
-from pan.models import SHARE_CODE_LENGTH, Share
-from pan.services import (
-    MAX_MESSAGE,
-    MAX_TITLE,
-    expiry_from,
-    share_create,
-    share_delete,
-    share_password_hash,
-    validate_expires_in,
-    validate_text,
-    validate_whole_number,
-)
+from pan.models import Share
+from pan.services import MAX_MESSAGE, MAX_TITLE, share_create, share_delete
 from pan.storing import IncomingFile, StoredFile, files_declared_size
 from project.lib.attempts import Layer, attempts_give_back, attempts_take
 from project.lib.errors import ValidationFailed
+from project.lib.fields import validate_expires_in, validate_text, validate_whole_number
+from project.lib.lifecycle import expiry_from
 from project.lib.net import client_key, key_digest, network_key
+from project.lib.secrets import (
+    CODE_CHECK_PATIENCE,
+    code_in,
+    guess_layers,
+    new_share_code,
+    password_check,
+    password_hash,
+)
 
 from .errors import RequestClosed, RequestExpired, RequestFull, RequestNotFound, TooManyDrops
 from .models import Drop, DropRequest, RequestState
@@ -62,7 +61,7 @@ def request_create(
         or settings.PAN_REQUEST_DEFAULT_FILES,
         "max_bytes": validate_whole_number("max_bytes", max_bytes, low=1, high=settings.PAN_REQUEST_MAX_BYTES)
         or settings.PAN_REQUEST_DEFAULT_BYTES,
-        "password": share_password_hash(password),
+        "password": password_hash(password),
     }
     with transaction.atomic():
         request = DropRequest.objects.create(owner=owner, code=_fresh_code(), created_at=now, **fields)
@@ -77,8 +76,6 @@ def request_create(
 
 
 def _fresh_code() -> str:
-    from pan.models import new_share_code
-
     for _attempt in range(10):
         code = new_share_code()
         taken = DropRequest.objects.filter(code=code).exists()
@@ -126,7 +123,7 @@ def request_delete(*, request: DropRequest) -> None:
 def _guess_layers(client: str, request: DropRequest | None = None) -> list[Layer]:
     """Codes and passwords typed by outsiders count where share codes do:
     per client and per network on all codes (the same keys as
-    `pan.access`), and per client on one request's password."""
+    shares, `project.lib.secrets.guess_layers`), and per client on one request's password."""
     return guess_layers(client, scope=f"request:{request.unique_name}" if request else None)
 
 
@@ -134,8 +131,8 @@ def request_by_code(*, code: str | None, client: str) -> DropRequest:
     """The request a code names, within the guessing limits: a code that
     names nothing counts as a wrong guess (404 here: the code box on the home
     page answers 403 for any code that opens nothing)."""
-    normal = share_code_normalise(code)
-    if len(normal) != SHARE_CODE_LENGTH:
+    normal = code_in(code)
+    if normal is None:
         raise RequestNotFound()
     layers = _guess_layers(client)
     attempts_take(layers, patience=CODE_CHECK_PATIENCE)

@@ -1,20 +1,14 @@
 from django.urls import path, register_converter
 
-import pan.urls  # noqa: F401 - registers the "unique" converter used below
+from project.lib.converters import TextConverter  # importing it registers the "unique" converter used below
 
 from . import api, views
 
 
-class RequestCodeConverter:
+class RequestCodeConverter(TextConverter):
     """A request code as people type it (case and a dash are forgiven on pages)."""
 
     regex = r"[2-9A-Za-z]{4}-?[2-9A-Za-z]{4}"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
 
 
 register_converter(RequestCodeConverter, "reqcode")

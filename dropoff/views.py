@@ -8,12 +8,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import user_has_pan_permission
-from pan.access import share_code_normalise
-from pan.errors import FileTooLarge, PasswordRejected, PasswordRequired
+from pan.errors import FileTooLarge
 from pan.storing import IncomingFile
 from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
 from project.lib.qr import qr_svg_inline
+from project.lib.secrets import PasswordRejected, PasswordRequired, code_in
 
 from . import selectors, services
 from .errors import RequestFull
@@ -41,8 +41,8 @@ def _context(request, found, **extra) -> dict:
 @require_http_methods(["GET", "POST"])
 def request_page(request, code):
     """The sender's page: the password if there is one, then files, name and note."""
-    canonical = share_code_normalise(code)
-    if canonical != code:
+    canonical = code_in(code)
+    if canonical is not None and canonical != code:
         return redirect(f"/r/{canonical}/")
     client = client_address(request)
     try:

@@ -4,9 +4,10 @@ The browser session identifies the page (Channels' AuthMiddlewareStack reads
 it). A signed-in user's connection joins their user's group: their
 downloads, drops and uploads. Any page may also follow shares by sending
 `{"follow": "<share id>"}`: allowed for whoever may see the share's details
-(`pan.access.share_details_visible`: its owner and managers, a session that
-unlocked it with its code and password, a signed-in account on a listed
-share). Followers receive the share's progress only (items, size,
+(its owner and managers, a session that unlocked it with its code and
+password, a signed-in account on a listed share). That rule is `pan`'s
+(`pan.access.share_follow_group`, registered into `FOLLOW_CHECKS` from
+pan/apps.py): this app knows no share. Followers receive the share's progress only (items, size,
 complete), never its downloads, and leave when the code or password
 changes or the share is revoked (`pan.unfollow`). Anything else sent is
 ignored; a follow that is not allowed is ignored too, so the answer tells
@@ -20,7 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
-from .services import layer_unreachable, user_group
+from .services import FOLLOW_CHECKS, layer_unreachable, user_group
 
 MAX_FOLLOWED = 20
 # RFC 6455 §7.4.1 (IANA registry): "Try Again Later".
@@ -69,18 +70,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _group_to_follow(self, unique_name: str) -> str | None:
-        """The share's followers' group, if this connection may see its details; else None."""
-        from pan.access import share_details_visible
-        from pan.models import Share
-
-        from .services import share_group
-
-        share = Share.objects.filter(unique_name=unique_name, revoked_at__isnull=True).first()
-        if share is None:
-            return None
-        if not share_details_visible(user=self.scope.get("user"), share=share, session=self.scope.get("session")):
-            return None
-        return share_group(share)
+        """The followers' group of what `unique_name` names, if this connection may follow it; else None."""
+        user, session = self.scope.get("user"), self.scope.get("session")
+        for check in FOLLOW_CHECKS:
+            group = check(unique_name=unique_name, user=user, session=session)
+            if group is not None:
+                return group
+        return None
 
     async def pan_unfollow(self, message):
         """The share's code or password changed, or it was revoked: stop following it."""

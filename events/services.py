@@ -52,6 +52,12 @@ def user_group(user_id) -> str:
     return f"user.{user_id}"
 
 
+# Who may follow what: callables (unique_name, user, session) -> the group to
+# join, or None. The app that owns the thing registers its rule (pan/apps.py:
+# shares), so this app imports none of them.
+FOLLOW_CHECKS: list = []
+
+
 def share_group(share) -> str:
     """The followers' group of a share as it is now: its id and a keyed hash of its code and password."""
     secret = f"{share.unique_name}:{share.code}:{share.password}".encode()

@@ -1,34 +1,32 @@
 """The one access check in front of every way bytes leave the server, and the
-guessing limits on codes (SPEC §4.2, §4.3).
+guessing limits on share codes (SPEC §4.2, §4.3).
 
 Every download (API, page, zip, preview) calls `share_access`, then one of
 the response builders in `pan/downloads.py`.
 
 Guessing limits: each code check counts one attempt in four layers first
 and decides after (`project.lib.attempts`, atomic on locmem and Redis, so N
-simultaneous wrong codes get at most the limit checked): one client on one
-share, one client on all shares (IPv4 address, IPv6 /64), one network on
-all shares (IPv4 /24, IPv6 /48), and one share from everyone. A right code
+simultaneous wrong codes get at most the limit checked): the three of
+`project.lib.secrets.guess_layers` (one client on one share, one client
+on all shares, one network on all shares) and one share from everyone. A right code
 gives its attempt back. While a layer is full every code, even the right
 one, answers 429 with `Retry-After`.
 """
 
 import hmac
-import unicodedata
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
 from django.db.models import F
 
 from accounts.permissions import user_has_pan_permission
+from events.services import share_group
 from project.lib.attempts import Layer, attempts_give_back, attempts_locked_for, attempts_reset, attempts_take
 from project.lib.metrics import CODE_GUESS_FAILURES
-from project.lib.net import client_key, key_digest, network_key
 from project.lib.optional_cache import optional_cache
+from project.lib.secrets import CODE_CHECK_PATIENCE, code_in, guess_layers, password_check
 
-from .codes import code_in, pickup_parse
+from .codes import pickup_parse
 from .errors import (
-    CodeGuessingLimited,
     CodeRejected,
     DownloadNotAllowed,
     FileExpired,
@@ -38,17 +36,11 @@ from .errors import (
     FileUsedUp,
     LoginRequiredToDownload,
     NoCodeFound,
-    PasswordRejected,
-    PasswordRequired,
     ShareStillUploading,
 )
 from .grants import grant_is_fresh
 from .models import Share, ShareState
 from .unlocks import session_unlocked
-
-# How long a code check waits for places held by right codes being checked
-# at the same moment (see `attempts_take`); a locked layer answers this late.
-CODE_CHECK_PATIENCE = 0.5
 
 
 def _share_layer(share: Share) -> Layer:
@@ -60,37 +52,6 @@ def _share_layer(share: Share) -> Layer:
     )
 
 
-def guess_layers(client: str, scope: str | None = None) -> list[Layer]:
-    """The layers a secret typed by a client counts in: one client on all
-    codes, one network on all codes and, with a `scope` (a share's or a
-    drop-off request's id), one client on that one. Passwords and codes of
-    shares and requests all count here (dropoff/services.py too)."""
-    who, network = key_digest(client_key(client)), key_digest(network_key(client))
-    layers = [
-        Layer(
-            f"code:client:{who}",
-            settings.PAN_CODE_CLIENT_ALL_LIMIT,
-            settings.PAN_CODE_CLIENT_ALL_WINDOW,
-            CodeGuessingLimited,
-        ),
-        Layer(
-            f"code:network:{network}",
-            settings.PAN_CODE_NETWORK_LIMIT,
-            settings.PAN_CODE_NETWORK_WINDOW,
-            CodeGuessingLimited,
-        ),
-    ]
-    if scope is not None:
-        scoped = Layer(
-            f"code:client-share:{scope}:{who}",
-            settings.PAN_CODE_CLIENT_LIMIT,
-            settings.PAN_CODE_CLIENT_WINDOW,
-            CodeGuessingLimited,
-        )
-        layers.insert(0, scoped)
-    return layers
-
-
 def _layers(share: Share, client: str) -> list[Layer]:
     return [*guess_layers(client, scope=share.unique_name), _share_layer(share)]
 
@@ -98,13 +59,6 @@ def _layers(share: Share, client: str) -> list[Layer]:
 def _client_layers(client: str) -> list[Layer]:
     """The layers a code typed on its own counts in: it names no share yet."""
     return guess_layers(client)
-
-
-def share_code_normalise(raw: str | None) -> str:
-    """What people type or paste: `abcd-2345`, ` ABCD 2345 `, full-width
-    `ＡＢＣＤ－２３４５` all become `ABCD2345`."""
-    text = unicodedata.normalize("NFKC", str(raw or ""))[:64]
-    return "".join(ch for ch in text if ch.isalnum()).upper()
 
 
 def code_guessing_locked_for(*, share: Share) -> int:
@@ -121,7 +75,7 @@ def share_code_check(*, share: Share, code: str | None, client: str) -> None:
 
     Raises `CodeGuessingLimited`/`FileLockedForCodes` (429, `Retry-After`)
     while a layer is full, else `CodeRejected` (403) for a wrong code. The
-    code is found in what was pasted (`pan.codes`). A missing code is
+    code is found in what was pasted (`project.lib.secrets.code_in`). A missing code is
     `CodeRejected` and text with no code in it `NoCodeFound` (400), neither
     counted as a guess.
     """
@@ -199,6 +153,17 @@ def share_details_visible(*, user, share: Share, session=None, passed: bool = Fa
     return not share.has_password and share_opens_without_code(user=user, share=share)
 
 
+def share_follow_group(*, unique_name: str, user, session) -> str | None:
+    """Who may follow a share's live progress on the WebSocket
+    (events/consumers.py asks through `events.services.FOLLOW_CHECKS`):
+    whoever may see its details (`share_details_visible`), on a share not
+    revoked. Returns the followers' group to join, or None."""
+    share = Share.objects.filter(unique_name=unique_name, revoked_at__isnull=True).first()
+    if share is None or not share_details_visible(user=user, share=share, session=session):
+        return None
+    return share_group(share)
+
+
 def share_public_title(share: Share) -> str:
     """What a share shows before its code: the title its owner chose, never
     an item's name. A drop-off delivery shows none (its title names the
@@ -246,29 +211,8 @@ def share_raise_if_gone(share: Share, *, grant_key: str | None = None) -> None:
 
 
 def share_password_check(*, share: Share, password: str | None, client: str) -> None:
-    """A share's optional password, within the same guessing layers as codes (see `password_check`)."""
+    """A share's optional password, counted in its code's guessing layers (`project.lib.secrets.password_check`)."""
     password_check(stored=share.password, given=password, layers=lambda: _layers(share, client))
-
-
-def password_check(*, stored: str, given: str | None, layers) -> None:
-    """The one password check of shares, drop-off requests and short links.
-
-    `stored` empty: no password, nothing to check. `given` missing:
-    `PasswordRequired` (401, not a guess). Wrong: `PasswordRejected` (403),
-    counted in `layers()` (the guessing layers, `guess_layers`) like a wrong
-    code; the layers full: 429. Django's hasher compares in constant time.
-    """
-    if not stored:
-        return
-    if not given:
-        raise PasswordRequired()
-    taken = layers()
-    attempts_take(taken, patience=CODE_CHECK_PATIENCE)
-    if check_password(str(given)[:1024], stored):
-        attempts_give_back(taken)
-        return
-    CODE_GUESS_FAILURES.labels("password").inc()
-    raise PasswordRejected()
 
 
 def share_access(

@@ -14,7 +14,18 @@ class PanConfig(AppConfig):
     verbose_name = _("Shares")
 
     def ready(self):
+        from accounts.services import PROFILE_FACTS
+        from events.services import FOLLOW_CHECKS
+
+        from .access import share_follow_group
         from .models import Item
+        from .quotas import quota_facts
+
+        # Lower apps offer hooks; pan registers its rules into them.
+        if share_follow_group not in FOLLOW_CHECKS:
+            FOLLOW_CHECKS.append(share_follow_group)  # who may follow a share (events/consumers.py)
+        if quota_facts not in PROFILE_FACTS:
+            PROFILE_FACTS.append(quota_facts)  # `/api/me`'s stored bytes and quota (accounts/services.py)
 
         # Items removed by a cascade (a deleted share or user) lose their bytes too.
         post_delete.connect(_delete_stored_bytes, sender=Item, dispatch_uid="pan-delete-stored-bytes")

@@ -3,6 +3,9 @@ from rest_framework import status
 
 from project.lib.errors import ApplicationError, Conflict, Gone, NotFound, PermissionDenied, TooManyRequests
 
+# Raised by the kernel's password and guessing checks; named with pan's errors for pan's views.
+from project.lib.secrets import CodeGuessingLimited, PasswordRejected, PasswordRequired  # noqa: F401
+
 
 class FileTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -93,22 +96,6 @@ class NoCodeFound(ApplicationError):
 class CodeRejected(PermissionDenied):
     code = "code_rejected"
     default_message = _("The share code is not correct.")
-
-
-class PasswordRequired(ApplicationError):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    code = "password_required"
-    default_message = _("This share has a password. Send it in the X-Share-Password header.")
-
-
-class PasswordRejected(PermissionDenied):
-    code = "password_rejected"
-    default_message = _("The password is not correct.")
-
-
-class CodeGuessingLimited(TooManyRequests):
-    code = "code_guessing_limited"
-    default_message = _("Too many wrong codes. Try again later.")
 
 
 class FileLockedForCodes(TooManyRequests):

@@ -16,30 +16,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# Share codes: no look-alikes (0/O, 1/I/L), upper case. New codes have 8
-# characters (shown XXXX-XXXX); codes of the first wave had 6 and still work.
-SHARE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-SHARE_CODE_LENGTH = 8
-LEGACY_SHARE_CODE_LENGTH = 6
-
-
-def new_share_code() -> str:
-    return "".join(secrets.choice(SHARE_CODE_ALPHABET) for _ in range(SHARE_CODE_LENGTH))
-
-
-def new_unique_name() -> str:
-    # 128 random bits, URL-safe: unguessable and never derived from the client's name.
-    return secrets.token_urlsafe(16)
+from accounts.permissions import OwnedQuerySet
+from project.lib.lifecycle import ExpiringQuerySet, HasLifecycle, Lifecycle, Stage, expiry_stage
+from project.lib.secrets import SHARE_CODE_LENGTH, new_share_code, new_unique_name, share_code_display
 
 
 def new_storage_key() -> str:
     # Independent of the public id: knowing a share's link says nothing about where its bytes are.
     return f"items/{secrets.token_urlsafe(24)}"
-
-
-def share_code_display(code: str) -> str:
-    """`ABCD2345` → `ABCD-2345` (first-wave 6-character codes are shown as they are)."""
-    return f"{code[:4]}-{code[4:]}" if len(code) == SHARE_CODE_LENGTH else code
 
 
 class ShareState(models.TextChoices):
@@ -50,53 +34,37 @@ class ShareState(models.TextChoices):
     USED_UP = "used_up", _("used up")
 
 
-def _used_up() -> Q:
-    return Q(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
+SHARE_LIFECYCLE = Lifecycle(
+    Stage(ShareState.REVOKED, lambda now: Q(revoked_at__isnull=False), lambda share, now: share.revoked_at is not None),
+    expiry_stage(),
+    Stage(
+        ShareState.USED_UP,
+        lambda now: Q(max_downloads__isnull=False, download_count__gte=F("max_downloads")),
+        lambda share, now: share.max_downloads is not None and share.download_count >= share.max_downloads,
+    ),
+    Stage(ShareState.UPLOADING, lambda now: Q(complete=False), lambda share, now: not share.complete),
+    otherwise=ShareState.ACTIVE,
+)
 
 
-class OwnedQuerySet(models.QuerySet):
-    """Rows with an `owner`: shares here, drop-off requests in dropoff/."""
+class ShareQuerySet(OwnedQuerySet, ExpiringQuerySet):
+    """One queryset per state (`SHARE_LIFECYCLE`); states are exclusive, in
+    the order revoked, expired, used up, uploading, active."""
 
-    def visible_to(self, user):
-        """What a user may manage: their own, or all with `manage`."""
-        from accounts.permissions import user_has_pan_permission
+    lifecycle = SHARE_LIFECYCLE
 
-        if user_has_pan_permission(user, "manage"):
-            return self.all()
-        return self.filter(owner=user)
-
-
-class ShareQuerySet(OwnedQuerySet):
-    """One queryset per state; states are exclusive, in the order revoked,
-    expired, used up, uploading, active (the order of `Share.state`)."""
-
-    def revoked(self):
-        return self.filter(revoked_at__isnull=False)
-
-    def expired(self, now=None):
-        now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True, expires_at__lte=now)
-
-    def _live(self, now):
-        return self.filter(Q(revoked_at__isnull=True), Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    def revoked(self, now=None):
+        return self.in_state(ShareState.REVOKED, now)
 
     def used_up(self, now=None):
-        return self._live(now or timezone.now()).filter(_used_up())
+        return self.in_state(ShareState.USED_UP, now)
 
     def uploading(self, now=None):
-        return self._live(now or timezone.now()).exclude(_used_up()).filter(complete=False)
+        return self.in_state(ShareState.UPLOADING, now)
 
     def active(self, now=None):
         """Shares a recipient can download now."""
-        return self._live(now or timezone.now()).exclude(_used_up()).filter(complete=True)
-
-    def in_state(self, state: str, now=None):
-        return {
-            ShareState.ACTIVE: self.active,
-            ShareState.UPLOADING: self.uploading,
-            ShareState.EXPIRED: self.expired,
-            ShareState.USED_UP: self.used_up,
-        }.get(state, lambda now: self.revoked())(now)
+        return self.in_state(ShareState.ACTIVE, now)
 
     def purgeable(self, now=None):
         """What `purge_expired` removes, whatever leases its downloads left:
@@ -107,14 +75,14 @@ class ShareQuerySet(OwnedQuerySet):
         revoked_before = now - timedelta(seconds=settings.PAN_REVOKED_RETENTION)
         abandoned_before = now - timedelta(seconds=settings.PAN_UPLOAD_LEFTOVER_AGE)
         return self.filter(
-            Q(pk__in=self.expired(now).values("pk"))
-            | Q(pk__in=self.used_up(now).values("pk"))
+            SHARE_LIFECYCLE.query(ShareState.EXPIRED, now)
+            | SHARE_LIFECYCLE.query(ShareState.USED_UP, now)
             | Q(revoked_at__lte=revoked_before)
             | Q(complete=False, updated_at__lte=abandoned_before)
         )
 
 
-class Share(models.Model):
+class Share(HasLifecycle, models.Model):
     unique_name = models.CharField(_("id"), max_length=32, unique=True, default=new_unique_name)
     code = models.CharField(_("share code"), max_length=SHARE_CODE_LENGTH, default=new_share_code, db_index=True)
     # A Django password hash (Argon2) or empty: no password.
@@ -140,6 +108,7 @@ class Share(models.Model):
     listed = models.BooleanField(_("listed"), default=False)
 
     objects = ShareQuerySet.as_manager()
+    lifecycle = SHARE_LIFECYCLE
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -187,19 +156,6 @@ class Share(models.Model):
     @property
     def downloads_left(self) -> int | None:
         return None if self.max_downloads is None else max(0, self.max_downloads - self.download_count)
-
-    def state(self, now=None) -> str:
-        """The Python twin of the state querysets (same order, same rules)."""
-        now = now or timezone.now()
-        if self.revoked_at is not None:
-            return ShareState.REVOKED
-        if self.expires_at is not None and self.expires_at <= now:
-            return ShareState.EXPIRED
-        if self.max_downloads is not None and self.download_count >= self.max_downloads:
-            return ShareState.USED_UP
-        if not self.complete:
-            return ShareState.UPLOADING
-        return ShareState.ACTIVE
 
 
 class ItemKind(models.TextChoices):

@@ -52,6 +52,12 @@ def user_stored_bytes(user) -> int:
     return Item.objects.filter(share__owner=user).aggregate(total=Sum("size"))["total"] or 0
 
 
+def quota_facts(user) -> dict:
+    """What `/api/me` says of a user's storage (registered in pan/apps.py):
+    bytes their shares hold, and their quota (None: no limit)."""
+    return {"stored_bytes": user_stored_bytes(user), "quota": user_quota(user)}
+
+
 def quota_check(*, owner, adding: int, lock: bool = False) -> None:
     """Raise `QuotaExceeded` (413) when `adding` more bytes would pass the
     owner's quota. With `lock`, inside a transaction: the owner's row is

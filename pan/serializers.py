@@ -3,9 +3,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from project.lib.secrets import MAX_PASSWORD
+
 from .access import code_guessing_locked_for, share_public_title
 from .models import Item, Share, ShareState
-from .services import MAX_MESSAGE, MAX_PASSWORD, MAX_TITLE, share_link_qr_data_uri
+from .services import MAX_MESSAGE, MAX_TITLE, share_link_qr_data_uri
 
 # The bound `services.validate_max_downloads` checks (documented here, not checked twice).
 MAX_DOWNLOADS = 1_000_000
@@ -99,7 +101,7 @@ class PickupInputSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=_("The share code (XXXX-XXXX), or a whole share link."))
     password = serializers.CharField(
         required=False,
-        max_length=1024,
+        max_length=MAX_PASSWORD,
         help_text=_(
             "The share's password, when it has one (or the X-Share-Password header). Without it, a share "
             "with a password answers only what it shows before its code."

@@ -9,7 +9,6 @@ and leases in `pan/grants.py`, the responses that stream bytes in
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,10 +20,13 @@ from audit.models import Action
 from audit.services import audit_record
 from events.services import PROGRESS, event_publish, share_followers_drop, share_group
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ValidationFailed
+from project.lib.fields import validate_expires_in, validate_flag, validate_text, validate_whole_number
 from project.lib.in_doubt import commit_doubt, undo_when_settled
+from project.lib.lifecycle import expiry_from
+from project.lib.secrets import new_share_code, password_hash
 
 from .errors import ShareNotFilling, ShareNotLive, TooManyItems
-from .models import Item, ItemKind, Share, ShareState, new_share_code
+from .models import Item, ItemKind, Share, ShareState
 from .previews import text_previews_prepare
 from .quotas import quota_check
 from .signals import purge_requested
@@ -43,84 +45,8 @@ MAX_TITLE = 200
 MAX_MESSAGE = 2000
 
 
-# --- Validation of the share's fields ------------------------------------
-
-
-def validate_expires_in(value) -> int | None:
-    """`expires_in` in seconds: None = the default, 0 = never."""
-    if value is None or value == "":
-        return None
-    try:
-        seconds = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise ValidationFailed(fields={"expires_in": [_("Enter a whole number of seconds.")]}) from None
-    if seconds < 0 or seconds > settings.PAN_MAX_EXPIRY:
-        raise ValidationFailed(
-            fields={"expires_in": [_("Enter a number from 0 to %(max)s.") % {"max": settings.PAN_MAX_EXPIRY}]}
-        )
-    return seconds
-
-
-def validate_whole_number(field: str, value, *, low: int, high: int) -> int | None:
-    """A whole number from `low` to `high` (a form's text or JSON's number); None when not given."""
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, bool | float):
-            raise TypeError(value)
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise ValidationFailed(fields={field: [_("Enter a whole number.")]}) from None
-    if number < low or number > high:
-        raise ValidationFailed(
-            fields={field: [_("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high}]}
-        )
-    return number
-
-
 def validate_max_downloads(value) -> int | None:
     return validate_whole_number("max_downloads", value, low=1, high=1_000_000)
-
-
-def validate_flag(field: str, value) -> bool:
-    """A boolean field: a JSON boolean, `true`/`false` in a form (any case), or missing/null (false)."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", ""):
-        return value.strip().lower() == "true"
-    raise ValidationFailed(fields={field: [_("Enter true or false.")]})
-
-
-def validate_text(field: str, value, limit: int) -> str:
-    """A short text field (title, message, a name): at most `limit` characters
-    as sent (what the API schema states), returned stripped; None is ""."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(fields={field: [_("Enter text.")]})
-    if len(value) > limit or "\x00" in value:
-        raise ValidationFailed(fields={field: [_("Enter at most %(max)s characters.") % {"max": limit}]})
-    return value.strip()
-
-
-MAX_PASSWORD = 256
-
-
-def share_password_hash(value) -> str:
-    """The stored form of a share password: "" (none) or an Argon2 hash."""
-    from django.contrib.auth.hashers import make_password
-
-    if value is None or value == "":
-        return ""
-    if not isinstance(value, str) or len(value) > MAX_PASSWORD or "\x00" in value:
-        raise ValidationFailed(fields={"password": [_("Enter at most %(max)s characters.") % {"max": MAX_PASSWORD}]})
-    return make_password(value)
-
-
-def expiry_from(expires_in: int | None, now, *, default: int):
-    """When something given `expires_in` seconds (None: `default`, 0: never) expires."""
-    seconds = default if expires_in is None else expires_in
-    return now + timedelta(seconds=seconds) if seconds else None
 
 
 def _text_item(share: Share, prepared, path: str) -> Item:
@@ -194,7 +120,7 @@ def share_create(
     max_downloads = validate_max_downloads(max_downloads)
     title = validate_text("title", title, MAX_TITLE)
     message = validate_text("message", message, MAX_MESSAGE)
-    password_hash = share_password_hash(password)
+    hashed_password = password_hash(password)
     listed = validate_flag("listed", listed)
     if not files and not stored and prepared is None and not uploading:
         raise ValidationFailed(fields={"file": [_("Choose at least one file to share.")]})
@@ -219,7 +145,7 @@ def share_create(
                 expires_at=expiry_from(expires_in, now, default=settings.PAN_DEFAULT_EXPIRY),
                 max_downloads=max_downloads,
                 complete=not uploading,
-                password=password_hash,
+                password=hashed_password,
                 listed=listed,
             )
             items = [] if prepared is None else [_text_item(share, prepared, prepared.name)]
@@ -233,7 +159,7 @@ def share_create(
                     actor=owner,
                     items=len(stored) + (prepared is not None),
                     size=sum(item.size for item in stored),
-                    password=bool(password_hash),
+                    password=bool(hashed_password),
                     uploading=uploading,
                 )
             if outermost:
@@ -379,7 +305,7 @@ def share_update(*, share: Share, changes: dict) -> Share:
         fields.append("listed")
     followed_before = share_group(share)
     if "password" in changes:
-        share.password = share_password_hash(changes["password"])
+        share.password = password_hash(changes["password"])
         fields.append("password")
     complete = changes.get("complete")
     if complete not in (None, True, False, "true", "false"):

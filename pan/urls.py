@@ -1,19 +1,8 @@
-from django.urls import path, register_converter
+from django.urls import path
+
+import project.lib.converters  # noqa: F401 - registers the "unique" converter used below
 
 from . import api, views
-
-
-class UniqueNameConverter:
-    regex = r"[A-Za-z0-9_-]{1,32}"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
-
-
-register_converter(UniqueNameConverter, "unique")
 
 # Routes under /api/ (included by project/urls.py with the "api/" prefix).
 api_urlpatterns = [

@@ -137,7 +137,7 @@ def file_page(request, unique_name):
         access.share_access(
             unique_name=unique_name,
             code=code,
-            password=request.POST.get("password", "")[:1024],
+            password=request.POST.get("password", ""),
             code_passed=code_passed,
             user=request.user,
             client=client_address(request),

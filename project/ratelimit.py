@@ -23,7 +23,6 @@ not in the default cache any request can fill. When that store has no room
 for a new window, the request is refused (429) rather than counted nowhere.
 """
 
-import logging
 import math
 import time
 from dataclasses import dataclass
@@ -32,17 +31,11 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from project.lib.limit_store import limit_store_is_full, limits_cache, limits_cache_is_local
+# The outage and full-store warnings are defined below, in project/lib/ (the
+# attempt limiter there uses them too); the middleware imports them from here.
+from project.lib.limit_store import limit_store_is_full, limits_cache, limits_cache_is_local, warn_limit_store_full
 from project.lib.metrics import TOO_MANY_REQUESTS
-
-# Defined with the fail-open cache helper; the middleware and the attempt
-# limiter (project/lib/attempts.py) import them from here.
-from project.lib.optional_cache import CACHE_ERRORS, WarnOncePerInterval, warn_cache_unreachable  # noqa: F401
-
-# A full limit store refuses (never fails open); said once per interval.
-warn_limit_store_full = WarnOncePerInterval(
-    logging.getLogger("pan.ratelimit"), "The limit store is full: new limit windows are refused (%s)"
-)
+from project.lib.optional_cache import CACHE_ERRORS, warn_cache_unreachable  # noqa: F401
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,12 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from project.lib.errors import ApplicationError
 
 from . import services
-from .models import ShortLink
+from .models import LinkState, ShortLink
 from .targets import target_url_normalize
 
 
@@ -17,19 +15,10 @@ class LinkStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("active", _("active")), ("expired", _("expired")), ("used_up", _("visit limit reached"))]
+        return LinkState.choices
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        used_up = Q(max_visits__isnull=False, visit_count__gte=F("max_visits"))
-        expired = Q(expires_at__lte=now)
-        if self.value() == "active":
-            return queryset.exclude(used_up).exclude(expired)
-        if self.value() == "expired":
-            return queryset.filter(expired)
-        if self.value() == "used_up":
-            return queryset.filter(used_up)
-        return queryset
+        return queryset.in_state(self.value()) if self.value() in LinkState.values else queryset
 
 
 class ShortLinkAdminForm(forms.ModelForm):

@@ -1,10 +1,16 @@
+"""Short links and their daily visit counts. A link's states are querysets
+(`ShortLink.objects.in_state(LinkState.ACTIVE)` …) and `ShortLink.state()`
+is their twin (project/lib/lifecycle.py); a test checks they agree."""
+
 import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from project.lib.lifecycle import ExpiringQuerySet, HasLifecycle, Lifecycle, Stage, expiry_stage
 
 # Generated keys are this long; custom slugs may be 3–64 characters.
 KEY_LENGTH = 8
@@ -14,7 +20,31 @@ TARGET_MAX_LENGTH = 2048
 KEY_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{KEY_MAX_LENGTH}}}$")
 
 
-class ShortLink(models.Model):
+class LinkState(models.TextChoices):
+    ACTIVE = "active", _("active")
+    PAUSED = "paused", _("paused")
+    EXPIRED = "expired", _("expired")
+    USED_UP = "used_up", _("visit limit reached")
+
+
+# In the order the redirect judges them: paused, expired, used up, active.
+LINK_LIFECYCLE = Lifecycle(
+    Stage(LinkState.PAUSED, lambda now: Q(paused=True), lambda link, now: link.paused),
+    expiry_stage(),
+    Stage(
+        LinkState.USED_UP,
+        lambda now: Q(max_visits__isnull=False, visit_count__gte=F("max_visits")),
+        lambda link, now: link.max_visits is not None and link.visit_count >= link.max_visits,
+    ),
+    otherwise=LinkState.ACTIVE,
+)
+
+
+class ShortLinkQuerySet(ExpiringQuerySet):
+    lifecycle = LINK_LIFECYCLE
+
+
+class ShortLink(HasLifecycle, models.Model):
     key = models.CharField(_("key"), max_length=KEY_MAX_LENGTH, unique=True)
     target_url = models.CharField(_("target URL"), max_length=TARGET_MAX_LENGTH)
     owner = models.ForeignKey(
@@ -36,6 +66,9 @@ class ShortLink(models.Model):
     paused = models.BooleanField(_("paused"), default=False)
     password = models.CharField(_("password"), max_length=256, blank=True, default="")
 
+    objects = ShortLinkQuerySet.as_manager()
+    lifecycle = LINK_LIFECYCLE
+
     class Meta:
         verbose_name = _("short link")
         verbose_name_plural = _("short links")
@@ -52,12 +85,6 @@ class ShortLink(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-    def is_expired(self, now=None) -> bool:
-        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
-
-    def is_used_up(self) -> bool:
-        return self.max_visits is not None and self.visit_count >= self.max_visits
 
 
 class LinkVisitDay(models.Model):

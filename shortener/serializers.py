@@ -2,6 +2,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from project.lib.secrets import MAX_PASSWORD
+
 from .models import TARGET_MAX_LENGTH
 from .services import SLUG_PATTERN
 
@@ -57,7 +59,7 @@ class ShortLinkCreateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         allow_null=True,
-        max_length=1024,
+        max_length=MAX_PASSWORD,
         help_text=_(
             "Visitors must enter it before the redirect; empty or null: none. A link with a password is always "
             "a new link."
@@ -74,7 +76,7 @@ class ShortLinkUpdateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         allow_null=True,
-        max_length=1024,
+        max_length=MAX_PASSWORD,
         help_text=_("Visitors must enter it before the redirect; empty or null removes it."),
     )
 

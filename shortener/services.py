@@ -14,6 +14,7 @@ condition decides in the database which visit is the last one allowed.
 import re
 import secrets
 from datetime import datetime
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import segno
@@ -25,10 +26,11 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import Action
 from audit.services import audit_record
-from pan.services import share_password_hash
 from project.lib.errors import ValidationFailed
+from project.lib.lifecycle import has_expired
 from project.lib.metrics import SHORT_LINK_VISITS
 from project.lib.optional_cache import optional_cache
+from project.lib.secrets import guess_layers, password_check, password_hash
 
 from .errors import (
     InvalidExpiry,
@@ -41,7 +43,7 @@ from .errors import (
     LinkUsedUp,
     SlugTaken,
 )
-from .models import KEY_LENGTH, ShortLink
+from .models import KEY_LENGTH, LINK_LIFECYCLE, LinkState, ShortLink
 from .stats import visit_record
 from .targets import target_url_normalize
 
@@ -107,7 +109,7 @@ def short_link_check_limits(*, expires_at: datetime | None = None, max_visits: i
     if expires_at is not None:
         if timezone.is_naive(expires_at):
             expires_at = timezone.make_aware(expires_at)
-        if expires_at <= timezone.now():
+        if has_expired(expires_at, timezone.now()):
             raise InvalidExpiry()
     if max_visits is not None and (isinstance(max_visits, bool) or not isinstance(max_visits, int) or max_visits < 1):
         message = _("The visit limit must be a whole number of at least 1.")
@@ -147,16 +149,16 @@ def short_link_create(
     if slug is not None:
         slug = slug_validate(slug=slug)
     short_link_check_limits(expires_at=expires_at, max_visits=max_visits)
-    password_hash = share_password_hash(password)
+    hashed_password = password_hash(password)
     fields = {
         "target_url": target,
         "owner": owner,
         "expires_at": expires_at,
         "max_visits": max_visits,
-        "password": password_hash,
+        "password": hashed_password,
     }
 
-    if slug is None and expires_at is None and max_visits is None and not password_hash:
+    if slug is None and expires_at is None and max_visits is None and not hashed_password:
         existing = (
             ShortLink.objects.filter(
                 owner=owner, target_url=target, is_custom=False, expires_at__isnull=True, max_visits__isnull=True
@@ -177,7 +179,7 @@ def short_link_create(
                 and existing.expires_at == expires_at
                 and existing.max_visits == max_visits
                 and not existing.password
-                and not password_hash
+                and not hashed_password
             ):
                 return existing, False
             raise SlugTaken()
@@ -230,7 +232,7 @@ def short_link_update(
         link.paused = paused
         changed.append("paused")
     if password is not _UNSET:
-        link.password = share_password_hash(password)
+        link.password = password_hash(password)
         changed.append("password")
     if url is not _UNSET:
         link.target_url = target_url_normalize(url=url, request_host=request_host)
@@ -253,8 +255,6 @@ def short_link_update(
 
 def short_link_password_check(*, link: ShortLink, password: str | None, client: str) -> None:
     """A link's password, counted like share codes and passwords (401 missing, 403 wrong, 429 limited)."""
-    from pan.access import guess_layers, password_check
-
     password_check(stored=link.password, given=password, layers=lambda: guess_layers(client, scope=f"link:{link.key}"))
 
 
@@ -303,6 +303,9 @@ def _entry(row: dict) -> dict:
 
 
 _ENTRY_FIELDS = ("pk", "target_url", "expires_at", "max_visits", "paused", "password")
+# What a link's state is judged on (`LINK_LIFECYCLE`), and what each state answers.
+_STATE_FIELDS = ("paused", "expires_at", "max_visits", "visit_count")
+_STATE_ERRORS = {LinkState.PAUSED: LinkPaused, LinkState.EXPIRED: LinkExpired, LinkState.USED_UP: LinkUsedUp}
 
 
 async def _load(key: str) -> dict | None:
@@ -342,7 +345,7 @@ async def short_link_visit(
         now = timezone.now()
         if entry.get("paused"):
             raise LinkPaused()
-        if entry["exp"] is not None and entry["exp"] <= now:
+        if has_expired(entry["exp"], now):
             raise LinkExpired()
         if entry.get("pw") and not password_checked:
             raise LinkPasswordRequired()
@@ -368,14 +371,13 @@ async def short_link_visit(
             return entry["url"]
         if not from_cache:
             # Freshly read and still no match: ask the row why.
-            row = await ShortLink.objects.filter(pk=entry["id"]).values("visit_count", "max_visits", "paused").afirst()
+            row = await ShortLink.objects.filter(pk=entry["id"]).values(*_STATE_FIELDS).afirst()
             if row is None:
                 await optional_cache.adelete(_cache_key(key))
                 raise LinkNotFound()
-            if row["paused"]:
-                raise LinkPaused()
-            if row["max_visits"] is not None and row["visit_count"] >= row["max_visits"]:
-                raise LinkUsedUp()
+            state = LINK_LIFECYCLE.state(SimpleNamespace(**row), now)
+            if state in _STATE_ERRORS:
+                raise _STATE_ERRORS[state]()
         # A stale cache entry (or a change racing this visit): read the row again.
         await optional_cache.adelete(_cache_key(key))
         entry = None

@@ -13,9 +13,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pan.errors import PasswordRejected, PasswordRequired
 from project.lib.errors import ApplicationError, TooManyRequests, ValidationFailed, error_body
 from project.lib.net import client_address
+from project.lib.secrets import PasswordRejected, PasswordRequired
 from project.views import wants_json
 
 from . import selectors, services
@@ -95,7 +95,7 @@ async def short_link_redirect(request, key: str):
             if not link.password:
                 return HttpResponseNotAllowed(["GET", "HEAD"])  # only the password form posts here
             await sync_to_async(services.short_link_password_check)(
-                link=link, password=request.POST.get("password", "")[:1024], client=client_address(request)
+                link=link, password=request.POST.get("password", ""), client=client_address(request)
             )
             password_checked = True
         target = await services.short_link_visit(

@@ -36,6 +36,7 @@ from pan.services import share_create, share_items_add
 from pan.storing import StoredFile
 from pan.uploads import content_type_for, item_path_sanitise
 from project.lib.errors import NotFound, PermissionDenied
+from project.lib.fields import validate_text
 from project.lib.metrics import UPLOAD_BYTES, UPLOADS
 
 from . import storage
@@ -198,8 +199,8 @@ def _create_drop(*, client: str, length, metadata, path, content_type, unlocked)
     password = metadata.get("password")
     if not (request.password and not password and unlocked is not None and unlocked(request)):
         dropoff_services.request_password_check(request=request, password=password, client=client)
-    name = dropoff_services.validate_text("name", metadata.get("name"), dropoff_services.MAX_NAME)
-    note = dropoff_services.validate_text("note", metadata.get("note"), dropoff_services.MAX_MESSAGE)
+    name = validate_text("name", metadata.get("name"), dropoff_services.MAX_NAME)
+    note = validate_text("note", metadata.get("note"), dropoff_services.MAX_MESSAGE)
     if request.state() == RequestState.FULL:
         raise RequestHasNoRoom()  # tus's word for "no room at all" is 409; one file too large is 413
     dropoff_services.drop_admit(request=request, client=client)

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import dropoff.models
-import pan.models
+import project.lib.secrets
 from django.conf import settings
 from django.db import migrations, models
 
@@ -22,8 +22,8 @@ class Migration(migrations.Migration):
             name='DropRequest',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unique_name', models.CharField(default=pan.models.new_unique_name, max_length=32, unique=True, verbose_name='id')),
-                ('code', models.CharField(default=pan.models.new_share_code, max_length=8, unique=True, verbose_name='request code')),
+                ('unique_name', models.CharField(default=project.lib.secrets.new_unique_name, max_length=32, unique=True, verbose_name='id')),
+                ('code', models.CharField(default=project.lib.secrets.new_share_code, max_length=8, unique=True, verbose_name='request code')),
                 ('title', models.CharField(blank=True, default='', max_length=200, verbose_name='title')),
                 ('message', models.TextField(blank=True, default='', verbose_name='message')),
                 ('password', models.CharField(blank=True, default='', max_length=256, verbose_name='password')),

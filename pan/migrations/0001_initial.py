@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import pan.models
+import project.lib.secrets
 from django.conf import settings
 from django.db import migrations, models
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name='SharedFile',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unique_name', models.CharField(default=pan.models.new_unique_name, max_length=32, unique=True, verbose_name='unique name')),
+                ('unique_name', models.CharField(default=project.lib.secrets.new_unique_name, max_length=32, unique=True, verbose_name='unique name')),
                 ('file_name', models.CharField(max_length=255, verbose_name='file name')),
                 ('size', models.BigIntegerField(verbose_name='size')),
                 ('content_type', models.CharField(default='application/octet-stream', max_length=100, verbose_name='content type')),
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('max_downloads', models.PositiveIntegerField(blank=True, null=True, verbose_name='maximum downloads')),
                 ('download_count', models.PositiveIntegerField(default=0, verbose_name='downloads')),
                 ('downloads_in_flight', models.PositiveIntegerField(default=0)),
-                ('share_code', models.CharField(default=pan.models.new_share_code, max_length=6, verbose_name='share code')),
+                ('share_code', models.CharField(default=project.lib.secrets.new_share_code, max_length=6, verbose_name='share code')),
                 ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shared_files', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
             ],

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import pan.models
+import project.lib.secrets
 from django.conf import settings
 from django.db import migrations, models
 
@@ -75,8 +75,8 @@ class Migration(migrations.Migration):
             name='Share',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unique_name', models.CharField(default=pan.models.new_unique_name, max_length=32, unique=True, verbose_name='id')),
-                ('code', models.CharField(db_index=True, default=pan.models.new_share_code, max_length=8, verbose_name='share code')),
+                ('unique_name', models.CharField(default=project.lib.secrets.new_unique_name, max_length=32, unique=True, verbose_name='id')),
+                ('code', models.CharField(db_index=True, default=project.lib.secrets.new_share_code, max_length=8, verbose_name='share code')),
                 ('password', models.CharField(blank=True, default='', max_length=256, verbose_name='password')),
                 ('title', models.CharField(blank=True, default='', max_length=200, verbose_name='title')),
                 ('message', models.TextField(blank=True, default='', verbose_name='message')),

@@ -505,7 +505,8 @@ def test_the_share_page_field_takes_a_pasted_code_too(share_as, dana):
 
 
 def test_a_code_word_that_looks_like_a_code_is_not_taken_before_the_real_one():
-    from pan.codes import code_find, pickup_parse
+    from pan.codes import pickup_parse
+    from project.lib.secrets import code_find
 
     # "HAVE" and "THEM" are letters of the alphabet; the dashed form wins.
     assert code_find("have them: ABCD-2345") == "ABCD2345"

@@ -1,4 +1,5 @@
-"""One queryset per state, and `Share.state()` as its twin: they agree."""
+"""What `purge_expired` removes, state by state (the twin test of the
+states themselves is project/tests/test_lifecycle.py)."""
 
 from datetime import timedelta
 
@@ -6,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from pan.models import Share, ShareState
+from project.tests.test_lifecycle import shares_per_state
 
 pytestmark = pytest.mark.django_db
 
@@ -13,30 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def one_share_per_state(dana):
     now = timezone.now()
-    past, future = now - timedelta(hours=1), now + timedelta(hours=1)
-
-    def make(**fields):
-        return Share.objects.create(owner=dana, **fields)
-
-    return {
-        ShareState.ACTIVE: [make(expires_at=future, max_downloads=2, download_count=1), make(expires_at=None)],
-        ShareState.UPLOADING: [make(complete=False, expires_at=future)],
-        ShareState.EXPIRED: [make(expires_at=past), make(expires_at=past, max_downloads=1, download_count=1)],
-        ShareState.REVOKED: [make(revoked_at=now, expires_at=past), make(revoked_at=now, complete=False)],
-        ShareState.USED_UP: [
-            make(max_downloads=1, download_count=1),
-            make(max_downloads=1, download_count=1, complete=False),
-        ],
-    }
-
-
-def test_every_state_queryset_agrees_with_the_model(one_share_per_state):
-    now = timezone.now()
-    for state, shares in one_share_per_state.items():
-        expected = {share.pk for share in shares}
-        assert {share.pk for share in Share.objects.in_state(state, now)} == expected, state
-        assert {share.state(now) for share in shares} == {state}
-    assert sum(Share.objects.in_state(state, now).count() for state in ShareState.values) == Share.objects.count()
+    return shares_per_state(dana, now - timedelta(hours=1), now + timedelta(hours=1), now)
 
 
 def test_purgeable_is_expired_used_up_long_revoked_and_abandoned(one_share_per_state, settings):

@@ -48,9 +48,9 @@ from dataclasses import dataclass
 from django.core.cache import caches
 from django.utils.connection import ConnectionProxy
 
-from project.lib.limit_store import LIMITS_CACHE, limit_store_is_full
+from project.lib.limit_store import LIMITS_CACHE, limit_store_is_full, warn_limit_store_full
 from project.lib.metrics import TOO_MANY_REQUESTS
-from project.ratelimit import CACHE_ERRORS, warn_cache_unreachable, warn_limit_store_full
+from project.lib.optional_cache import CACHE_ERRORS, warn_cache_unreachable
 
 # The limits' own store (project/lib/limit_store.py), never the default cache
 # that any request can fill: a flood of new keys there must not reset a count.

@@ -23,6 +23,7 @@ post fragments fill:
 """
 
 import heapq
+import logging
 import math
 import threading
 import time
@@ -30,7 +31,15 @@ import time
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
+from project.lib.optional_cache import WarnOncePerInterval
+
 LIMITS_CACHE = "limits"
+
+# A full limit store refuses (never fails open); said once per interval, by
+# the request limiter (project/ratelimit.py) and the attempt limiter alike.
+warn_limit_store_full = WarnOncePerInterval(
+    logging.getLogger("pan.ratelimit"), "The limit store is full: new limit windows are refused (%s)"
+)
 
 try:
     from redis.exceptions import OutOfMemoryError

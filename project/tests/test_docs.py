@@ -59,7 +59,7 @@ def test_every_error_code_named_in_the_docs_exists():
 
 def test_the_guessing_arithmetic_in_the_docs_follows_the_default_limits():
     """SPEC §4.2: 10 000 active shares, 1 000 networks, a year: below one share found."""
-    from pan.models import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH
+    from project.lib.secrets import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH
 
     codes = len(SHARE_CODE_ALPHABET) ** SHARE_CODE_LENGTH
     windows_a_year = 365 * 86_400 / settings.PAN_CODE_NETWORK_WINDOW

@@ -77,7 +77,7 @@ def test_a_full_store_refuses_attempts_in_new_windows_and_counts_the_open_ones_e
 
 @override_settings(RATE_LIMITS={"default": (100, 60)})
 def test_a_full_store_refuses_requests_in_new_windows_and_says_so_once(clock, small_store, caplog, db):
-    from project.ratelimit import warn_limit_store_full
+    from project.lib.limit_store import warn_limit_store_full
 
     caplog.set_level(logging.WARNING, logger="pan.ratelimit")
     warn_limit_store_full._last = float("-inf")

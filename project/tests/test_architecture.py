@@ -1,0 +1,51 @@
+"""docs/architecture.md names every part of the house, and the import
+contracts in pyproject.toml (checked by `make lint`) place every one: a new
+app that is not in the plan fails here."""
+
+import re
+import tomllib
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def _our_apps() -> set[str]:
+    return {config.name for config in apps.get_app_configs() if Path(config.path).is_relative_to(ROOT)}
+
+
+def _parts_in_doc() -> set[str]:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("## The parts", 1)[1].split("\n\n| part |", 1)[1].split("\n\n", 1)[0]
+    names = set()
+    for row in table.splitlines()[1:]:
+        first_cell = row.split("|")[1]
+        name = re.search(r"`([^`]+)`", first_cell)
+        if name and name.group(1) != "project/lib/":
+            names.add(name.group(1))
+    return names
+
+
+def _contracts() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+
+
+def test_the_plan_names_every_installed_app():
+    assert _parts_in_doc() == _our_apps()
+
+
+def test_the_layers_contract_places_every_app_above_the_kernel():
+    config = _contracts()
+    layers = next(contract for contract in config["contracts"] if contract["type"] == "layers")["layers"]
+    placed = {name.strip() for layer in layers for name in layer.split("|")}
+    assert placed == (_our_apps() - {"project"}) | {"project.lib"}
+    assert layers[-1] == "project.lib"
+    assert set(config["root_packages"]) == _our_apps()
+
+
+def test_the_picture_shows_every_part():
+    picture = (ROOT / "docs" / "images" / "architecture.svg").read_text()
+    shown = set(re.findall(r'font-weight="bold"[^>]*>([^<(:]+)', picture))
+    assert {name.strip() for name in shown} >= _our_apps() | {"the kernel"}
