@@ -68,7 +68,12 @@ def quota_check(*, owner, adding: int, lock: bool = False) -> None:
     if lock:
         type(owner).objects.select_for_update().filter(pk=owner.pk).first()
     if user_stored_bytes(owner) + user_reserved_bytes(owner) + adding > quota:
-        raise QuotaExceeded(QuotaExceeded.default_message % {"quota": _size(quota)})
+        raise quota_exceeded(quota)
+
+
+def quota_exceeded(quota: int) -> QuotaExceeded:
+    """The 413 for a quota of `quota` bytes, its size in words."""
+    return QuotaExceeded(QuotaExceeded.default_message % {"quota": _size(quota)})
 
 
 def _size(count: int) -> str:

@@ -28,10 +28,10 @@ from accounts.permissions import user_has_pan_permission
 from dropoff import services as dropoff_services
 from dropoff.errors import RequestFull
 from dropoff.models import DropRequest, RequestState
-from pan.errors import FileTooLarge, QuotaExceeded, ShareNotFilling, ShareTooLarge, TooManyItems
+from pan.errors import FileTooLarge, ShareNotFilling, ShareTooLarge, TooManyItems
 from pan.leftovers import RESUMABLE_PREFIX
 from pan.models import Share, new_storage_key
-from pan.quotas import user_quota, user_reserved_bytes, user_stored_bytes
+from pan.quotas import quota_exceeded, user_quota, user_reserved_bytes, user_stored_bytes
 from pan.services import share_create, share_items_add
 from pan.storing import StoredFile
 from pan.uploads import content_type_for, item_path_sanitise
@@ -188,9 +188,7 @@ def _fit_quota(owner, length: int | None, reserved: int) -> int:
     type(owner).objects.select_for_update().filter(pk=owner.pk).first()
     room = quota - user_stored_bytes(owner) - user_reserved_bytes(owner)
     if (length is None and room <= 0) or (length is not None and length > room):
-        from pan.quotas import _size
-
-        raise QuotaExceeded(QuotaExceeded.default_message % {"quota": _size(quota)})
+        raise quota_exceeded(quota)
     return reserved if length is not None else min(reserved, room)
 
 
