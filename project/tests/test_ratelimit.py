@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 
-from project.testing import free_port
+from project.testing import refusing_port
 from project.urls import urlpatterns as project_urlpatterns
 
 
@@ -223,7 +223,7 @@ def test_ipv6_clients_are_counted_by_their_64(frozen):
 def _unreachable_cache():
     broken = {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "LOCATION": f"redis://127.0.0.1:{refusing_port()}/0",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
     return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}
