@@ -69,8 +69,8 @@ vendor:
 	cp var/vendor/package/dist/tus.min.js var/vendor/package/dist/tus.min.js.map var/vendor/package/LICENSE static/vendor/tus-js-client/
 	sed -i 's/tus-js-client@[0-9][0-9.a-z-]*/tus-js-client@$(TUS_JS_CLIENT_VERSION)/g; s/^# tus-js-client [0-9][0-9.a-z-]* /# tus-js-client $(TUS_JS_CLIENT_VERSION) /' static/vendor/tus-js-client/README.md
 
+# Tests that need collected static files collect them (conftest.py `collected_static`).
 test: setup-dev browser
-	$(BIN)/python manage.py collectstatic --noinput -v0 --settings=project.settings_test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Starts Pan on daphne (make run) and on uvicorn (make serve), each on a free

@@ -37,6 +37,31 @@ def _clean_cache():
     stats._buffer.clear()
 
 
+@pytest.fixture(scope="session")
+def collected_static(django_db_blocker):
+    """STATIC_ROOT filled by `collectstatic`, for tests that fetch static
+    files from the in-process app, so plain `pytest` needs no `make test`
+    before it. Unchanged files are skipped, so after `make test` it costs a
+    directory walk.
+
+    WhiteNoise indexes STATIC_ROOT when its middleware is built, and
+    project.asgi builds its app at import (during collection, before any
+    fixture): the files are added to every WhiteNoise built so far. Test
+    clients made later build their own, which find them.
+    """
+    import gc
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    with django_db_blocker.unblock():
+        call_command("collectstatic", interactive=False, verbosity=0)
+    for middleware in [obj for obj in gc.get_objects() if isinstance(obj, WhiteNoiseMiddleware)]:
+        middleware.add_files(str(settings.STATIC_ROOT), prefix=middleware.static_prefix)
+    return settings.STATIC_ROOT
+
+
 @pytest.fixture
 def api():
     return APIClient()

@@ -18,6 +18,7 @@ Settings come from the environment and `.env` as for any start
 
 import argparse
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -26,16 +27,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 REFUSED = 2
 
 
-def server_command(*, host: str, port: int, workers: int) -> list[str]:
-    """The uvicorn command line (also what project.testing.LiveServer runs for server="uvicorn")."""
+def server_command(*, host: str, port: int, workers: int, fd: int | None = None) -> list[str]:
+    """The uvicorn command line (also what project.testing.LiveServer runs for server="uvicorn").
+
+    `fd`: serve on this already listening socket instead of binding
+    `host`:`port` (a supervisor's socket, or the tests' race-free port)."""
+    address = ["--fd", str(fd)] if fd is not None else ["--host", host, "--port", str(port)]
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        "--host",
-        host,
-        "--port",
-        str(port),
+        *address,
         "--workers",
         str(workers),
         # Its own access log prints query strings (share codes travel there);
@@ -74,10 +76,18 @@ def metrics_directory(port: int) -> Path:
     return directory
 
 
+def _port_of(fd: int) -> int:
+    with socket.socket(fileno=os.dup(fd)) as sock:  # a duplicate (family detected): fd stays open
+        return sock.getsockname()[1]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m project.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--fd", type=int, default=None, help="serve on this inherited, listening socket instead of --host/--port"
+    )
     parser.add_argument("--workers", type=int, default=1, help="server processes (more than 1 needs REDIS_URL)")
     parser.add_argument("--check", action="store_true", help="only check that the server may start (make serve, first)")
     return parser.parse_args(argv)
@@ -109,9 +119,10 @@ def main(argv=None) -> int:
         return 0
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # present but empty would switch the mode on
+    port = args.port if args.fd is None else _port_of(args.fd)
     if args.workers > 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_directory(args.port))
-    command = server_command(host=args.host, port=args.port, workers=args.workers)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_directory(port))
+    command = server_command(host=args.host, port=port, workers=args.workers, fd=args.fd)
     sys.stdout.flush()
     os.chdir(BASE_DIR)
     # Replaced by uvicorn: signals from a supervisor reach the server itself.

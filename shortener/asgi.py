@@ -6,8 +6,10 @@ about 60 % of the redirect's throughput (docs/performance.md), and every
 request that touched the database opened a new connection in a new thread.
 So `GET`/`HEAD` of `/s/<key>` and `/short/<key>` are answered here, by the
 same service the Django view calls (`short_link_visit`), with the headers
-the stack would have added: the redirect's own, the security headers, and
-the timing headers and access-log line of `project.middleware`.
+the stack would have added: the redirect's own, the security headers, the
+language and `Vary` of the locale and CORS middleware, and the timing
+headers and access-log line of `project.middleware`
+(shortener/tests/test_fast_path.py compares every header with Django's).
 
 Everything else goes to Django unchanged: any error (404/410 pages and JSON
 in the caller's language come from the view), a host not in
@@ -24,10 +26,14 @@ keep-alive connection under uvicorn a thread nothing ever finished: each
 such redirect kept a pooled connection for good.
 """
 
+import re
 import time
 from functools import cache
+from types import SimpleNamespace
 
+from corsheaders.conf import conf as cors_conf
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 from django.urls import resolve
 from django.utils import translation
@@ -101,6 +107,21 @@ def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def _language_headers(path: str, headers: dict) -> list[tuple[bytes, bytes]]:
+    """What LocaleMiddleware and CorsMiddleware add to a redirect: the
+    language Django would have activated (its cookie, then Accept-Language)
+    and the `Vary` that says the answer depends on them."""
+    request = SimpleNamespace(
+        COOKIES=parse_cookie(headers.get(b"cookie", b"").decode("latin-1")),
+        META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode("latin-1")},
+    )
+    language = translation.get_language_from_request(request, check_path=False)
+    vary = ["Accept-Language"]
+    if re.match(cors_conf.CORS_URLS_REGEX, path):
+        vary.append("origin")
+    return [(b"vary", ", ".join(vary).encode()), (b"content-language", language.encode())]
+
+
 async def _send_database_unavailable(scope, headers: dict, send, exc: Exception) -> None:
     error = database_unavailable_logged(exc)
     with translation.override(request_language(headers.get(b"accept-language", b"").decode("latin-1"))):
@@ -169,6 +190,7 @@ class ShortLinkFastPath:
             (b"location", iri_to_uri(target).encode("latin-1")),
             (b"cache-control", b"private, max-age=0"),
             (b"referrer-policy", REDIRECT_REFERRER_POLICY.encode()),
+            *_language_headers(scope["path"], headers),
             *_security_headers(secure),
         ]
         if settings.TIMING_ENABLED:

@@ -4,6 +4,7 @@ Through real storage: the local file system, and S3 both on moto's server
 and on SeaweedFS, a real object store (`object_store`).
 """
 
+import contextlib
 import os
 import secrets
 import time
@@ -20,7 +21,7 @@ from django.utils import timezone
 from pan import leftovers
 from pan.leftovers import upload_leftovers_purge
 from pan.models import Item, Share
-from project.testing import free_port
+from project.testing import refusing_port, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +236,7 @@ def test_old_unfinished_multipart_uploads_under_the_storage_location_are_aborted
 
 
 def test_unreachable_storage_is_reported_and_the_rest_is_still_purged(spool, settings, caplog):
-    closed = f"http://127.0.0.1:{free_port()}"
+    closed = f"http://127.0.0.1:{refusing_port()}"
     fail_fast = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2, read_timeout=2)
     use_s3(settings, s3_options(closed, "pan-unreachable", client_config=fail_fast))
     killed = TemporaryUploadedFile("a.bin", "application/octet-stream", 0, None)
@@ -270,9 +271,8 @@ def test_a_server_process_purges_old_leftovers_when_it_starts():
     for path in (old_spool, old_object):
         os.utime(path, (long_ago, long_ago))
     with server:
-        deadline = time.monotonic() + 15
-        while (old_spool.exists() or old_object.exists()) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with contextlib.suppress(AssertionError):  # the asserts below say which one stayed
+            wait_until(lambda: not (old_spool.exists() or old_object.exists()), timeout=15)
         assert not old_spool.exists()
         assert not old_object.exists()
         assert fresh_spool.exists()  # may be an upload in progress in another process

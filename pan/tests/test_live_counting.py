@@ -9,6 +9,7 @@ Each client sends its own `User-Agent`, so sequential clients on 127.0.0.1
 are distinct recipients (a tool's grant is keyed by address, agent and share).
 """
 
+import contextlib
 import hashlib
 import secrets
 import signal
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from project.testing import LiveServer
+from project.testing import LiveServer, wait_until
 
 from .test_live import memory_kib, reset_peak
 
@@ -77,10 +78,11 @@ class Site:
 
     def settled_count(self, share: dict, expected: int, timeout: float = 10) -> int:
         """The share's `download_count` once it reached `expected` (or the time ran out) and stayed."""
-        deadline = time.monotonic() + timeout
-        while self.detail(share).json()["download_count"] < expected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # a count that overshoots would show up here
+        with contextlib.suppress(AssertionError):  # a count that never gets there is returned as it is
+            wait_until(lambda: self.detail(share).json()["download_count"] >= expected, timeout=timeout)
+        # Kept on purpose: a quiet period for a negative check (nothing shows
+        # when a count will *not* go up); a count that overshoots shows up here.
+        time.sleep(0.3)
         return self.detail(share).json()["download_count"]
 
 
@@ -383,7 +385,8 @@ def test_a_slow_steady_download_keeps_its_slot_past_the_lease(lease_site):
                 if not chunk:
                     break
                 received += chunk
-                # About 6 MiB/s: the whole file takes well over the lease.
+                # About 6 MiB/s: the whole file takes well over the lease. Behaviour
+                # under test (a slow client), not synchronisation.
                 time.sleep(max(0.0, len(received) / (6 * MiB) - (time.monotonic() - started)))
         except OSError as error:
             outcome["error"] = repr(error)
@@ -396,6 +399,7 @@ def test_a_slow_steady_download_keeps_its_slot_past_the_lease(lease_site):
     begun = time.monotonic()
     probes = []
     for delay in (LEASE_SECONDS + 0.5, LEASE_SECONDS + 1.2):
+        # Behaviour under test: probes at set times past the lease (a server's clock).
         time.sleep(max(0.0, begun + delay - time.monotonic()))
         probe = hang_up_get(lease_site.port, content_path(share), code=share["code"], agent=f"pan-c/probe-{delay}")
         probes.append((delay, probe.status))

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from project.lib.attempts import Layer, attempts_give_back, attempts_locked_for, attempts_reset, attempts_take
 from project.lib.errors import TooManyRequests
-from project.testing import free_port
+from project.testing import refusing_port
 
 START = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 
@@ -162,7 +162,7 @@ def test_a_layer_with_limit_zero_is_off(clock):
 def _unreachable_cache():
     broken = {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "LOCATION": f"redis://127.0.0.1:{refusing_port()}/0",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
     return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from project.testing import LiveServer, free_port
+from project.testing import LiveServer, refusing_port
 
 pytestmark = pytest.mark.live
 
@@ -34,7 +34,7 @@ def _server_with_database_at(port: int):
 @pytest.fixture(scope="module")
 def refused():
     """Nothing listens on the database's port: every connection is refused at once."""
-    with _server_with_database_at(free_port()) as live:
+    with _server_with_database_at(refusing_port()) as live:
         yield live
 
 

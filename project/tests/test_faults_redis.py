@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import PASSWORD
-from project.testing import LiveServer, free_port
+from project.testing import LiveServer, refusing_port, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -26,7 +26,7 @@ WARNING = "Rate limiting is off for now: the cache is unreachable"
 
 @pytest.fixture(scope="module")
 def server():
-    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "RATE_LIMIT_WARNING_INTERVAL": "3600"}
+    env = {"REDIS_URL": f"redis://127.0.0.1:{refusing_port()}/0", "RATE_LIMIT_WARNING_INTERVAL": "3600"}
     with LiveServer(extra_env=env) as live:
         # The first account becomes the admin, who may upload.
         live.register("redis-down-admin", PASSWORD)
@@ -151,7 +151,9 @@ def test_drop_offs_link_statistics_and_live_events_without_redis(server, client)
             additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
         )
     assert time.monotonic() - started < BOUND
-    time.sleep(0.5)
+    wait_until(
+        lambda: "live events: the channel layer is unreachable" in server.log(), timeout=10, message="the warning"
+    )
     log = server.log()
     assert "Traceback" not in log, log
     assert "live events: the channel layer is unreachable" in log

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from project.testing import BASE_DIR, LiveServer, free_port
+from project.testing import BASE_DIR, LiveServer, listening_socket, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -137,27 +137,28 @@ class StreamingServer:
         self.records = tmp / "records"
         self.tmpdir.mkdir()
         self.records.mkdir()
-        self.port = free_port()
+        self.listener = listening_socket()
+        self.port = self.listener.getsockname()[1]
         env = {**os.environ, "TMPDIR": str(self.tmpdir), "PAN_STREAMING_RECORDS": str(self.records)}
         env.pop("DJANGO_SETTINGS_MODULE", None)
         self.log = open(tmp / "daphne.log", "ab")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        fd = self.listener.fileno()
         self.proc = subprocess.Popen(  # noqa: S603 - our own server
-            [*command, "project.tests.daphne_streaming_app:application"],
+            [sys.executable, "-m", "daphne", "--fd", str(fd), "project.tests.daphne_streaming_app:application"],
             cwd=BASE_DIR,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            pass_fds=[fd],
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (tmp / "daphne.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("the streaming test server did not start")
+        # Up once daphne has taken the socket over (it says so when listening).
+        log_path = tmp / "daphne.log"
+
+        def listening() -> bool:
+            assert self.proc.poll() is None, log_path.read_text()
+            return "Listening on TCP address" in log_path.read_text(errors="replace")
+
+        wait_until(listening, timeout=30, message="the streaming test server")
 
     @property
     def pid(self) -> int:
@@ -183,6 +184,7 @@ class StreamingServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+        self.listener.close()
 
 
 @pytest.fixture(scope="module")

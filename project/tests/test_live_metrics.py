@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import PASSWORD
-from project.testing import LiveServer, free_port
+from project.testing import LiveServer, refusing_port
 
 pytestmark = pytest.mark.live
 
@@ -122,7 +122,7 @@ def test_a_scripted_run_shows_exactly_its_counts():
 
 
 def test_with_redis_on_a_closed_port_the_cache_error_counter_rises():
-    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "METRICS_TOKEN": TOKEN}
+    env = {"REDIS_URL": f"redis://127.0.0.1:{refusing_port()}/0", "METRICS_TOKEN": TOKEN}
     with LiveServer(extra_env=env) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         before = value(scrape(server.url), "pan_cache_errors_total")
         key = client.post("/api/short", json={"url": "https://example.com/redis-down"}).json()["key"]

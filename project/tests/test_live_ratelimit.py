@@ -8,7 +8,7 @@ import urllib.request
 import httpx
 import pytest
 
-from project.testing import LiveServer, free_port
+from project.testing import LiveServer, refusing_port
 
 pytestmark = pytest.mark.live
 
@@ -64,7 +64,7 @@ def test_200_concurrent_requests_against_a_limit_of_50_let_exactly_50_through(pr
 
 
 def test_with_redis_unreachable_requests_are_still_served_and_the_status_says_so():
-    closed = f"redis://127.0.0.1:{free_port()}/0"
+    closed = f"redis://127.0.0.1:{refusing_port()}/0"
     env = {"REDIS_URL": closed, "RATE_LIMITS": f"{LIMITED}=5/3600", "RATE_LIMIT_WARNING_INTERVAL": "3600"}
     with LiveServer(extra_env=env) as server:
         answers = [urllib.request.urlopen(f"{server.url}{LIMITED}", timeout=10) for _ in range(10)]  # noqa: S310

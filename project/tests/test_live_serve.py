@@ -32,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from conftest import PASSWORD
-from project.testing import BASE_DIR, LiveServer, free_port
+from project.testing import BASE_DIR, LiveServer, refusing_port
 
 pytestmark = pytest.mark.live
 
@@ -185,7 +185,7 @@ def test_serve_refuses_several_processes_without_redis(tmp_path):
     )
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "project.serve", "--port", str(free_port()), "--workers", "2"],
+        [sys.executable, "-m", "project.serve", "--port", str(refusing_port()), "--workers", "2"],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,

@@ -17,7 +17,7 @@ from pan.models import Post
 from project.lib.attempts import Layer, attempts_locked_for, attempts_take
 from project.lib.errors import TooManyRequests
 from project.lib.optional_cache import optional_cache, warn_cache_unreachable
-from project.testing import free_port
+from project.testing import refusing_port
 from shortener.models import ShortLink
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ class InterruptedCache(LocMemCache):
 def unreachable_redis():
     broken = {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "LOCATION": f"redis://127.0.0.1:{refusing_port()}/0",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
     return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}

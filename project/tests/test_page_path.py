@@ -19,7 +19,8 @@ from pan.tests.conftest import post_upload
 from project.asgi import application
 from project.ratelimit import cache_is_local
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The static file below is served from STATIC_ROOT, collected by the fixture.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("collected_static")]
 
 # Django's ASGI handler takes two of its own around every request, whatever
 # the middleware: the sync receivers of `request_started` (`sync_send`) and

@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 
-from project.testing import free_port
+from project.testing import refusing_port
 from project.urls import urlpatterns as project_urlpatterns
 
 
@@ -169,11 +169,12 @@ def test_a_limit_of_zero_switches_a_rule_off_and_the_longest_prefix_wins(frozen,
 
 @limits(default=(1, 60))
 @pytest.mark.parametrize("path", ["/s/abcdefgh", "/short/abcdefgh", "/static/css/site.css"])
+@pytest.mark.usefixtures("collected_static")
 def test_short_link_redirects_and_static_files_carry_no_rate_limit(path):
     client = Client()
     for _ in range(3):
         answer = client.get(path)
-        assert answer.status_code != 429
+        assert answer.status_code == (200 if path.startswith("/static/") else 404)
         for header in RATE_HEADERS:
             assert header not in answer
 
@@ -222,7 +223,7 @@ def test_ipv6_clients_are_counted_by_their_64(frozen):
 def _unreachable_cache():
     broken = {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "LOCATION": f"redis://127.0.0.1:{refusing_port()}/0",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
     }
     return {"default": broken, "limits": {**broken, "KEY_PREFIX": "limits"}}

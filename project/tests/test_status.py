@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
 
 from project.lib.limit_store import limits_cache, redis_eviction_policy, redis_eviction_warning
-from project.testing import free_port
+from project.testing import refusing_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the probes run in other threads
 
@@ -120,7 +120,7 @@ def test_any_other_method_gets_exactly_what_an_unknown_path_gets(method, query):
 
 
 def _closed_redis_url() -> str:
-    return f"redis://127.0.0.1:{free_port()}/0"
+    return f"redis://127.0.0.1:{refusing_port()}/0"
 
 
 @pytest.mark.asyncio

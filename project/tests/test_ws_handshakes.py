@@ -9,7 +9,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from project.asgi import application
-from project.testing import free_port
+from project.testing import refusing_port
 
 # Channels closes stale database connections around each consumer event,
 # in worker threads that may hold one from an earlier test.
@@ -64,7 +64,7 @@ def _unreachable_redis_layer():
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]},
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{refusing_port()}/0"]},
         }
     }
 

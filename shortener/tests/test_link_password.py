@@ -132,3 +132,13 @@ def test_an_empty_password_at_creation_means_none(api):
     made = api.post("/api/short", {"url": "https://example.com/open", "password": ""}, format="json")
     assert made.status_code == 201 and made.json()["password"] is False
     assert Client().get(f"/s/{made.json()['key']}").status_code == 302
+
+
+def test_a_password_one_character_off_in_any_position_is_refused(link, settings):
+    settings.PAN_CODE_CLIENT_LIMIT = settings.PAN_CODE_CLIENT_ALL_LIMIT = settings.PAN_CODE_NETWORK_LIMIT = 1000
+    client = Client()
+    near = [SECRET[:i] + ("x" if SECRET[i] != "x" else "y") + SECRET[i + 1 :] for i in range(len(SECRET))]
+    near += [SECRET[:-1], SECRET + "9", SECRET.lower(), SECRET.upper()]
+    for miss in near:
+        assert client.post("/s/guarded", {"password": miss}).status_code == 403, miss
+    assert client.post("/s/guarded", {"password": SECRET}).status_code == 302
