@@ -12,7 +12,7 @@ SERVER ?= daphne
 # make serve: server processes; more than one needs REDIS_URL (the start is refused otherwise).
 WORKERS ?= 1
 
-.PHONY: run serve setup setup-dev test lint format messages browser vendor bench clean
+.PHONY: run serve setup setup-dev lock lock-check test lint format messages browser vendor bench clean
 
 run: setup
 	$(BIN)/python -m project.envfile
@@ -41,14 +41,33 @@ $(VENV)/.runtime-installed: requirements.txt
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config g++; } || \
 		echo "PyICU needs ICU's development files: install libicu-dev, pkg-config and g++ (Debian), or icu4c (Homebrew)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m project.envfile
 	touch $@
+
+# The lock (docs/decisions.md, "Locked installs"): requirements.in and requirements-dev.in name
+# what Pan uses; uv compiles them with every package they pull in, pinned and hashed, for any
+# platform on Python 3.11+ (--universal), the dev lock under the runtime one (-c requirements.txt).
+# The existing pins are kept unless an .in file asks otherwise; `make lock UPGRADE="name ..."` moves those.
+# `make lock-check` (CI) compiles into a temporary folder and fails on any difference.
+LOCK_COMPILE = $(abspath $(BIN))/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(foreach name,$(UPGRADE),--upgrade-package $(name))
+lock: setup-dev
+	$(LOCK_COMPILE) requirements.in -o requirements.txt
+	$(LOCK_COMPILE) requirements-dev.in -o requirements-dev.txt
+
+lock-check: setup-dev
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp requirements.in requirements-dev.in requirements.txt requirements-dev.txt "$$tmp" && \
+	(cd "$$tmp" && $(LOCK_COMPILE) requirements.in -o requirements.txt && \
+		$(LOCK_COMPILE) requirements-dev.in -o requirements-dev.txt) || \
+		{ echo "lock-check: could not compile the lock (is the package index reachable?)"; exit 1; }; \
+	diff -u requirements.txt "$$tmp/requirements.txt" && diff -u requirements-dev.txt "$$tmp/requirements-dev.txt" || \
+		{ echo "lock-check: requirements*.txt are stale against requirements*.in: run make lock and commit both"; exit 1; }
 
 # Browser tests use Debian's Chromium (never Playwright's own download).
 # axe-core (accessibility checks in the browser tests) comes from npm into var/axe (git-ignored).

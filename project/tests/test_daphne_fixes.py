@@ -29,7 +29,8 @@ def pinned(name: str) -> str:
 def test_the_installed_daphne_and_twisted_are_the_versions_the_fixes_were_written_for():
     # A version bump fails here: check every fix against the new code
     # (daphne/http_protocol.py, daphne/server.py, twisted/web/http.py), then
-    # move DAPHNE_VERSION / TWISTED_VERSION and the pins together.
+    # move DAPHNE_VERSION / TWISTED_VERSION and the pins in requirements.in
+    # together, then `make lock` (this reads the compiled requirements.txt).
     assert (daphne.__version__, twisted.__version__) == (daphne_fixes.DAPHNE_VERSION, daphne_fixes.TWISTED_VERSION)
     assert pinned("daphne") == daphne_fixes.DAPHNE_VERSION
     assert pinned("Twisted") == daphne_fixes.TWISTED_VERSION

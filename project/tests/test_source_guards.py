@@ -16,7 +16,7 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 TEXT_SUFFIXES = {".py", ".html", ".js", ".css", ".md", ".txt", ".toml", ".json", ".po", ".svg", ".cfg", ".ini", ".sh"}
-TEXT_NAMES = {"Makefile", ".env.example", ".gitignore"}
+TEXT_NAMES = {"Makefile", ".env.example", ".gitignore", "requirements.in", "requirements-dev.in"}
 TEXT_FOLDERS = {".ci"}  # scripts without a suffix
 
 _RANGES = [
