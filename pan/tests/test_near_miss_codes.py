@@ -15,7 +15,8 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from pan import services
-from pan.models import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH, Share
+from pan.models import Share
+from project.lib.secrets import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH
 
 from .conftest import body_of
 
