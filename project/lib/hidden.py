@@ -12,7 +12,7 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.views.decorators.csrf import csrf_exempt
 
-from project.views import page_not_found
+from project.lib.error_pages import unknown_path_page
 
 
 def unknown_path_unless(authorised: Callable) -> Callable:
@@ -29,7 +29,7 @@ def unknown_path_unless(authorised: Callable) -> Callable:
         async def hidden(request, *args, **kwargs):
             # Any other method is a 404 too: a 405 would tell that the path exists.
             if request.method not in ("GET", "HEAD") or not authorised(request):
-                return await sync_to_async(page_not_found)(request)
+                return await sync_to_async(unknown_path_page)(request)
             return await view(request, *args, **kwargs)
 
         return hidden
