@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from project.lib.errors import ApplicationError, TooManyRequests
+from project.lib.error_pages import page_with_error
+from project.lib.errors import ApplicationError
 from project.lib.net import client_address
 
 from . import services
@@ -33,13 +34,8 @@ def _form_error_response(request, template, form, exc: ApplicationError):
             form.add_error(field if field in form.fields else None, message)
     if not exc.fields:
         form.add_error(None, exc.message)
-    context = {"form": form, "next": _next_url(request)}
-    if isinstance(exc, TooManyRequests):
-        context["retry_after"] = exc.retry_after  # the page says how long, like the code pages
-    response = render(request, template, context, status=exc.status_code)
-    if isinstance(exc, TooManyRequests):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+    # A 429 says how long, like the code pages (`retry_after`).
+    return page_with_error(request, template, {"form": form, "next": _next_url(request)}, exc)
 
 
 @sensitive_post_parameters("password")

@@ -7,6 +7,7 @@ from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 class RequestNotFound(NotFound):
     code = "request_not_found"
     default_message = _("There is no drop-off request with this code.")
+    page_message = _("There is no drop-off request with this code. Check the code you were given.")
 
 
 class RequestClosed(Gone):

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.permissions import user_has_pan_permission
 from pan.errors import FileTooLarge
 from pan.storing import IncomingFile
+from project.lib.error_pages import error_page, page_with_error
 from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
 from project.lib.net import client_address
 from project.lib.qr import qr_svg_inline
@@ -21,16 +22,11 @@ from .unlocks import request_unlock, request_unlocked
 
 
 def _error_page(request, exc: ApplicationError, found=None):
-    if isinstance(exc, NotFound):
-        return render(request, "dropoff/missing.html", {"message": exc.message}, status=404)
-    if isinstance(exc, Gone | RequestFull):
-        return render(request, "dropoff/gone.html", {"message": exc.message, "code": exc.code}, status=exc.status_code)
-    response = render(
-        request, "dropoff/request.html", _context(request, found, error=exc.message), status=exc.status_code
-    )
-    if isinstance(exc, TooManyRequests):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+    """A request that cannot be found or takes no more files: the error page;
+    any other error (a wrong password, too many drops): the request's page again."""
+    if found is None or isinstance(exc, NotFound | Gone | RequestFull):
+        return error_page(request, exc)
+    return page_with_error(request, "dropoff/request.html", _context(request, found, error=exc.message), exc)
 
 
 def _context(request, found, **extra) -> dict:

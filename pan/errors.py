@@ -6,6 +6,9 @@ from project.lib.errors import ApplicationError, Conflict, Gone, NotFound, Permi
 # Raised by the kernel's password and guessing checks; named with pan's errors for pan's views.
 from project.lib.secrets import CodeGuessingLimited, PasswordRejected, PasswordRequired  # noqa: F401
 
+# What to do about a share that is gone for good (its error pages say it).
+ASK_AGAIN = _("Ask the person who sent you the link to share it again.")
+
 
 class FileTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -45,6 +48,7 @@ class MalformedUpload(ApplicationError):
 class FileNotFound(NotFound):
     code = "file_not_found"
     default_message = _("No such share.")
+    page_message = _("There is nothing shared at this address. Check the link you were given.")
 
 
 class ItemNotFound(NotFound):
@@ -52,19 +56,27 @@ class ItemNotFound(NotFound):
     default_message = _("No such item in this share.")
 
 
+class VideoNotFound(NotFound):
+    code = "video_not_found"
+    default_message = _("There is no such video.")
+
+
 class FileExpired(Gone):
     code = "file_expired"
     default_message = _("This share has expired.")
+    hint = ASK_AGAIN
 
 
 class FileRevoked(Gone):
     code = "file_revoked"
     default_message = _("The owner has stopped sharing this.")
+    hint = ASK_AGAIN
 
 
 class FileUsedUp(Gone):
     code = "file_used_up"
     default_message = _("This share has reached its download limit.")
+    hint = ASK_AGAIN
 
 
 class ItemMissing(Gone):

@@ -14,18 +14,20 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import ListView
 
 from accounts.permissions import PanPermissionRequiredMixin
-from project.lib.errors import ApplicationError, Gone, NotFound, TooManyRequests
+from project.lib.error_pages import error_page, page_with_error, unknown_path_page
+from project.lib.errors import ApplicationError, Gone, NotFound
 from project.lib.net import client_address
 from project.lib.streaming import file_response
 
 from . import access, downloads, grants, posts, selectors, services
-from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired, ShareStillUploading
+from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired, ShareStillUploading, VideoNotFound
 from .grants import grant_key_for_session
 from .models import Share, ShareState, Video
 from .previews import share_text_previews
@@ -34,28 +36,17 @@ from .uploads import inline_content_type, is_previewable
 
 
 def _error_page(request, exc: ApplicationError, *, unique_name: str, share=None, code: str = ""):
-    """A service error as a page with the same status (404 and 410 pages of their own)."""
-    if isinstance(exc, NotFound):
-        return render(request, "pan/file_missing.html", {"message": exc.message}, status=404)
-    if isinstance(exc, Gone):
-        return render(request, "pan/file_gone.html", {"message": exc.message, "code": exc.code}, status=410)
+    """A service error on the share page or a download from it: the share page
+    again with the error when there is a share to show, else the error page."""
     if isinstance(exc, LoginRequiredToDownload):
-        return redirect_to_login(f"/f/{unique_name}/")
+        return redirect_to_login(reverse("file-page", args=[unique_name]))
     if isinstance(exc, ShareStillUploading):
         # Back to the share page, which follows the upload live and opens downloads once complete.
         messages.info(request, exc.message)
-        return redirect(f"/f/{unique_name}/")
-    if share is None:
-        context = {"message": exc.message, "status": exc.status_code}
-        response = render(request, "pan/file_error.html", context, status=exc.status_code)
-    else:
-        retry_after = exc.retry_after if isinstance(exc, TooManyRequests) else None
-        response = _share_page_render(
-            request, share, code=code, error=exc.message, status=exc.status_code, retry_after=retry_after
-        )
-    if isinstance(exc, TooManyRequests):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+        return redirect("file-page", unique_name=unique_name)
+    if share is None or isinstance(exc, NotFound | Gone):
+        return error_page(request, exc)
+    return _share_page_render(request, share, code=code, error=exc)
 
 
 def _page_title(share, visible: bool) -> str:
@@ -66,7 +57,7 @@ def _page_title(share, visible: bool) -> str:
     return access.share_public_title(share) or str(gettext_lazy("Shared files"))
 
 
-def _share_page_render(request, share, *, code="", error=None, status=200, retry_after=None):
+def _share_page_render(request, share, *, code="", error: ApplicationError | None = None):
     manages = access.share_managed_by(user=request.user, share=share)
     # Locked, the page says only that the share exists and its public title (SPEC §4.3).
     unlocked = access.share_details_visible(user=request.user, share=share, session=request.session)
@@ -89,15 +80,16 @@ def _share_page_render(request, share, *, code="", error=None, status=200, retry
         # The code passed in this session (or not needed: listed); the page asks for the password now.
         "password_step": share.has_password and not unlocked and code_passed,
         "code": code,
-        "error": error,
-        "retry_after": retry_after,  # seconds, shown as "try again in …" on 429
+        "error": error.message if error else None,
         "uploading": share.state() == ShareState.UPLOADING,
         # A share being filled, opened (code and password): the page follows it live (events/).
         "live_share": share.state() == ShareState.UPLOADING and unlocked,
         "previewable": {item.pk for item in items if is_previewable(item.content_type)},
         "login_needed": settings.PAN_DOWNLOAD_REQUIRES_LOGIN and not request.user.is_authenticated,
     }
-    return render(request, "pan/file.html", context, status=status)
+    if error:
+        return page_with_error(request, "pan/file.html", context, error)
+    return render(request, "pan/file.html", context)
 
 
 def _texts_counted(request, share, texts):
@@ -165,12 +157,7 @@ def pickup_page(request):
             return redirect(share.get_absolute_url())
     except ApplicationError as exc:
         context = {"pickup_error": exc.message, "pickup_code": request.POST.get("code", "")[:2048]}
-        if isinstance(exc, TooManyRequests):
-            context["retry_after"] = exc.retry_after
-        response = render(request, "home.html", context, status=exc.status_code)
-        if isinstance(exc, TooManyRequests):
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+        return page_with_error(request, "home.html", context, exc)
     session_unlock(request.session, share, step=CODE if share.has_password else FULL)
     return redirect(share.get_absolute_url())
 
@@ -427,7 +414,7 @@ def share_display_name(share) -> str:
 def post_page(request, post_id: int):
     fragment = posts.post_fragment(post_id=post_id)
     if fragment is None:
-        return render(request, "404.html", status=404)
+        return unknown_path_page(request)
     return render(request, "pan/post.html", {"fragment": fragment})
 
 
@@ -435,7 +422,7 @@ def post_page(request, post_id: int):
 def video_page(request, video_id: int):
     video = Video.objects.filter(pk=video_id).first()
     if video is None:
-        return render(request, "pan/video_missing.html", status=404)
+        return error_page(request, VideoNotFound())
     return render(request, "pan/video.html", {"video": video})
 
 

@@ -13,18 +13,17 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse, JsonResponse
-from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_logged, error_body
+from project.lib.error_pages import error_page, wants_json
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, TooManyRequests, database_unavailable_logged, error_body
 from project.lib.hybrid import HybridMiddleware
 from project.lib.metrics import request_observe
 from project.lib.net import client_address, client_key
 from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
-from project.views import wants_json
 
 access_log = logging.getLogger("pan.access")
 
@@ -199,10 +198,7 @@ class RateLimitMiddleware(HybridMiddleware):
     @staticmethod
     def _refusal(request, decision):
         message = _("Too many requests. Please slow down and try again shortly.")
-        if wants_json(request):
-            return JsonResponse(error_body("too_many_requests", message), status=429)
-        body = render_to_string("429.html", {"message": message, "retry_after": decision.retry_after}, request=request)
-        return HttpResponse(body, status=429)
+        return error_page(request, TooManyRequests(message, retry_after=decision.retry_after))
 
     @staticmethod
     def _stamp(response, decision):

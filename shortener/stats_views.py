@@ -11,7 +11,7 @@ import io
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from project.lib.csvfile import csv_write
+from project.lib.error_pages import error_page
 from project.lib.errors import ApplicationError, ValidationFailed
 from project.lib.qr import CONTENT_TYPES, qr_file
 
@@ -187,9 +188,8 @@ def link_stats_page(request, key):
         link = selectors.short_link_get_for(user=request.user, key=key)
         since, until = _window(request)
     except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise Http404(exc.message) from exc
-        return render(request, "shortener/stats.html", {"error": exc}, status=exc.status_code)
+        # Not yours is the 404 of an unknown key (the selector's LinkNotFound).
+        return error_page(request, exc)
     result = link_stats(link=link, since=since, until=until)
     last = until or timezone.now().date()
     context = {

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.encoding import uri_to_iri
@@ -13,10 +13,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from project.lib.errors import ApplicationError, TooManyRequests, ValidationFailed, error_body
+from project.lib.error_pages import error_page, page_with_error, wants_json
+from project.lib.errors import ApplicationError, TooManyRequests, ValidationFailed
 from project.lib.net import client_address
 from project.lib.secrets import PasswordRejected, PasswordRequired
-from project.views import wants_json
 
 from . import selectors, services
 from .errors import LinkNotFound, LinkPasswordRequired
@@ -50,20 +50,10 @@ def target_for_display(url: str) -> str:
 async def _password_page(request, key: str, exc: ApplicationError):
     error = None if isinstance(exc, LinkPasswordRequired) or request.method != "POST" else exc.message
     context = {"key": key, "error": error}
-    response = await sync_to_async(render)(request, "shortener/link_password.html", context, status=exc.status_code)
-    if isinstance(exc, TooManyRequests):
-        response["Retry-After"] = str(exc.retry_after)
+    # Templates touch the session (user, messages): render in a thread.
+    response = await sync_to_async(page_with_error)(request, "shortener/link_password.html", context, exc)
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-async def _error_response(request, exc: ApplicationError):
-    if wants_json(request):
-        return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-    # Templates touch the session (user, messages): render in a thread.
-    return await sync_to_async(render)(
-        request, "shortener/link_error.html", {"error": exc, "status": exc.status_code}, status=exc.status_code
-    )
 
 
 def visitor_of(request) -> services.Visitor:
@@ -106,10 +96,10 @@ async def short_link_redirect(request, key: str):
         )
     except (LinkPasswordRequired, PasswordRequired, PasswordRejected, TooManyRequests) as exc:
         if wants_json(request) and isinstance(exc, LinkPasswordRequired):
-            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+            return await sync_to_async(error_page)(request, exc)  # the API's JSON error
         return await _password_page(request, key, exc)
     except ApplicationError as exc:
-        return await _error_response(request, exc)
+        return await sync_to_async(error_page)(request, exc)
     response = HttpResponseRedirect(target)
     response["Cache-Control"] = "private, max-age=0"
     response["Referrer-Policy"] = REDIRECT_REFERRER_POLICY

@@ -5,7 +5,9 @@ turns them (and DRF's own errors) into one JSON shape:
 
     {"error": {"code": "...", "message": "...", "fields": {...}}}
 
-Page views catch the same errors and render templates with the message.
+Page views turn the same errors into pages through one helper,
+project/lib/error_pages.py (`error_page`): a page may say more than the API
+(`page_message`, `hint`), never something else.
 A database that cannot be reached is a 503 here (API views) and in
 `project.middleware.DatabaseUnavailableMiddleware` (everything else).
 """
@@ -32,6 +34,10 @@ class ApplicationError(Exception):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
     default_message = _("The request could not be processed.")
+    # What the error page says instead of `message` (a sentence for people, where
+    # the API's is terse), and what to do next; None: the message alone.
+    page_message = None
+    hint = None
 
     def __init__(self, message=None, *, fields: dict | None = None, headers: dict | None = None):
         self.message = message if message is not None else self.default_message

@@ -10,14 +10,9 @@ from collections.abc import Callable
 from functools import wraps
 
 from asgiref.sync import sync_to_async
-from django.urls import get_resolver
 from django.views.decorators.csrf import csrf_exempt
 
-
-def _page_not_found(request):
-    # The site's own 404 handler (`handler404` in the root URLconf), asked
-    # from Django rather than imported: helpers sit below the site's views.
-    return get_resolver().resolve_error_handler(404)(request, exception=None)
+from project.lib.error_pages import unknown_path_page
 
 
 def unknown_path_unless(authorised: Callable) -> Callable:
@@ -34,7 +29,7 @@ def unknown_path_unless(authorised: Callable) -> Callable:
         async def hidden(request, *args, **kwargs):
             # Any other method is a 404 too: a 405 would tell that the path exists.
             if request.method not in ("GET", "HEAD") or not authorised(request):
-                return await sync_to_async(_page_not_found)(request)
+                return await sync_to_async(unknown_path_page)(request)
             return await view(request, *args, **kwargs)
 
         return hidden

@@ -65,7 +65,7 @@ def test_n_requests_pass_then_429_with_headers(frozen):
     assert refused["Content-Type"].startswith("text/html")
     page = refused.content.decode()
     assert "Too many requests. Please slow down and try again shortly." in page
-    assert "Try again in 79 seconds." in page
+    assert "You can try again in 79 seconds." in page
 
 
 @limits(default=(1, 60))
