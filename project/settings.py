@@ -461,6 +461,9 @@ SPECTACULAR_SETTINGS = {
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # `locked` tells a share's two shapes apart (before and after its code).
     "ENUM_NAME_OVERRIDES": {"ShareLockedEnum": [(True, True)], "ShareUnlockedEnum": [(False, False)]},
+    # The tus endpoints are plain async views, which drf-spectacular does not
+    # see: their operations are written into the document (uploads/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "uploads.openapi.tus_operations"],
 }
 
 # --- Shared files (pan) ---------------------------------------------------

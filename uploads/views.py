@@ -82,18 +82,27 @@ def _error_answer(exc: Exception) -> HttpResponse:
     raise exc
 
 
-def _tus_view(view):
-    @functools.wraps(view)
-    async def wrapper(request, *args, **kwargs):
-        try:
-            if request.method != "OPTIONS" and request.method != "GET":
-                if request.headers.get("Tus-Resumable") != TUS_VERSION:
-                    raise TusVersionUnsupported()
-            return await view(request, *args, **kwargs)
-        except (ApplicationError, APIException, *DATABASE_UNAVAILABLE_ERRORS) as exc:
-            return _error_answer(exc)
+def _tus_view(*methods: str):
+    """A tus view answering `methods`: 405 with `Allow` for any other, then the version check
+    (a method the URL never answers is refused whatever the client speaks), then errors as JSON."""
+    allowed = ", ".join(methods)
 
-    return csrf_exempt(wrapper)
+    def decorate(view):
+        @functools.wraps(view)
+        async def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                return _answer(405, {"Allow": allowed})
+            try:
+                if request.method != "OPTIONS" and request.method != "GET":
+                    if request.headers.get("Tus-Resumable") != TUS_VERSION:
+                        raise TusVersionUnsupported()
+                return await view(request, *args, **kwargs)
+            except (ApplicationError, APIException, *DATABASE_UNAVAILABLE_ERRORS) as exc:
+                return _error_answer(exc)
+
+        return csrf_exempt(wrapper)
+
+    return decorate
 
 
 def _options() -> HttpResponse:
@@ -162,13 +171,11 @@ def _checksum(request):
     return algorithm, expected
 
 
-@_tus_view
+@_tus_view("OPTIONS", "POST")
 async def uploads_root(request):
     """`OPTIONS` (what this server speaks) and `POST` (creation)."""
     if request.method == "OPTIONS":
         return _options()
-    if request.method != "POST":
-        return _answer(405, {"Allow": "OPTIONS, POST"})
     length = _whole(request.headers.get("Upload-Length"), "Upload-Length")
     deferred = request.headers.get("Upload-Defer-Length")
     if (length is None) == (deferred is None) or deferred not in (None, "1"):
@@ -227,7 +234,7 @@ def _session_unlock(request):
     return unlocked
 
 
-@_tus_view
+@_tus_view("OPTIONS", "HEAD", "PATCH", "DELETE", "GET")
 async def upload_detail(request, token):
     """`HEAD` (the offset), `PATCH` (more bytes), `DELETE` (termination), `GET` (Pan's JSON view of it)."""
     if request.method == "OPTIONS":
@@ -253,8 +260,6 @@ async def upload_detail(request, token):
         upload = await sync_to_async(services.upload_find)(token=token, for_writing=True)
         await sync_to_async(services.upload_terminate)(upload=upload)
         return _answer(204)
-    if request.method != "PATCH":
-        return _answer(405, {"Allow": "OPTIONS, HEAD, PATCH, DELETE, GET"})
     if request.content_type != OCTETS:
         raise WrongContentType()
     offset = _whole(request.headers.get("Upload-Offset"), "Upload-Offset")

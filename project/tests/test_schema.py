@@ -23,6 +23,8 @@ def test_openapi_document_validates_and_lists_the_endpoints():
         "/api/files/{unique_name}/content",
         "/api/short",
         "/api/short/{key}",
+        "/api/uploads/",
+        "/api/uploads/{token}",
     ]:
         assert path in schema["paths"], path
     bearer = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -127,3 +129,78 @@ def test_upload_fields_the_schema_calls_files_and_booleans_are_checked(api_as, a
     assert set(refused.json()["error"]["fields"]) == {"file"}
     assert post_share(client, [], uploading="TRUE").status_code == 201
     assert post_share(client, [("a.txt", b"a")], text="hello", uploading="false").status_code == 201
+
+
+# --- The tus endpoints: plain async views, written into the schema by uploads/openapi.py ---
+
+TUS_STATUSES = {
+    ("/api/uploads/", "options"): {"204", "429", "503"},
+    ("/api/uploads/", "post"): {
+        *("201", "400", "401", "403", "404", "409", "410", "412", "413", "415"),
+        *("429", "460", "503"),
+    },
+    ("/api/uploads/{token}", "head"): {"200", "404", "410", "412", "429", "503"},
+    ("/api/uploads/{token}", "patch"): {
+        *("204", "400", "404", "409", "410", "412", "413", "415", "423", "429", "460", "503"),
+    },
+    ("/api/uploads/{token}", "delete"): {"204", "404", "410", "412", "429", "503"},
+    ("/api/uploads/{token}", "get"): {"200", "404", "410", "429", "503"},
+}
+
+
+def test_tus_operations_declare_every_status_their_views_answer():
+    schema = _schema()
+    tus = {
+        (path, method): op for path, ops in schema["paths"].items() if "/uploads" in path for method, op in ops.items()
+    }
+    assert set(tus) == set(TUS_STATUSES)
+    for key, operation in tus.items():
+        responses = operation["responses"]
+        assert set(responses) == TUS_STATUSES[key], key
+        for status, response in responses.items():
+            if status[0] in "45":
+                assert response["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        names = {parameter["name"]: parameter for parameter in operation.get("parameters", [])}
+        if key[1] in ("options", "get"):
+            assert "Tus-Resumable" not in names, key
+        else:
+            assert names["Tus-Resumable"]["required"] is True
+            assert responses["412"]["headers"]["Tus-Version"]["required"] is True
+    # Every tus error's status is declared by some tus operation.
+    from project.lib.errors import ApplicationError
+    from uploads import errors
+
+    declared = set().union(*TUS_STATUSES.values())
+    for error in vars(errors).values():
+        if isinstance(error, type) and issubclass(error, ApplicationError):
+            assert str(error.status_code) in declared, error
+
+
+def test_tus_security_and_shapes():
+    schema = _schema()
+    root, detail = schema["paths"]["/api/uploads/"], schema["paths"]["/api/uploads/{token}"]
+    # Creation: a token, a session, or nothing (a drop); after that the URL is the credential.
+    assert root["post"]["security"] == [{"jwtAuth": []}, {"cookieAuth": []}, {}]
+    for method in ("head", "patch", "delete", "get"):
+        assert detail[method]["security"] == [{}], method
+    created = root["post"]["responses"]["201"]["headers"]
+    assert created["Location"]["required"] is True
+    assert {"Upload-Expires", "Upload-Offset", "Pan-Share", "Pan-Receipt", "Tus-Resumable"} <= set(created)
+    assert list(root["post"]["requestBody"]["content"]) == ["application/offset+octet-stream"]
+    assert list(detail["patch"]["requestBody"]["content"]) == ["application/offset+octet-stream"]
+    assert detail["patch"]["responses"]["409"]["headers"]["Upload-Offset"]["required"] is True
+    assert detail["head"]["responses"]["200"]["headers"]["Upload-Offset"]["required"] is True
+    state = detail["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert state == {"$ref": "#/components/schemas/UploadState"}
+    fields = schema["components"]["schemas"]["UploadState"]["properties"]
+    assert set(fields) == {"offset", "length", "complete", "share", "receipt_url"}
+
+
+def test_what_options_answers_is_what_the_schema_says(settings):
+    settings.PAN_MAX_UPLOAD_SIZE = 12345
+    declared = _schema()["paths"]["/api/uploads/"]["options"]["responses"]["204"]["headers"]
+    answer = Client().options("/api/uploads/")
+    assert answer.status_code == 204
+    for name in ("Tus-Version", "Tus-Extension", "Tus-Checksum-Algorithm", "Tus-Resumable"):
+        assert [answer.headers[name]] == declared[name]["schema"]["enum"], name
+    assert answer.headers["Tus-Max-Size"] == "12345"

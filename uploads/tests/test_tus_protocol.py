@@ -47,6 +47,23 @@ def test_wrong_or_missing_tus_resumable_is_412(tus_site, version):
     assert answer.status_code == 412
 
 
+def test_a_method_the_url_never_answers_is_405_before_the_version_check(tus_site):
+    # Found by schemathesis (project/tests/test_schema_conformance.py): a PUT
+    # without Tus-Resumable was told 412, as if another version could PUT.
+    location = tus_site.created(5)
+    for method, url, allowed in [
+        ("PUT", f"{tus_site.url}/api/uploads/", "OPTIONS, POST"),
+        ("GET", f"{tus_site.url}/api/uploads/", "OPTIONS, POST"),
+        ("PATCH", f"{tus_site.url}/api/uploads/", "OPTIONS, POST"),
+        ("POST", location, "OPTIONS, HEAD, PATCH, DELETE, GET"),
+        ("PUT", location, "OPTIONS, HEAD, PATCH, DELETE, GET"),
+    ]:
+        answer = httpx.request(method, url)
+        assert answer.status_code == 405, (method, url)
+        assert answer.headers["Allow"] == allowed
+    assert tus_site.offset(location) == 0  # the upload is untouched
+
+
 def test_upload_in_chunks_becomes_a_share_with_its_digest(tus_site):
     data = os.urandom(3 * MiB + 17)
     location = tus_site.created(len(data), meta=metadata(filename="photo.jpg", filetype="image/jpeg"))
