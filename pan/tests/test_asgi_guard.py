@@ -40,6 +40,7 @@ def _roles(transactional_db):
     for migration in ("accounts.migrations.0002_seed_roles", "accounts.migrations.0003_uploaders_role"):
         importlib.import_module(migration).seed(apps, None)
 
+
 SMALL = 1000
 OVER_SMALL = b"x" * 3000  # a file that makes a body over SMALL, far under every upload limit
 
