@@ -3,6 +3,7 @@ contracts in pyproject.toml (checked by `make lint`) place every one: a new
 app that is not in the plan fails here."""
 
 import re
+import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -13,7 +14,15 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def _our_apps() -> set[str]:
-    return {config.name for config in apps.get_app_configs() if Path(config.path).is_relative_to(ROOT)}
+    # Pan's own packages: in the project, not in an installed distribution
+    # (a virtualenv may live inside the project, as `make setup` puts it).
+    installed = {Path(path).resolve() for path in sysconfig.get_paths().values()}
+    return {
+        config.name
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().is_relative_to(ROOT.resolve())
+        and not any(Path(config.path).resolve().is_relative_to(prefix) for prefix in installed)
+    }
 
 
 def _parts_in_doc() -> set[str]:
