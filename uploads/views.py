@@ -353,6 +353,9 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
             state["renewed"] = time.monotonic()
 
     def session_state() -> dict:
+        # Still ours? (423 otherwise) Asked before the tail object is written:
+        # a PATCH that lost its lease must not overwrite the tail of the one that took it.
+        services.upload_record(upload=upload, lease=lease, recorded={})
         session.flush()
         state["unrecorded"] = 0
         return session.recorded()
@@ -382,6 +385,7 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
         return outcome
 
     def record() -> None:
+        services.upload_record(upload=upload, lease=lease, recorded={})  # still ours, before the tail is written
         session.flush()
         services.upload_record(upload=upload, lease=lease, recorded=session.recorded())
 

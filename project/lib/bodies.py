@@ -49,7 +49,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 from rest_framework import status
 
-from project.lib.errors import ApplicationError, error_body
+from project.lib.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    ApplicationError,
+    database_unavailable_logged,
+    error_body,
+)
 from project.lib.request_context import outside_request_lifecycle
 
 logger = logging.getLogger(__name__)
@@ -102,6 +107,8 @@ async def body_allowance(scope, match) -> int:
     try:
         async with outside_request_lifecycle():
             granted = await allowance(asked)
+    except DATABASE_UNAVAILABLE_ERRORS:
+        raise  # the guard answers 503, as any request that needs the database does
     except Exception:  # noqa: BLE001 - a failing allowance grants nothing, loudly
         logger.warning("body allowance of %s failed: the small limit applies", scope.get("path"), exc_info=True)
         return small
@@ -204,7 +211,12 @@ class BodySizeGuard:
         if not _has_body(headers):
             return await self.app(scope, receive, send)
         match = _route(scope)
-        limit = await body_allowance(scope, match)
+        try:
+            limit = await body_allowance(scope, match)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            # Deciding needed the database (whose token may upload): 503 before the body is read.
+            error = database_unavailable_logged(exc)
+            return await self._answer(headers, send, error.status_code, type(error))
         length = headers.get(b"content-length")
         if length is not None:
             try:
@@ -234,8 +246,12 @@ class BodySizeGuard:
         if stopped:
             await self._refuse(headers, match, send)
 
+    @classmethod
+    async def _refuse(cls, headers: dict, match, send) -> None:
+        await cls._answer(headers, send, 413, refusal(match))
+
     @staticmethod
-    async def _refuse(headers: dict, match, send) -> None:
-        body = refusal_body(refusal(match), headers.get(b"accept-language", b"").decode("latin-1"))
-        await send({"type": "http.response.start", "status": 413, "headers": refusal_headers(body)})
+    async def _answer(headers: dict, send, status_code: int, error: type[ApplicationError]) -> None:
+        body = refusal_body(error, headers.get(b"accept-language", b"").decode("latin-1"))
+        await send({"type": "http.response.start", "status": status_code, "headers": refusal_headers(body)})
         await send({"type": "http.response.body", "body": body})

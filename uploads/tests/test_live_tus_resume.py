@@ -197,7 +197,7 @@ def _sign_in(base: str, live: LiveServer) -> str:
 def _env(seaweedfs) -> dict:
     bucket = f"big-{secrets.token_hex(4)}"
     seaweedfs.create_bucket(bucket)
-    return {"RATE_LIMIT_ENABLED": "false", "PAN_UPLOAD_LEASE_SECONDS": "5", **seaweedfs.env(bucket)}
+    return {"RATE_LIMIT_ENABLED": "false", "PAN_UPLOAD_LEASE_SECONDS": "10", **seaweedfs.env(bucket)}
 
 
 def _assert_flat(memory: PeakMemory, baselines: dict[int, int]) -> None:
