@@ -21,10 +21,12 @@ from .errors import RequestFull
 from .unlocks import request_unlock, request_unlocked
 
 
-def _error_page(request, exc: ApplicationError, found=None):
-    """A request that cannot be found or takes no more files: the error page;
-    any other error (a wrong password, too many drops): the request's page again."""
-    if found is None or isinstance(exc, NotFound | Gone | RequestFull):
+def _error_page(request, exc: ApplicationError, found):
+    """A request that takes no more files: the error page; any other error
+    (a wrong password, too many drops): the request's page again. Errors
+    before a request is found (an unknown code, too many wrong codes: 429)
+    are left to project.middleware.ServiceErrorMiddleware (error_page)."""
+    if isinstance(exc, NotFound | Gone | RequestFull):
         return error_page(request, exc)
     return page_with_error(request, "dropoff/request.html", _context(request, found, error=exc.message), exc)
 
@@ -41,11 +43,8 @@ def request_page(request, code):
     if canonical is not None and canonical != code:
         return redirect(f"/r/{canonical}/")
     client = client_address(request)
-    try:
-        found = services.request_by_code(code=code, client=client)
-        services.request_raise_if_closed(found)
-    except ApplicationError as exc:
-        return _error_page(request, exc)
+    found = services.request_by_code(code=code, client=client)
+    services.request_raise_if_closed(found)
     if request.method == "POST" and "password" in request.POST and not request.FILES:
         try:
             services.request_password_check(request=found, password=request.POST["password"], client=client)
@@ -81,11 +80,8 @@ def _drop(request, found, client):
 
 def receipt_page(request, code, receipt_key):
     """What a sender keeps: the files received, with sizes and SHA-256."""
-    try:
-        found = services.request_by_code(code=code, client=client_address(request))
-        drop = services.drop_by_receipt(request=found, receipt_key=receipt_key)
-    except ApplicationError as exc:
-        return _error_page(request, exc)
+    found = services.request_by_code(code=code, client=client_address(request))
+    drop = services.drop_by_receipt(request=found, receipt_key=receipt_key)
     items = list(drop.share.items.order_by("position", "id"))
     return render(request, "dropoff/receipt.html", {"drop_request": found, "drop": drop, "items": items})
 

@@ -19,7 +19,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from project.lib.error_pages import error_page, wants_json
-from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, TooManyRequests, database_unavailable_logged, error_body
+from project.lib.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    ApplicationError,
+    TooManyRequests,
+    database_unavailable_logged,
+    error_body,
+)
 from project.lib.hybrid import HybridMiddleware
 from project.lib.metrics import request_observe
 from project.lib.net import client_address, client_key
@@ -253,6 +259,24 @@ class DatabaseUnavailableMiddleware(HybridMiddleware):
         if wants_json(request):
             return JsonResponse(error_body(error.code, error.message), status=error.status_code)
         return HttpResponse(database_unavailable_page(error), status=error.status_code)
+
+
+class ServiceErrorMiddleware(HybridMiddleware):
+    """A service error no page view answered itself becomes its answer, in one place.
+
+    `ApplicationError`s (project/lib/errors.py) that leave a page view (a
+    code over the guessing limits: `CodeGuessingLimited`, 429 with
+    `Retry-After`; a request that is gone; ...) are `error_page(request, exc)`:
+    the site's error page, or the API's JSON error shape for API paths and
+    JSON clients, never Django's 500. DRF views answer their own errors
+    (project/lib/errors.py `api_exception_handler`); views that show their
+    own form again with the error still catch it and use `page_with_error`.
+    """
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, ApplicationError):
+            return None
+        return error_page(request, exception)
 
 
 def database_unavailable_page(error) -> str:

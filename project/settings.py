@@ -117,6 +117,9 @@ MIDDLEWARE = [
     # 503 when the database is unreachable: for a view that finds it so,
     # and for a session's user, looked up here before the rate limiter.
     "project.middleware.DatabaseUnavailableMiddleware",
+    # A service error a page view let through (a code over the guessing
+    # limits, a request that is gone): error_page, never a 500.
+    "project.middleware.ServiceErrorMiddleware",
     # After sessions and auth (keys signed-in users by user) and locale (the
     # 429 page speaks the client's language); inside CORS so browsers can
     # read a 429.
