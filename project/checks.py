@@ -2,7 +2,9 @@
 
 `project/settings.py` applies `secret_problems` before anything starts: a
 secret that is missing (unless DEBUG generates one), shorter than 32
-characters, equal to another, or a placeholder stops the start. The system
+characters, equal to another, or a placeholder stops the start. The
+optional secrets (`METRICS_TOKEN`) follow the same rules when set; empty
+turns what they open off, and is allowed. The system
 check below applies the same rules to the values that are finally in effect,
 so a settings module that imports `project.settings` and then sets a secret
 of its own is reported by `manage.py check` and `check --deploy` too.
@@ -15,6 +17,9 @@ from typing import NamedTuple
 from django.core import checks
 
 SECRET_NAMES = ("SECRET_KEY", "JWT_SIGNING_KEY", "SERVER_STATUS_TOKEN")
+# Secrets that may be left empty (what they open is then off); set, they are
+# held to the same rules as the three above, and may equal none of them.
+OPTIONAL_SECRET_NAMES = ("METRICS_TOKEN",)
 SECRET_MIN_LENGTH = 32
 # Every secret value in .env.example is here (a test keeps it so), with
 # stand-ins people paste from tutorials. Compared case-insensitively.
@@ -74,6 +79,8 @@ def check_secrets(app_configs, **kwargs):
         # The key simplejwt actually signs with.
         "JWT_SIGNING_KEY": settings.SIMPLE_JWT.get("SIGNING_KEY", settings.JWT_SIGNING_KEY),
         "SERVER_STATUS_TOKEN": settings.SERVER_STATUS_TOKEN,
+        # Optional: checked only when set.
+        **{name: value for name in OPTIONAL_SECRET_NAMES if (value := getattr(settings, name, ""))},
     }
     if settings.DEBUG:
         # DEBUG generates a missing secret; only what was given can be wrong.

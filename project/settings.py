@@ -17,7 +17,7 @@ from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from project.checks import GENERATE_HINT, SECRET_NAMES, secret_problems
+from project.checks import GENERATE_HINT, OPTIONAL_SECRET_NAMES, SECRET_NAMES, secret_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,9 +54,16 @@ def _dev_secret(name: str) -> str:
 # A secret that is missing (unless DEBUG generates it), a placeholder from
 # .env.example, shorter than 32 characters or equal to another stops the
 # start, with every problem named (project/checks.py, which also reports
-# them as system checks).
-_given_secrets = {name: env.str(name, default="") for name in SECRET_NAMES}
-_secret_problems = secret_problems({name: value for name, value in _given_secrets.items() if value or not DEBUG})
+# them as system checks). An optional secret (METRICS_TOKEN) may be empty
+# (off); set, the same rules hold for it.
+_given_secrets = {name: env.str(name, default="") for name in (*SECRET_NAMES, *OPTIONAL_SECRET_NAMES)}
+_secret_problems = secret_problems(
+    {
+        name: value
+        for name, value in _given_secrets.items()
+        if value or (not DEBUG and name not in OPTIONAL_SECRET_NAMES)
+    }
+)
 if _secret_problems:
     raise ImproperlyConfigured(
         "Pan refuses to start with these secrets:\n"
@@ -659,7 +666,8 @@ AUDIT_ADDRESS_RETENTION = env.int("AUDIT_ADDRESS_RETENTION", default=30)
 # <METRICS_TOKEN>` or from a client address in METRICS_ALLOWED_NETWORKS
 # (addresses or CIDR networks); anyone else gets the 404 of an unknown path.
 # Both empty (the default): nobody. See docs/operations.md.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set, it is held to the rules of the other secrets (checked at the top).
+METRICS_TOKEN = _given_secrets["METRICS_TOKEN"]
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 

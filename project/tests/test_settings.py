@@ -293,3 +293,40 @@ def test_deploy_checks_still_see_the_standard_middleware_through_ours(settings):
     assert not {"security.W001", "security.W002", "security.W003"} & found
     settings.MIDDLEWARE = [path for path in settings.MIDDLEWARE if not path.endswith(".SecurityMiddleware")]
     assert "pan.security.W001" in deploy_ids()
+
+
+# --- METRICS_TOKEN: optional, but held to the same rules when set (G13) ------
+
+
+def test_a_short_metrics_token_stops_the_start():
+    result = _start(METRICS_TOKEN="abc")
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is 3 characters long; it needs at least 32." in result.stderr
+
+
+def test_a_metrics_token_equal_to_another_secret_stops_the_start():
+    result = _start(METRICS_TOKEN=SECRETS["SECRET_KEY"])
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is the same as SECRET_KEY" in result.stderr
+    assert SECRETS["SECRET_KEY"] not in result.stderr
+
+
+def test_a_placeholder_metrics_token_stops_the_start():
+    result = _start(METRICS_TOKEN="change-me-to-a-long-random-string")
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is a placeholder" in result.stderr
+
+
+@pytest.mark.parametrize("token", ["", secrets.token_urlsafe(32)])
+def test_an_empty_or_good_metrics_token_is_accepted(token):
+    result = _start(METRICS_TOKEN=token)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_system_checks_report_a_metrics_token_a_settings_module_changed():
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+    from django.test import override_settings
+
+    with override_settings(METRICS_TOKEN="abc"), pytest.raises(SystemCheckError, match="pan.E003"):
+        call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
