@@ -28,7 +28,7 @@ from project.lib.errors import (
 )
 from project.lib.hybrid import HybridMiddleware
 from project.lib.metrics import request_observe
-from project.lib.net import client_address, client_key
+from project.lib.net import client_address, client_key, forwarded_proto_believed
 from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
 
 access_log = logging.getLogger("pan.access")
@@ -70,6 +70,32 @@ class TimingMiddleware(HybridMiddleware):
         if self.log_enabled:
             port = request.META.get("REMOTE_PORT")
             log_access(client_address(request), port, request.method, request.path, response.status_code, seconds)
+
+
+class ForwardedProtoMiddleware(HybridMiddleware):
+    """`X-Forwarded-Proto` counts only from a proxy in `TRUSTED_PROXIES` (D13).
+
+    With `BEHIND_TLS_PROXY` Django believes `X-Forwarded-Proto: https`
+    (SECURE_PROXY_SSL_HEADER) for `request.is_secure()`: the HTTPS redirect,
+    HSTS, absolute URLs. From any other peer the header is removed here,
+    before anything asks, so a client that reaches the server directly over
+    plain HTTP is treated as plain HTTP whatever it claims.
+    """
+
+    def handle(self, request):
+        self._forget_untrusted(request)
+        return self.get_response(request)
+
+    async def __acall__(self, request):
+        self._forget_untrusted(request)
+        return await self.get_response(request)
+
+    @staticmethod
+    def _forget_untrusted(request) -> None:
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not forwarded_proto_believed(
+            request.META.get("REMOTE_ADDR", "")
+        ):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
 
 
 def route_label(request, status: int) -> str:

@@ -6,14 +6,15 @@ extension where the server offers it (uvicorn: the status below) and by
 closing before accepting elsewhere (daphne turns that into 403).
 """
 
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
-from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 from django.urls import path, re_path
 
 from events.consumers import EventsConsumer
 from project.consumers import EchoConsumer
+from project.lib.net import connection_is_secure
 
 
 async def refuse_handshake(scope, receive, send, *, status: int = 403) -> None:
@@ -39,28 +40,101 @@ websocket_urlpatterns = [
 ]
 
 
-class OriginCheck(OriginValidator):
-    """Channels' origin check, except that a handshake without `Origin` passes (SPEC §7).
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    Browsers send `Origin` on every WebSocket handshake (RFC 6455 §4.1), so
-    its absence means a non-browser client (websocat, a script), which no
-    other site's page can drive: there is no cross-site request to stop.
-    A foreign origin, `null`, or more than one `Origin` is still refused.
+
+def origin_key(value: str) -> tuple[str, str, int] | None:
+    """An origin as (scheme, host, port), the port spelled out; None for
+    anything that is not an http(s) origin (`null`, a path, user info)."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname or parts.username is not None:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    return scheme, parts.hostname.lower().rstrip("."), port or DEFAULT_PORTS[scheme]
+
+
+def _trusted_origin_matches(origin: tuple[str, str, int], trusted: str) -> bool:
+    """One CSRF_TRUSTED_ORIGINS entry: exactly this scheme, host and port, or
+    Django's `https://*.example.com` for any subdomain (same scheme and port)."""
+    wildcard = "://*." in trusted
+    key = origin_key(trusted.replace("://*.", "://", 1) if wildcard else trusted)
+    if key is None:
+        return False
+    scheme, host, port = origin
+    if wildcard:
+        return (scheme, port) == (key[0], key[2]) and host.endswith("." + key[1])
+    return origin == key
+
+
+def _allowed_hosts() -> list[str]:
+    if settings.DEBUG and not settings.ALLOWED_HOSTS:
+        return ["localhost", "127.0.0.1", "[::1]"]
+    return settings.ALLOWED_HOSTS
+
+
+def own_origin(scope) -> tuple[str, str, int] | None:
+    """The origin the handshake itself came to: its `Host` (a host in
+    ALLOWED_HOSTS) with the scheme it came in on (wss, or `X-Forwarded-Proto:
+    https` from a proxy in TRUSTED_PROXIES with BEHIND_TLS_PROXY) and that
+    scheme's default port when `Host` names none."""
+    headers = dict(scope.get("headers") or [])
+    domain, port = split_domain_port(headers.get(b"host", b"").decode("latin-1"))
+    if not domain or not validate_host(domain, _allowed_hosts()):
+        return None
+    peer_host, _peer_port = scope.get("client") or ("", None)
+    secure = connection_is_secure(
+        scheme=scope.get("scheme", "ws"),
+        remote=peer_host,
+        forwarded_proto=headers.get(b"x-forwarded-proto", b"").decode("latin-1"),
+    )
+    scheme = "https" if secure else "http"
+    return scheme, domain.strip("[]").rstrip("."), int(port) if port else DEFAULT_PORTS[scheme]
+
+
+def origin_allowed(scope, origin: str) -> bool:
+    """`Origin` names this site: scheme, host and port all equal to the
+    handshake's own origin (`own_origin`), or to a CSRF_TRUSTED_ORIGINS entry."""
+    key = origin_key(origin)
+    if key is None:
+        return False
+    if key == own_origin(scope):
+        return True
+    return any(_trusted_origin_matches(key, trusted) for trusted in settings.CSRF_TRUSTED_ORIGINS)
+
+
+class OriginCheck:
+    """Only pages of this site may open a WebSocket with a browser's cookies (SPEC §7).
+
+    `Origin` must be this site's origin as scheme + host + port, compared
+    whole (G8: Channels' check compared the host only, so a page on
+    `http://127.0.0.1:9999` could read a signed-in victim's events): the
+    origin the handshake came to (`own_origin`), or an entry of
+    CSRF_TRUSTED_ORIGINS. A handshake without `Origin` passes: browsers
+    send it on every WebSocket handshake (RFC 6455 §4.1), so its absence
+    means a non-browser client (websocat, a script), which no other site's
+    page can drive. A foreign origin, `null`, or more than one `Origin` is
+    refused.
     """
+
+    def __init__(self, application):
+        self.application = application
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
             raise ValueError("OriginCheck guards WebSocket connections only")
         origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
-        if not origins or (len(origins) == 1 and self.valid_origin(urlparse(origins[0].decode("latin-1")))):
+        if not origins or (len(origins) == 1 and origin_allowed(scope, origins[0].decode("latin-1"))):
             return await self.application(scope, receive, send)
         # Channels' own WebsocketDenier is a consumer and would need the channel layer.
         return await refuse_handshake(scope, receive, send, status=403)
 
 
 def origin_checked(application) -> OriginCheck:
-    """`OriginCheck` against ALLOWED_HOSTS, as Channels' AllowedHostsOriginValidator builds it."""
-    allowed_hosts = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed_hosts:
-        allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
-    return OriginCheck(application, allowed_hosts)
+    """`application` behind `OriginCheck`."""
+    return OriginCheck(application)

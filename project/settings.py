@@ -111,6 +111,9 @@ MIDDLEWARE = [
     # Outermost: times everything below it and stamps every response,
     # 404, 429 and 500 pages included.
     "project.middleware.TimingMiddleware",
+    # Before anything asks request.is_secure(): X-Forwarded-Proto only from
+    # TRUSTED_PROXIES (BEHIND_TLS_PROXY).
+    "project.middleware.ForwardedProtoMiddleware",
     "project.lib.native.SecurityMiddleware",
     "project.lib.native.StaticFilesMiddleware",
     "project.lib.native.SessionMiddleware",
@@ -400,7 +403,20 @@ SECURE_HSTS_PRELOAD = HTTPS
 # Browsers ignore (and log an error for) a Cross-Origin-Opener-Policy sent
 # over plain HTTP from a non-localhost address: the usual LAN set-up.
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin" if HTTPS else None
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Behind a TLS-terminating proxy, `X-Forwarded-Proto: https` says the client
+# used TLS. It is believed only from a peer in TRUSTED_PROXIES
+# (project.middleware.ForwardedProtoMiddleware removes it from anyone else;
+# the short-link fast path and the WebSocket origin check ask
+# project.lib.net.connection_is_secure). With no TRUSTED_PROXIES nothing
+# could be believed, every request would look like plain HTTP and the HTTPS
+# redirect would loop: the start is refused instead (docs/operations.md).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
+    if not TRUSTED_PROXIES:
+        raise ImproperlyConfigured(
+            "BEHIND_TLS_PROXY is on but TRUSTED_PROXIES is empty: X-Forwarded-Proto is believed only from "
+            "a trusted proxy. Set TRUSTED_PROXIES to the proxy's address (or network)."
+        )
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- CORS -----------------------------------------------------------------

@@ -42,7 +42,7 @@ from django.utils.encoding import iri_to_uri
 from project.lib.bodies import request_language
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged
 from project.lib.metrics import request_observe
-from project.lib.net import client_address_of
+from project.lib.net import client_address_of, connection_is_secure
 from project.lib.request_context import outside_request_lifecycle
 from project.middleware import database_unavailable_page, log_access, timing_headers
 
@@ -79,14 +79,13 @@ def _allowed_hosts() -> list[str]:
 
 
 def _is_secure(scope, headers: dict) -> bool:
-    if scope.get("scheme") == "https":
-        return True
-    proxy_header = settings.SECURE_PROXY_SSL_HEADER
-    if proxy_header:
-        name, value = proxy_header
-        wire_name = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
-        return headers.get(wire_name, b"").decode("latin-1").split(",")[0].strip() == value
-    return False
+    """As `request.is_secure()` after ForwardedProtoMiddleware: X-Forwarded-Proto only from TRUSTED_PROXIES."""
+    peer_host, _peer_port = scope.get("client") or ("", None)
+    return connection_is_secure(
+        scheme=scope.get("scheme", ""),
+        remote=peer_host,
+        forwarded_proto=headers.get(b"x-forwarded-proto", b"").decode("latin-1"),
+    )
 
 
 def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:

@@ -1,4 +1,5 @@
-"""Who is asking: the client address, believing proxies only when told to."""
+"""Who is asking, and over what: the client address and whether the
+connection is secure, believing proxies only when told to (`TRUSTED_PROXIES`)."""
 
 import ipaddress
 from functools import lru_cache
@@ -39,6 +40,24 @@ def client_address_of(remote: str, forwarded: str) -> str:
     while hops and _is_trusted(address):
         address = hops.pop()
     return address
+
+
+def forwarded_proto_believed(remote: str) -> bool:
+    """Whether `X-Forwarded-Proto` from this peer is believed: only with
+    `BEHIND_TLS_PROXY` and only from a peer in `TRUSTED_PROXIES` (anyone
+    else could claim https; settings refuse BEHIND_TLS_PROXY without
+    TRUSTED_PROXIES)."""
+    return bool(getattr(settings, "BEHIND_TLS_PROXY", False)) and bool(settings.TRUSTED_PROXIES) and _is_trusted(remote)
+
+
+def connection_is_secure(*, scheme: str, remote: str, forwarded_proto: str) -> bool:
+    """Whether a request came in over TLS: its own scheme (`https`, `wss`),
+    or the first value of `X-Forwarded-Proto` is `https` and comes from a
+    believed proxy (`forwarded_proto_believed`)."""
+    if scheme in ("https", "wss"):
+        return True
+    claimed = forwarded_proto.split(",")[0].strip().lower()
+    return claimed == "https" and forwarded_proto_believed(remote)
 
 
 def client_key(address: str) -> str:
