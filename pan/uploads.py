@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
@@ -172,6 +173,12 @@ class PathKeepingMultiPartParser(MultiPartParser):
             return DataAndFiles(data, files)
         except MultiPartParserError as exc:
             raise ParseError(f"Multipart form parse error - {exc}") from exc
+        except SuspiciousFileOperation as exc:
+            # A part named `..`, `photos/` or the like: Django's UploadedFile
+            # refuses the name it cannot derive a file name from (a
+            # SuspiciousOperation, Django's HTML 400 if let through). A 400
+            # on the field, in the API's error shape; nothing is stored.
+            raise _bad_path(_("A file name must name a file, not a folder (“photos/”) or “..”.")) from exc
 
 
 def content_type_for(declared: str | None, file_name: str) -> str:

@@ -48,5 +48,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "project.views.bad_request"
 handler404 = "project.views.page_not_found"
 handler500 = "project.views.server_error"

@@ -1,12 +1,12 @@
-"""Site-wide views: the home page and the error handlers (404 and 500)."""
+"""Site-wide views: the home page and the error handlers (400, 404 and 500)."""
 
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
 
-from project.lib.error_pages import unknown_path_page, wants_json
-from project.lib.errors import error_body
+from project.lib.error_pages import error_page, unknown_path_page, wants_json
+from project.lib.errors import BadRequest, error_body, request_limit_error
 
 
 def home_page(request):
@@ -15,6 +15,14 @@ def home_page(request):
 
 def page_not_found(request, exception=None):
     return unknown_path_page(request)
+
+
+def bad_request(request, exception=None):
+    """What Django answers itself with 400 (a SuspiciousOperation: a request
+    limit, a bad Host, a file name it refuses): the API's error shape in
+    the caller's language on API paths and for JSON clients, the site's
+    error page elsewhere, never Django's English HTML."""
+    return error_page(request, request_limit_error(exception) or BadRequest())
 
 
 def server_error(request):

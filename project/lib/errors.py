@@ -109,7 +109,14 @@ class TooManyFiles(ApplicationError):
     default_message = _("The request has too many files.")
 
 
-def _request_limit_error(exc) -> ApplicationError | None:
+class BadRequest(ApplicationError):
+    """A request Django itself refused (handler400): nothing more is known."""
+
+    code = "bad_request"
+    default_message = _("The request could not be processed.")
+
+
+def request_limit_error(exc) -> ApplicationError | None:
     """The API error for one of Django's request limits, or None for any other exception."""
     if isinstance(exc, RequestDataTooBig):
         size = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
@@ -166,7 +173,7 @@ def _flatten(detail) -> tuple[str, dict]:
 
 
 def api_exception_handler(exc, context):
-    exc = _request_limit_error(exc) or exc
+    exc = request_limit_error(exc) or exc
     if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
         exc = database_unavailable_logged(exc)
     if isinstance(exc, ApplicationError):
