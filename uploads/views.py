@@ -20,6 +20,7 @@ from email.utils import format_datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException
@@ -142,7 +143,9 @@ def _result_headers(upload) -> dict:
     if share is not None:
         headers["Pan-Share"] = share.unique_name
     if upload.receipt_key:
-        headers["Pan-Receipt"] = f"/r/{upload.request.code}/receipt/{upload.receipt_key}/"
+        headers["Pan-Receipt"] = reverse(
+            "request-receipt", kwargs={"code": upload.request.code, "receipt_key": upload.receipt_key}
+        )
     return headers
 
 
@@ -189,7 +192,7 @@ async def uploads_root(request):
     )
     upload = created.upload
     headers = {
-        "Location": request.build_absolute_uri(f"/api/uploads/{created.token}"),
+        "Location": request.build_absolute_uri(reverse("upload", kwargs={"token": created.token})),
         "Upload-Expires": _expires(upload),
     }
     if body != 0:
