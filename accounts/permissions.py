@@ -2,7 +2,7 @@
 
 from django.contrib.auth.mixins import AccessMixin
 from django.db import models
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from .models import PERMISSIONS
 
@@ -31,6 +31,16 @@ def HasPanPermission(name: str) -> type[BasePermission]:  # noqa: N802 - used li
 
     _HasPanPermission.__name__ = f"HasPanPermission_{name}"
     return _HasPanPermission
+
+
+class CreatingNeedsUpload:
+    """For an API list of one's own things (shares, drop-off requests): listing
+    them needs a sign-in, creating one (POST) the `upload` permission too."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), HasPanPermission("upload")()]
+        return [IsAuthenticated()]
 
 
 class PanPermissionRequiredMixin(AccessMixin):

@@ -72,7 +72,7 @@ def register_page(request):
         except ApplicationError as exc:
             return _form_error_response(request, "accounts/register.html", form, exc)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("/welcome/")
+        return redirect("welcome")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/register.html", {"form": form, "next": _next_url(request)}, status=status)
 
@@ -82,7 +82,7 @@ def logout_page(request):
     logout(request)
     # After the session is gone: the message travels in the messages cookie.
     messages.success(request, _("You are signed out."))
-    return redirect("/")
+    return redirect("home")
 
 
 @login_required
@@ -103,7 +103,7 @@ def welcome_page(request):
             preferences_error = exc
         else:
             messages.success(request, _("Saved."))
-            return redirect("/welcome/")
+            return redirect("welcome")
     profile = services.user_profile(user=request.user)
     context = {
         "preferences_error": preferences_error,

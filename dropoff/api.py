@@ -18,7 +18,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import HasPanPermission
+from accounts.permissions import CreatingNeedsUpload
 from pan.errors import FileTooLarge, MalformedUpload
 from pan.storing import IncomingFile
 from pan.uploads import PathKeepingMultiPartParser
@@ -49,14 +49,9 @@ _SENDER_ERRORS = {
 }
 
 
-class RequestListApi(GenericAPIView):
+class RequestListApi(CreatingNeedsUpload, GenericAPIView):
     serializer_class = RequestSerializer
     parser_classes = [DepthLimitedJSONParser]
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsAuthenticated(), HasPanPermission("upload")()]
-        return [IsAuthenticated()]
 
     @extend_schema(responses={200: RequestSerializer(many=True)})
     def get(self, request):

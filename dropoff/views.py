@@ -41,7 +41,7 @@ def request_page(request, code):
     """The sender's page: the password if there is one, then files, name and note."""
     canonical = code_in(code)
     if canonical is not None and canonical != code:
-        return redirect(f"/r/{canonical}/")
+        return redirect("request-page", code=canonical)
     client = client_address(request)
     found = services.request_by_code(code=code, client=client)
     services.request_raise_if_closed(found)
@@ -75,7 +75,7 @@ def _drop(request, found, client):
         )
     except ApplicationError as exc:
         return _error_page(request, exc, found)
-    return redirect(f"{found.get_absolute_url()}receipt/{drop.receipt_key}/")
+    return redirect("request-receipt", code=found.code, receipt_key=drop.receipt_key)
 
 
 def receipt_page(request, code, receipt_key):
@@ -110,7 +110,7 @@ def my_requests_page(request):
                 {"close": services.request_close, "reopen": services.request_reopen, "delete": services.request_delete}[
                     action
                 ](request=found)
-            return redirect("/requests/")
+            return redirect("my-requests")
         except ApplicationError as exc:
             error = exc
     requests = list(selectors.request_list_managed(user=request.user).prefetch_related("drops__share__items"))

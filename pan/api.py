@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import HasPanPermission
+from accounts.permissions import CreatingNeedsUpload, HasPanPermission
 from project.lib.errors import ValidationFailed
 from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
@@ -158,16 +158,11 @@ class _MultipartPost:
         return super().get_parsers()
 
 
-class ShareListApi(_MultipartPost, GenericAPIView):
+class ShareListApi(CreatingNeedsUpload, _MultipartPost, GenericAPIView):
     serializer_class = ShareSerializer
     # How large a body may be before it is read (pan/allowances.py).
     body_allowance = staticmethod(allowances.share_upload_allowance)
     body_refusal = FileTooLarge
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsAuthenticated(), HasPanPermission("upload")()]
-        return [IsAuthenticated()]
 
     @extend_schema(responses={200: OwnedShareSerializer(many=True)})
     def get(self, request):

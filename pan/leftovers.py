@@ -100,6 +100,25 @@ def _is_missing(exc: BaseException) -> bool:
     return isinstance(response, dict) and response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NoSuchUpload"}
 
 
+class _Failures:
+    """The failures of one sweep over the storage: a thing gone meanwhile is none; each other
+    is a line, and after `MAX_ERRORS` of them the sweep gives up (the storage is taken to be down)."""
+
+    def __init__(self, lines: list[str], sweep: str):
+        self.lines, self.sweep, self.count = lines, sweep, 0
+
+    def give_up(self, what: str, exc: BaseException) -> bool:
+        """Note the failure to do `what`; True when the sweep should stop now."""
+        if _is_missing(exc):
+            return False
+        self.lines.append(_error(what, exc))
+        self.count += 1
+        if self.count < MAX_ERRORS:
+            return False
+        self.lines.append(f"error: gave up on {self.sweep} after {self.count} failures")
+        return True
+
+
 def _temporary_upload_files_purge(before: datetime) -> list[str]:
     spool = settings.FILE_UPLOAD_TEMP_DIR
     if not spool:
@@ -135,7 +154,8 @@ def _unreferenced_objects_purge(before: datetime) -> list[str]:
         return []  # a local storage where nothing was stored yet
     except Exception as exc:  # noqa: BLE001 - storage down: report, and let the rest of the purge run
         return [_error(f"list stored objects under {ITEMS_PREFIX}/", exc)]
-    lines, errors = [], 0
+    lines = []
+    failures = _Failures(lines, f"stored objects under {ITEMS_PREFIX}/")
     # The database is asked about a batch of names at a time, and only the
     # unreferenced ones cost a storage request (a HEAD on S3) for their age.
     for start in range(0, len(names), KEY_BATCH_SIZE):
@@ -150,12 +170,7 @@ def _unreferenced_objects_purge(before: datetime) -> list[str]:
                     continue
                 default_storage.delete(key)
             except Exception as exc:  # noqa: BLE001 - storage down: report, and let the rest of the purge run
-                if _is_missing(exc):
-                    continue
-                lines.append(_error(f"remove stored object {key}", exc))
-                errors += 1
-                if errors >= MAX_ERRORS:
-                    lines.append(f"error: gave up on stored objects under {ITEMS_PREFIX}/ after {errors} failures")
+                if failures.give_up(f"remove stored object {key}", exc):
                     return lines
                 continue
             lines.append(f"removed unreferenced stored object {key}")
@@ -180,7 +195,8 @@ def _multipart_uploads_abort(before: datetime) -> list[str]:
     # Only under the storage's location (S3_PREFIX): the rest of the bucket may be another program's.
     location = default_storage.location.strip("/")
     listing = {"Bucket": bucket, **({"Prefix": f"{location}/"} if location else {})}
-    lines, errors = [], 0
+    lines = []
+    failures = _Failures(lines, "multipart uploads")
     try:
         for page in client.get_paginator("list_multipart_uploads").paginate(**listing):
             for upload in page.get("Uploads", ()):
@@ -190,12 +206,7 @@ def _multipart_uploads_abort(before: datetime) -> list[str]:
                 try:
                     client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
                 except Exception as exc:  # noqa: BLE001 - storage down: report, and let the rest of the purge run
-                    if _is_missing(exc):
-                        continue
-                    lines.append(_error(f"abort multipart upload {upload_id} of {key}", exc))
-                    errors += 1
-                    if errors >= MAX_ERRORS:
-                        lines.append(f"error: gave up on multipart uploads after {errors} failures")
+                    if failures.give_up(f"abort multipart upload {upload_id} of {key}", exc):
                         return lines
                     continue
                 lines.append(

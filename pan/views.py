@@ -358,9 +358,9 @@ def my_file_action(request, unique_name, action):
         service(share=share)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect("/files/")
+        return redirect("my-files")
     messages.success(request, str(done) % {"name": name})
-    return redirect("/files/")
+    return redirect("my-files")
 
 
 def _edit_changes(form, *, drop: bool) -> dict:
@@ -397,9 +397,9 @@ def my_file_edit(request, unique_name):
     except ApplicationError as exc:
         problems = [str(message) for messages_of in exc.fields.values() for message in messages_of]
         messages.error(request, " ".join([str(exc.message), *problems]))
-        return redirect("/files/")
+        return redirect("my-files")
     messages.success(request, gettext("Saved the changes to %(name)s.") % {"name": share.display_name})
-    return redirect("/files/")
+    return redirect("my-files")
 
 
 def share_display_name(share) -> str:

@@ -68,6 +68,34 @@ def refusing_port() -> int:
     return sock.getsockname()[1]
 
 
+def near_misses(code: str) -> list[str]:
+    """`code` with one character changed (to the next in the code alphabet), once per position:
+    the wrong codes a check comparing only part of a code lets through."""
+    from project.lib.secrets import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH
+
+    if len(code) != SHARE_CODE_LENGTH:
+        raise ValueError(f"a code has {SHARE_CODE_LENGTH} characters: {code!r}")
+    misses = []
+    for position, char in enumerate(code):
+        other = SHARE_CODE_ALPHABET[(SHARE_CODE_ALPHABET.index(char) + 1) % len(SHARE_CODE_ALPHABET)]
+        misses.append(code[:position] + other + code[position + 1 :])
+    return misses
+
+
+@contextmanager
+def guessing_wide_open():
+    """The code-guessing limits opened wide, so that every refusal is the code's own, never a limit's."""
+    from django.test import override_settings
+
+    with override_settings(
+        PAN_CODE_CLIENT_LIMIT=1000,
+        PAN_CODE_CLIENT_ALL_LIMIT=1000,
+        PAN_CODE_NETWORK_LIMIT=1000,
+        PAN_CODE_SHARE_LIMIT=1000,
+    ):
+        yield
+
+
 def wait_until(condition, *, timeout: float, interval: float = 0.02, message: str = "condition"):
     """Poll `condition()` until it returns something true, and return that;
     AssertionError after `timeout` seconds. The synchronisation of live

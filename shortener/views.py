@@ -183,7 +183,7 @@ def short_link_manage(request, key: str):
         raise Http404(exc.message) from exc
     except ApplicationError as exc:
         messages.error(request, " ".join(str(m) for ms in exc.fields.values() for m in ms) or exc.message)
-    return redirect("/short/")
+    return redirect("shorten")
 
 
 def _visits(value: str):

@@ -13,6 +13,7 @@ and metrics follow as for any upload.
 
 import base64
 import binascii
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from project.lib.metrics import UPLOAD_BYTES, UPLOADS
 from . import storage
 from .errors import (
     BadUploadHeader,
+    ChunkTooLarge,
     OffsetMismatch,
     RequestHasNoRoom,
     UploadBusy,
@@ -263,6 +265,25 @@ def upload_find(*, token: str, for_writing: bool = False) -> Upload:
     return upload
 
 
+def upload_patch_admit(*, upload: Upload, offset: int, body_length: int | None, length: int | None = None) -> None:
+    """May this PATCH send its body? Answered before a byte of it is read.
+
+    409 `OffsetMismatch` when `offset` is not the recorded offset: the lease
+    (`upload_lease_take`) checks it again, in its conditional UPDATE, and
+    only that check is safe against a PATCH at once; this one answers first,
+    before the length is declared or the body judged. Then `length`
+    (`Upload-Length` on a deferred upload) is declared (`upload_length_declare`),
+    and a body announcing more than the upload still lacks is 413
+    `ChunkTooLarge` (`body_length` None: a chunked body, cut off there while
+    it streams)."""
+    if offset != upload.offset:
+        raise OffsetMismatch(headers={"Upload-Offset": str(upload.offset)})
+    if length is not None:
+        upload_length_declare(upload=upload, length=length)
+    if body_length is not None and body_length > upload.lacking:
+        raise ChunkTooLarge()
+
+
 def upload_lease_take(*, upload: Upload, offset: int) -> str:
     """The right to write this upload now, for one request, in any process.
 
@@ -314,6 +335,7 @@ def upload_record(*, upload: Upload, lease: str, recorded: dict, release: bool =
 def upload_bytes_lost(*, upload: Upload, lease: str, kept: int) -> None:
     """The storage holds only `kept` bytes of what was recorded: the offset goes back there
     (S3: the recorded parts, without the lost tail), and the client resumes from it."""
+    _DIGESTS.pop(upload.pk, None)
     logger.warning("upload %s: storage holds %d of %d recorded bytes", upload.pk, kept, upload.offset)
     recorded = {"offset": kept}
     if upload.multipart_id:
@@ -335,6 +357,33 @@ def upload_length_declare(*, upload: Upload, length: int) -> None:
     upload.length = upload.reserved = length
 
 
+# --- The running digest ------------------------------------------------------------
+
+# The SHA-256 of each upload a PATCH of this process last wrote, by upload id: (offset, sha256 object).
+# Another process (or a restart) has none: `upload_complete` reads the finished object back instead.
+_DIGESTS: dict[int, tuple[int, object]] = {}
+_DIGESTS_MAX = 1024
+
+
+def upload_digest_resume(*, upload: Upload):
+    """The running SHA-256 of the bytes before `upload.offset`, for the PATCH that holds the lease now:
+    a new one at offset 0, the one this process kept if it ends there, else None (read back at the end).
+    Taken out of the cache: `upload_digest_keep` puts it back once the PATCH has recorded its bytes."""
+    cached = _DIGESTS.pop(upload.pk, None)
+    if upload.offset == 0:
+        return hashlib.sha256()  # every byte will pass through a PATCH of this process
+    return cached[1] if cached is not None and cached[0] == upload.offset else None
+
+
+def upload_digest_keep(*, upload: Upload, digest) -> None:
+    """Keep the running SHA-256 of the bytes up to the recorded `upload.offset` for the next PATCH here."""
+    if digest is None:
+        return
+    if len(_DIGESTS) >= _DIGESTS_MAX:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[upload.pk] = (upload.offset, digest)
+
+
 # --- Completion --------------------------------------------------------------------
 
 
@@ -344,6 +393,7 @@ def upload_complete(*, upload: Upload, sha256: str | None) -> Upload:
     its request, or a new share. `sha256`: the digest seen while the bytes
     came, or None to read the object back. Idempotent: a complete upload is
     returned as it is."""
+    _DIGESTS.pop(upload.pk, None)
     if upload.completed_at is not None:
         return upload
     digest = sha256 or storage.stored_sha256(upload.storage_key)
@@ -385,6 +435,7 @@ def upload_terminate(*, upload: Upload) -> None:
     """tus termination: an unfinished upload and its bytes go at once (404 for a complete one)."""
     if upload.completed_at is not None:
         raise UploadFinished()
+    _DIGESTS.pop(upload.pk, None)
     upload.delete()  # the bytes go on commit (signals.py)
 
 

@@ -20,6 +20,7 @@ from email.utils import format_datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException
@@ -47,10 +48,6 @@ OCTETS = "application/offset+octet-stream"
 # Bytes handed to the storage at a time, and how often a local file's offset is recorded.
 BATCH = 1024 * 1024
 RECORD_EVERY = 8 * 1024 * 1024
-# The digest of each upload a PATCH of this process last wrote, by upload id: (offset, sha256 object).
-# Another process (or a restart) reads the finished object back instead.
-_DIGESTS: dict[int, tuple[int, object]] = {}
-_DIGESTS_MAX = 1024
 
 
 def _base_headers() -> dict:
@@ -146,7 +143,9 @@ def _result_headers(upload) -> dict:
     if share is not None:
         headers["Pan-Share"] = share.unique_name
     if upload.receipt_key:
-        headers["Pan-Receipt"] = f"/r/{upload.request.code}/receipt/{upload.receipt_key}/"
+        headers["Pan-Receipt"] = reverse(
+            "request-receipt", kwargs={"code": upload.request.code, "receipt_key": upload.receipt_key}
+        )
     return headers
 
 
@@ -193,7 +192,7 @@ async def uploads_root(request):
     )
     upload = created.upload
     headers = {
-        "Location": request.build_absolute_uri(f"/api/uploads/{created.token}"),
+        "Location": request.build_absolute_uri(reverse("upload", kwargs={"token": created.token})),
         "Upload-Expires": _expires(upload),
     }
     if body != 0:
@@ -269,12 +268,7 @@ async def upload_detail(request, token):
     body = _body_length(request)
     checksum = _checksum(request)
     upload = await sync_to_async(services.upload_find)(token=token, for_writing=True)
-    if offset != upload.offset:
-        raise OffsetMismatch(headers={"Upload-Offset": str(upload.offset)})
-    if declared is not None:
-        await sync_to_async(services.upload_length_declare)(upload=upload, length=declared)
-    if body is not None and body > upload.lacking:
-        raise ChunkTooLarge()
+    await sync_to_async(services.upload_patch_admit)(upload=upload, offset=offset, body_length=body, length=declared)
     await _receive(request, upload, body, checksum, offset=offset)
     return _answer(204, _state_headers(upload))
 
@@ -296,7 +290,6 @@ async def _receive(request, upload, body_length, checksum, *, offset: int = 0) -
             session = await sync_to_async(storage.session_open)(upload)
         except storage.BytesLost as lost:
             await sync_to_async(services.upload_bytes_lost)(upload=upload, lease=lease, kept=lost.kept)
-            _DIGESTS.pop(upload.pk, None)
             raise OffsetMismatch(headers={"Upload-Offset": str(upload.offset)}) from None
         try:
             outcome = await _stream(request.scope[BODY_RECEIVE], upload, lease, session, checksum)
@@ -323,12 +316,7 @@ class _Outcome:
 
 async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
     outcome = _Outcome()
-    start = upload.offset
-    cached = _DIGESTS.pop(upload.pk, None)
-    if start == 0:
-        digest = hashlib.sha256()  # every byte will have passed through a PATCH of this process
-    else:
-        digest = cached[1] if cached is not None and cached[0] == start else None
+    digest = services.upload_digest_resume(upload=upload)
     check = CHECKSUMS[checksum[0]]() if checksum else None
     allowance = upload.lacking
     state = {"unrecorded": 0, "renewed": time.monotonic()}
@@ -390,17 +378,12 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
         services.upload_record(upload=upload, lease=lease, recorded=session.recorded())
 
     await sync_to_async(record)()
-    if digest is not None:
-        if len(_DIGESTS) >= _DIGESTS_MAX:
-            _DIGESTS.pop(next(iter(_DIGESTS)))
-        _DIGESTS[upload.pk] = (upload.offset, digest)
+    services.upload_digest_keep(upload=upload, digest=digest)
     outcome.digest = digest
     return outcome
 
 
 async def _finish(upload, digest, *, session=None) -> None:
-    _DIGESTS.pop(upload.pk, None)
-
     def finish():
         if session is not None:
             session.finish()

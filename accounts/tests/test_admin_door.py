@@ -32,7 +32,7 @@ def test_a_member_gets_the_sites_403_page(bob, dana, path, headers, said):
         assert response.status_code == 403
         html = response.content.decode()
         assert said in html
-        assert 'class="site-header"' in html and 'id="admin-forbidden"' in html
+        assert 'class="site-header"' in html and 'data-reason="admin_only"' in html
         assert 'name="username"' not in html  # no admin login form asking for another account
 
 

@@ -8,12 +8,12 @@ lookup that matches only the first 4 characters fails here.
 """
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from dropoff.services import request_create
 from pan.tests.conftest import multipart_files
-from pan.tests.test_near_miss_codes import near_misses
+from project.testing import guessing_wide_open, near_misses
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_guessing_wide_open")]
 
@@ -22,12 +22,7 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 @pytest.fixture
 def _guessing_wide_open():
-    with override_settings(
-        PAN_CODE_CLIENT_LIMIT=1000,
-        PAN_CODE_CLIENT_ALL_LIMIT=1000,
-        PAN_CODE_NETWORK_LIMIT=1000,
-        PAN_CODE_SHARE_LIMIT=1000,
-    ):
+    with guessing_wide_open():
         yield
 
 

@@ -11,12 +11,13 @@ the first 4 characters lets the last four near misses through.
 import io
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from pan import services
 from pan.models import Share
-from project.lib.secrets import SHARE_CODE_ALPHABET, SHARE_CODE_LENGTH
+from project.lib.secrets import SHARE_CODE_LENGTH
+from project.testing import guessing_wide_open, near_misses
 
 from .conftest import body_of
 
@@ -32,23 +33,8 @@ DATA = b"near misses stay out"
 
 @pytest.fixture
 def _guessing_wide_open():
-    with override_settings(
-        PAN_CODE_CLIENT_LIMIT=1000,
-        PAN_CODE_CLIENT_ALL_LIMIT=1000,
-        PAN_CODE_NETWORK_LIMIT=1000,
-        PAN_CODE_SHARE_LIMIT=1000,
-    ):
+    with guessing_wide_open():
         yield
-
-
-def near_misses(code: str) -> list[str]:
-    """`code` with one character changed (to the next in the alphabet), once per position."""
-    assert len(code) == SHARE_CODE_LENGTH
-    misses = []
-    for position, char in enumerate(code):
-        other = SHARE_CODE_ALPHABET[(SHARE_CODE_ALPHABET.index(char) + 1) % len(SHARE_CODE_ALPHABET)]
-        misses.append(code[:position] + other + code[position + 1 :])
-    return misses
 
 
 def test_near_misses_differ_from_the_code_in_exactly_one_position_each():
