@@ -165,7 +165,9 @@ def _device_layer(nonce: str) -> Layer:
 
 def _login_take(user_layer: Layer, client_layer: Layer, device_layer: Layer | None) -> Layer:
     """Count the attempt; return the layer it was counted in besides the client's."""
-    if device_layer is not None:
+    # A device limit of 0 turns device cookies off rather than letting a
+    # stolen one guess without a limit of its own.
+    if device_layer is not None and device_layer.limit > 0:
         try:
             attempts_take([device_layer, client_layer])
             return device_layer

@@ -301,7 +301,8 @@ LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 # Device cookies (docs/security-logins.md): a browser or client that signed in
 # as a user before is limited per device (LOGIN_DEVICE_FAILURE_LIMIT in the
 # same window), not per username, so guessing from elsewhere cannot lock the
-# owner out. The cookie (and the API's `device` token) lasts this many seconds.
+# owner out (0 turns that off). The cookie (and the API's `device` token) lasts
+# this many seconds.
 LOGIN_DEVICE_FAILURE_LIMIT = env.int("LOGIN_DEVICE_FAILURE_LIMIT", default=10)
 LOGIN_DEVICE_COOKIE_AGE = env.int("LOGIN_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
 

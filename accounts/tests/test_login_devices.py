@@ -122,6 +122,14 @@ def test_the_device_limit_stops_guessing_through_a_stolen_device_cookie(dana, se
         assert sign_in(device=stolen)[0] == "signed in"
 
 
+def test_a_device_limit_of_0_turns_device_cookies_off(dana, settings):
+    settings.LOGIN_DEVICE_FAILURE_LIMIT = 0
+    device = sign_in()[1]
+    guess_from_elsewhere("dana")
+
+    assert sign_in(device=device)[0] == "too many"
+
+
 def test_a_locked_device_is_limited_like_an_unknown_one(dana, settings):
     settings.LOGIN_DEVICE_FAILURE_LIMIT = 3
     settings.LOGIN_FAILURE_LIMIT = 2
