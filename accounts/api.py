@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -8,8 +8,11 @@ from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
 
 from . import services
+from .cookies import DEVICE_COOKIE, device_cookie_read, device_cookie_set
 from .serializers import (
     CredentialsSerializer,
+    LoginAnswerSerializer,
+    LoginSerializer,
     PreferencesSerializer,
     ProfileSerializer,
     RefreshInputSerializer,
@@ -21,6 +24,13 @@ from .serializers import (
 _NAME_TAKEN = OpenApiResponse(ErrorSerializer, description="The name exists (in any case) or looks like one that does.")
 _WRONG_CREDENTIALS = OpenApiResponse(ErrorSerializer, description="The username or password is not correct.")
 _BAD_REFRESH = OpenApiResponse(ErrorSerializer, description="The refresh token is not valid, has expired or was used.")
+_DEVICE_COOKIE = OpenApiParameter(
+    DEVICE_COOKIE,
+    str,
+    OpenApiParameter.COOKIE,
+    required=False,
+    description="The device cookie of an earlier login (the body's `device` wins when both are sent).",
+)
 
 
 class RegisterApi(APIView):
@@ -39,12 +49,23 @@ class LoginApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=CredentialsSerializer, responses={200: TokenPairSerializer, 401: _WRONG_CREDENTIALS})
+    @extend_schema(
+        request=LoginSerializer,
+        parameters=[_DEVICE_COOKIE],
+        responses={200: LoginAnswerSerializer, 401: _WRONG_CREDENTIALS},
+    )
     def post(self, request):
-        data = CredentialsSerializer(data=request.data)
+        data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login(**data.validated_data, client=client_address(request))
-        return Response(services.tokens_for_user(user=user))
+        signed_in = services.user_login(
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+            client=client_address(request),
+            device=data.validated_data.get("device") or device_cookie_read(request),
+        )
+        response = Response({**services.tokens_for_user(user=signed_in.user), "device": signed_in.device})
+        device_cookie_set(response, request, signed_in.device)
+        return response
 
 
 class TokenRefreshApi(APIView):

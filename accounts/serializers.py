@@ -55,6 +55,26 @@ class TokenPairSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField()
 
 
+class LoginSerializer(CredentialsSerializer):
+    device = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=4096,
+        trim_whitespace=False,
+        help_text=_(
+            "The device token of an earlier login as this user: failures then count for this device, "
+            "not for the username, so guessing from elsewhere cannot lock you out. "
+            "Any other value is ignored (limited as an unknown device)."
+        ),
+    )
+
+
+class LoginAnswerSerializer(TokenPairSerializer):
+    device = serializers.CharField(
+        help_text=_("A device token for this client: send it as `device` when you sign in again (also a cookie).")
+    )
+
+
 class ProfileSerializer(serializers.Serializer):
     username = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())

@@ -4,13 +4,17 @@ Every interface (API, pages, admin, management commands) calls these.
 """
 
 import hashlib
+import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.models import Group
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.state import token_backend
@@ -85,6 +89,60 @@ def user_register(*, username: str, password: str) -> User:
 
 
 # --- Login ------------------------------------------------------------------
+#
+# Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device
+# Cookies"): a browser or client that signed in as a user gets a token naming
+# the user, a mark of the password and a nonce, signed for this purpose. With
+# it, that user's logins count per device instead of per username, so others
+# guessing the password from elsewhere cannot lock the owner out.
+
+_DEVICE_SALT = "accounts.login-device"
+# Far above what we sign (about 100 characters): longer is not ours, unread.
+_DEVICE_MAX_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    # A fresh device token for the browser or client that signed in: the
+    # page sets it as the device cookie, the API answers it as `device` too.
+    device: str
+
+
+def _password_mark(user: User) -> str:
+    # Changes whenever the password does (a reset voids every device token);
+    # an HMAC, so the token says nothing about the hash.
+    return salted_hmac(_DEVICE_SALT, user.password, algorithm="sha256").hexdigest()[:16]
+
+
+def login_device_issue(*, user: User) -> str:
+    """A signed device token for `user`: the user's pk, a mark of the current
+    password and a random nonce (the key of the device's own limit)."""
+    payload = {"u": user.pk, "p": _password_mark(user), "n": secrets.token_urlsafe(12)}
+    return signing.dumps(payload, salt=_DEVICE_SALT)
+
+
+def _login_device_nonce(device: str, username: str) -> str | None:
+    """The nonce of `device` when it is a valid device token of the user named
+    `username` (signed by us for this purpose, within `LOGIN_DEVICE_COOKIE_AGE`,
+    issued since the password last changed); otherwise None."""
+    if not device or not isinstance(device, str) or len(device) > _DEVICE_MAX_LENGTH:
+        return None
+    try:
+        payload = signing.loads(device, salt=_DEVICE_SALT, max_age=settings.LOGIN_DEVICE_COOKIE_AGE)
+    except signing.BadSignature:  # tampered, foreign or expired (SignatureExpired)
+        return None
+    if not isinstance(payload, dict):
+        return None
+    pk, mark, nonce = payload.get("u"), payload.get("p"), payload.get("n")
+    if not (isinstance(pk, int) and isinstance(mark, str) and isinstance(nonce, str) and nonce):
+        return None
+    user = User.objects.filter(pk=pk).only("username", "password").first()
+    # The name as the backend looks it up (exactly): a token of another user
+    # does not help, whatever the name's case.
+    if user is None or user.username != username or not constant_time_compare(mark, _password_mark(user)):
+        return None
+    return nonce
 
 
 def _login_layers(username: str, client: str) -> tuple[Layer, Layer]:
@@ -98,24 +156,54 @@ def _login_layers(username: str, client: str) -> tuple[Layer, Layer]:
     )
 
 
-def user_login(*, username: str, password: str, client: str) -> User:
-    """Check credentials within the login limits.
+def _device_layer(nonce: str) -> Layer:
+    digest = hashlib.sha256(nonce.encode()).hexdigest()[:32]
+    return Layer(
+        f"login:device:{digest}", settings.LOGIN_DEVICE_FAILURE_LIMIT, settings.LOGIN_FAILURE_WINDOW, TooManyRequests
+    )
 
-    Every attempt is counted before the password is checked, per username
-    (`LOGIN_FAILURE_LIMIT`) and per client (`LOGIN_CLIENT_FAILURE_LIMIT`,
-    IPv6 by /64), in windows of `LOGIN_FAILURE_WINDOW` seconds that open at
-    a layer's first attempt. Failures stay counted; a success gives its
-    attempt back to the client and clears the username's window. Once a
-    layer is full, raises `TooManyRequests` (with `retry_after`) until its
-    window ends, even for the right password, and without checking it: N
-    simultaneous wrong passwords get at most the limit of password checks.
-    An unknown user and a wrong password raise the same
-    `InvalidCredentials` (Django still runs the hasher for unknown users,
-    so the timing matches too).
+
+def _login_take(user_layer: Layer, client_layer: Layer, device_layer: Layer | None) -> Layer:
+    """Count the attempt; return the layer it was counted in besides the client's."""
+    # A device limit of 0 turns device cookies off rather than letting a
+    # stolen one guess without a limit of its own.
+    if device_layer is not None and device_layer.limit > 0:
+        try:
+            attempts_take([device_layer, client_layer])
+            return device_layer
+        except TooManyRequests as exc:
+            if getattr(exc, "attempt_layer", None) is not device_layer:
+                raise
+            # A device that failed too often (a stolen cookie, guessing) is
+            # untrusted until its window ends: limited like any other client.
+    attempts_take([user_layer, client_layer])
+    return user_layer
+
+
+def user_login(*, username: str, password: str, client: str, device: str = "") -> SignedIn:
+    """Check credentials within the login limits; return the user and a fresh device token.
+
+    Every attempt is counted before the password is checked, per client
+    (`LOGIN_CLIENT_FAILURE_LIMIT`, IPv6 by /64) and per username
+    (`LOGIN_FAILURE_LIMIT`), in windows of `LOGIN_FAILURE_WINDOW` seconds
+    that open at a layer's first attempt. With `device`, a valid device
+    token of this username (see `login_device_issue`), the attempt counts per
+    device (`LOGIN_DEVICE_FAILURE_LIMIT`) instead of per username, and is not
+    refused by the username's layer; a device whose layer is full is treated
+    as unknown until its window ends. Failures stay counted; a success gives
+    its attempt back to the client and clears the window it was counted in
+    (the device's or the username's). Once a layer is full, raises
+    `TooManyRequests` (with `retry_after`) until its window ends, even for
+    the right password, and without checking it: N simultaneous wrong
+    passwords get at most the limit of password checks. An unknown user and
+    a wrong password raise the same `InvalidCredentials` (Django still runs
+    the hasher for unknown users, so the timing matches too).
     """
-    user_layer, client_layer = _login_layers(username or "", client)
+    username = username or ""
+    user_layer, client_layer = _login_layers(username, client)
+    nonce = _login_device_nonce(device, username)
     try:
-        attempts_take([user_layer, client_layer])
+        counted = _login_take(user_layer, client_layer, _device_layer(nonce) if nonce else None)
     except TooManyRequests:
         _login_audit(Action.LOGIN_THROTTLED, username, client)
         raise
@@ -124,9 +212,10 @@ def user_login(*, username: str, password: str, client: str) -> User:
         _login_audit(Action.LOGIN_FAILED, username, client)
         raise InvalidCredentials()
     attempts_give_back([client_layer])
-    attempts_reset([user_layer])
+    attempts_reset([counted])
     audit_record(Action.LOGIN, object_type="user", object_id=str(user.pk), actor=user, client=client)
-    return user
+    # Issued after `authenticate`, which may have rehashed the password.
+    return SignedIn(user=user, device=login_device_issue(user=user))
 
 
 def _login_audit(action: Action, username: str, client: str) -> None:

@@ -13,6 +13,7 @@ from project.lib.errors import ApplicationError
 from project.lib.net import client_address
 
 from . import services
+from .cookies import device_cookie_read, device_cookie_set
 from .forms import LoginForm, RegisterForm
 from .models import User
 
@@ -44,11 +45,15 @@ def login_page(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_login(**form.cleaned_data, client=client_address(request))
+            signed_in = services.user_login(
+                **form.cleaned_data, client=client_address(request), device=device_cookie_read(request)
+            )
         except ApplicationError as exc:
             return _form_error_response(request, "accounts/login.html", form, exc)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(_next_url(request))
+        login(request, signed_in.user, backend="django.contrib.auth.backends.ModelBackend")
+        response = redirect(_next_url(request))
+        device_cookie_set(response, request, signed_in.device)
+        return response
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,

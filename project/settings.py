@@ -311,6 +311,13 @@ DEFAULT_ROLES = env.list("DEFAULT_ROLES", default=["users"])
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_CLIENT_FAILURE_LIMIT = env.int("LOGIN_CLIENT_FAILURE_LIMIT", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# Device cookies (docs/security-logins.md): a browser or client that signed in
+# as a user before is limited per device (LOGIN_DEVICE_FAILURE_LIMIT in the
+# same window), not per username, so guessing from elsewhere cannot lock the
+# owner out (0 turns that off). The cookie (and the API's `device` token) lasts
+# this many seconds.
+LOGIN_DEVICE_FAILURE_LIMIT = env.int("LOGIN_DEVICE_FAILURE_LIMIT", default=10)
+LOGIN_DEVICE_COOKIE_AGE = env.int("LOGIN_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
 
 PASSWORD_HASHERS = [
     "accounts.hashers.PanArgon2PasswordHasher",
