@@ -33,7 +33,7 @@ from .errors import ItemMissing, ItemNotFound, StorageUnavailable
 from .grants import DownloadTracker, download_begin, recipient_of
 from .models import Item, ItemKind, Share
 from .services import share_mark_broken
-from .uploads import ACTIVE_TYPES, is_previewable, path_numbered
+from .uploads import ACTIVE_TYPES, download_name, is_previewable, path_numbered
 
 logger = logging.getLogger(__name__)
 
@@ -258,5 +258,9 @@ def zip_download_response(*, request, share: Share, items: list[Item], grant_key
             _zip_chunks(archive), length=len(archive), tracker=tracker, label=f"zip of {share.unique_name}"
         )
     response["Content-Type"] = "application/zip"
-    response["Content-Disposition"] = content_disposition("attachment", f"{share.title or share.unique_name}.zip")
+    # The title is the owner's words, checked as text only: as a file name it
+    # goes through the name rules (a direction override would show "x.zip"
+    # as "piz.x", or "…exe.pdf").
+    name = download_name(share.title or share.unique_name, ".zip")
+    response["Content-Disposition"] = content_disposition("attachment", name)
     return response

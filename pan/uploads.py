@@ -126,6 +126,16 @@ def file_name_sanitise(raw: str) -> str:
     return name
 
 
+def download_name(text: str, suffix: str = "") -> str:
+    """A title made into a file name to offer back (a share's zip): `/` and
+    `\\` become `_`, then `file_name_sanitise` (no direction, control or
+    invisible characters); never refuses — nothing left is `file`."""
+    try:
+        return file_name_sanitise(text.replace("/", "_").replace("\\", "_") + suffix)
+    except ValidationFailed:
+        return "file" + suffix
+
+
 def _bad_path(message) -> ValidationFailed:
     return ValidationFailed(fields={"file": [message]})
 

@@ -122,3 +122,13 @@ def test_names_that_differ_only_in_case_are_numbered_in_the_zip(share_as, dana, 
     names = zipfile.ZipFile(io.BytesIO(body_of(archive))).namelist()
     assert names == ["A.txt", "a (3).txt", "a (2).txt"]
     assert len({name.casefold() for name in names}) == 3
+
+
+def test_the_zip_is_offered_under_its_title_without_hidden_characters(share_as, dana, api):
+    from urllib.parse import unquote
+
+    info = share_as(dana, [("a.txt", b"1")], title="Tax\u200b 2026/\u202efdp.exe")
+    archive = api.get(f"/api/shares/{info['id']}/zip", HTTP_X_SHARE_CODE=info["code"])
+    assert archive.status_code == 200
+    offered = unquote(archive["Content-Disposition"].split("filename*=UTF-8''", 1)[1])
+    assert offered == "Tax 2026_fdp.exe.zip"
