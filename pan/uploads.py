@@ -56,11 +56,6 @@ def is_refused_character(ch: str) -> bool:
     return unicodedata.category(ch) in _REFUSED_CATEGORIES or ch in _BIDI_CONTROLS
 
 
-def is_invisible_character(ch: str) -> bool:
-    """A Default_Ignorable_Code_Point: drawn as nothing."""
-    return ord(ch) in _INVISIBLE
-
-
 def invisible_remove(text: str) -> str:
     """`text` without Default_Ignorable code points, NFC again (what they
     separated may now compose)."""
@@ -102,7 +97,7 @@ def file_name_sanitise(raw: str) -> str:
 
     Only the last path component survives (`../../etc/passwd` → `passwd`,
     `C:\\x\\y` → `y`); control, bidi-override and unassigned characters go,
-    and so do invisible ones (`is_invisible_character`); NFC; at most 255
+    and so do invisible ones (`invisible_remove`); NFC; at most 255
     UTF-8 bytes, keeping a short extension; an empty result becomes `file`,
     except that a name made only of invisible characters is refused
     (`ValidationFailed`, 400). It is never used as a storage path.
