@@ -7,6 +7,7 @@ records completion just before the last chunk (see pan/grants.py).
 """
 
 import logging
+import unicodedata
 
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
@@ -32,7 +33,7 @@ from .errors import ItemMissing, ItemNotFound, StorageUnavailable
 from .grants import DownloadTracker, download_begin, recipient_of
 from .models import Item, ItemKind, Share
 from .services import share_mark_broken
-from .uploads import ACTIVE_TYPES, is_previewable
+from .uploads import ACTIVE_TYPES, download_name, is_previewable, path_numbered
 
 logger = logging.getLogger(__name__)
 
@@ -160,15 +161,53 @@ def _stored_reader(item: Item):
             yield chunk
 
 
+def _entry_key(path: str) -> str:
+    """What a case-insensitive file system (Windows, macOS) sees of a name:
+    Unicode's canonical caseless match, NFD(casefold(NFD(path)))."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+
+
+def zip_entry_names(paths: list[str]) -> list[str]:
+    """The zip entry name of each item path, in order, such that every
+    extractor can unpack them all: no two entries the same, even without
+    regard to case (`A.txt` and `a.txt`), and no file entry where another
+    entry needs a folder (`dir` beside `dir/x`).
+
+    A path that clashes is numbered like a duplicate at upload
+    (`dir (2)`, `a (2).txt`); folders are never renamed, and a path that
+    clashes with nothing keeps its name even when it comes later. Only the
+    archive is affected: the items keep their paths in the share.
+    """
+    paths = [path or "file" for path in paths]
+    keys = [_entry_key(path) for path in paths]
+    folders = {"/".join(parts[:end]) for parts in (key.split("/") for key in keys) for end in range(1, len(parts))}
+    names: list[str | None] = [None] * len(paths)
+    taken: set[str] = set()
+    for index, key in enumerate(keys):
+        if key not in folders and key not in taken:
+            names[index] = paths[index]
+            taken.add(key)
+    for index, path in enumerate(paths):
+        if names[index] is not None:
+            continue
+        number = 2
+        while (key := _entry_key(candidate := path_numbered(path, number))) in taken or key in folders:
+            number += 1
+        names[index] = candidate
+        taken.add(key)
+    return names  # type: ignore[return-value]
+
+
 def _zip_stream(items: list[Item]) -> ZipStream:
     """A stored (uncompressed) zip whose size is known before the first byte:
-    folder paths kept, UTF-8 names, ZIP64 when past 4 GiB (zipstream-ng)."""
+    folder paths kept (entry names from `zip_entry_names`), UTF-8 names,
+    ZIP64 when past 4 GiB (zipstream-ng)."""
     archive = ZipStream(sized=True)
-    for item in items:
+    for item, name in zip(items, zip_entry_names([item.path for item in items]), strict=True):
         if item.kind == ItemKind.TEXT:
-            archive.add(item.text.encode(), item.path)
+            archive.add(item.text.encode(), name)
         else:
-            archive.add(_stored_reader(item), item.path, size=item.size)
+            archive.add(_stored_reader(item), name, size=item.size)
     return archive
 
 
@@ -219,5 +258,9 @@ def zip_download_response(*, request, share: Share, items: list[Item], grant_key
             _zip_chunks(archive), length=len(archive), tracker=tracker, label=f"zip of {share.unique_name}"
         )
     response["Content-Type"] = "application/zip"
-    response["Content-Disposition"] = content_disposition("attachment", f"{share.title or share.unique_name}.zip")
+    # The title is the owner's words, checked as text only: as a file name it
+    # goes through the name rules (a direction override would show "x.zip"
+    # as "piz.x", or "…exe.pdf").
+    name = download_name(share.title or share.unique_name, ".zip")
+    response["Content-Disposition"] = content_disposition("attachment", name)
     return response

@@ -13,6 +13,7 @@ import mimetypes
 import re
 import unicodedata
 
+import icu
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import TemporaryUploadedFile
@@ -32,6 +33,38 @@ MAX_PATH_BYTES = 1024
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
 # Bidirectional overrides let "gpj.exe" show as "exe.jpg"; they go too.
 _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _invisible_table() -> dict[int, None]:
+    """Unicode's Default_Ignorable_Code_Point set (from ICU, as the Unicode
+    data says, not a hand list): zero-width space and joiners, soft hyphen,
+    variation selectors, Hangul fillers, tags… A `str.translate` table that
+    removes them."""
+    ignorable = icu.UnicodeSet("[:Default_Ignorable_Code_Point:]")
+    table: dict[int, None] = {}
+    for first, last in ignorable.ranges():  # (str, str): first and last character
+        table.update(dict.fromkeys(range(ord(first), ord(last) + 1)))
+    return table
+
+
+_INVISIBLE = _invisible_table()
+
+
+def is_refused_character(ch: str) -> bool:
+    """Control, surrogate, private-use, unassigned, line/paragraph separator
+    or bidirectional-override characters: no name may hold them."""
+    return unicodedata.category(ch) in _REFUSED_CATEGORIES or ch in _BIDI_CONTROLS
+
+
+def invisible_remove(text: str) -> str:
+    """`text` without Default_Ignorable code points, NFC again (what they
+    separated may now compose)."""
+    return unicodedata.normalize("NFC", text.translate(_INVISIBLE))
+
+
+def _only_invisible() -> ValidationFailed:
+    return ValidationFailed(fields={"file": [_("A file or folder name is made only of invisible characters.")]})
 
 
 class HashingUploadHandler(TemporaryFileUploadHandler):
@@ -64,18 +97,19 @@ def file_name_sanitise(raw: str) -> str:
     """The client's file name made safe to keep as metadata and to offer back.
 
     Only the last path component survives (`../../etc/passwd` → `passwd`,
-    `C:\\x\\y` → `y`); control, bidi-override and unassigned characters go;
-    NFC; at most 255 UTF-8 bytes, keeping a short extension; an empty result
-    becomes `file`. It is never used as a storage path.
+    `C:\\x\\y` → `y`); control, bidi-override and unassigned characters go,
+    and so do invisible ones (`invisible_remove`); NFC; at most 255
+    UTF-8 bytes, keeping a short extension; an empty result becomes `file`,
+    except that a name made only of invisible characters is refused
+    (`ValidationFailed`, 400). It is never used as a storage path.
     """
     name = unicodedata.normalize("NFC", str(raw or ""))
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(
-        ch
-        for ch in name
-        if unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} and ch not in _BIDI_CONTROLS
-    )
-    name = name.strip().strip(".").strip()
+    name = "".join(ch for ch in name if not is_refused_character(ch))
+    visible = invisible_remove(name)
+    if name.strip() and not visible.strip():
+        raise _only_invisible()
+    name = visible.strip().strip(".").strip()
     if not name:
         return "file"
     if len(name.encode()) > MAX_FILE_NAME_BYTES:
@@ -88,6 +122,16 @@ def file_name_sanitise(raw: str) -> str:
     return name
 
 
+def download_name(text: str, suffix: str = "") -> str:
+    """A title made into a file name to offer back (a share's zip): `/` and
+    `\\` become `_`, then `file_name_sanitise` (no direction, control or
+    invisible characters); never refuses — nothing left is `file`."""
+    try:
+        return file_name_sanitise(text.replace("/", "_").replace("\\", "_") + suffix)
+    except ValidationFailed:
+        return "file" + suffix
+
+
 def _bad_path(message) -> ValidationFailed:
     return ValidationFailed(fields={"file": [message]})
 
@@ -96,21 +140,37 @@ def item_path_sanitise(raw: str) -> str:
     """A folder upload's relative path (`photos/2024/a.jpg`), checked segment
     by segment; it is display metadata only, never a storage path.
 
-    NFC; empty and `.` segments drop out. Raises `ValidationFailed` (400)
-    for what no honest client sends: `..`, an absolute or drive path, a
-    backslash, NUL, control or bidi-override characters, a segment over 255
-    UTF-8 bytes or a path over 1 024. An empty result becomes `file`.
+    NFC; invisible characters (Unicode's Default_Ignorable_Code_Point: zero-width
+    space, soft hyphen, variation selectors, Hangul fillers…) are removed;
+    empty and `.` segments drop out. Raises `ValidationFailed` (400) for what
+    no honest client sends: `..`, an absolute or drive path, a backslash,
+    NUL, control or bidi-override characters, a name made only of invisible
+    characters, a segment over 255 UTF-8 bytes or a path over 1 024. An
+    empty result becomes `file`.
+
+    This is the one check of every name that comes in: multipart shares,
+    drop-offs (API and page), resumable uploads' `filename`/`relativePath`,
+    the first wave's one-file upload (after `file_name_sanitise`) and
+    `import_files` all reach it (`pan.storing.files_store`, `uploads.services`).
     """
     path = unicodedata.normalize("NFC", str(raw or ""))
     if "\\" in path:
         raise _bad_path(_("File paths use / between folders, not \\."))
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+    if any(is_refused_character(ch) for ch in path):
+        raise _bad_path(_("File paths may not contain control characters."))
+    if path.startswith("/"):
         raise _bad_path(_("File paths must be relative, not absolute."))
-    for ch in path:
-        if unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn", "Zl", "Zp"} or ch in _BIDI_CONTROLS:
-            raise _bad_path(_("File paths may not contain control characters."))
-    segments = [segment.strip() for segment in path.split("/")]
-    segments = [segment for segment in segments if segment not in ("", ".")]
+    segments = []
+    for segment in path.split("/"):
+        if segment.strip() in ("", "."):
+            continue
+        visible = invisible_remove(segment).strip()
+        if not visible:
+            raise _only_invisible()
+        if visible != ".":
+            segments.append(visible)
+    if segments and re.match(r"^[A-Za-z]:", segments[0]):
+        raise _bad_path(_("File paths must be relative, not absolute."))
     if ".." in segments:
         raise _bad_path(_("File paths may not contain “..”."))
     if any(len(segment.encode()) > MAX_FILE_NAME_BYTES for segment in segments):
@@ -121,20 +181,27 @@ def item_path_sanitise(raw: str) -> str:
     return path or "file"
 
 
+def path_numbered(path: str, number: int) -> str:
+    """`a/b.txt` numbered 2: `a/b (2).txt` — the stem cut, when needed, so
+    that the name stays within 255 UTF-8 bytes and the path within 1 024."""
+    folder, slash, name = path.rpartition("/")
+    room = min(MAX_FILE_NAME_BYTES, MAX_PATH_BYTES - len((folder + slash).encode()))
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(f" ({number}){dot}{extension}".encode()) >= room:
+        stem, dot, extension = name, "", ""
+    suffix = f" ({number}){dot}{extension}"
+    stem = stem.encode()[: max(room - len(suffix.encode()), 0)].decode(errors="ignore")
+    return f"{folder}{slash}{stem}{suffix}"
+
+
 def item_path_deduplicate(path: str, taken: set[str]) -> str:
     """`a.txt`, then `a (2).txt`, `a (3).txt`…: two items never share a path."""
     if path not in taken:
         return path
-    folder, slash, name = path.rpartition("/")
-    stem, dot, extension = name.rpartition(".")
-    if not dot or not stem:
-        stem, dot, extension = name, "", ""
     number = 2
-    while True:
-        candidate = f"{folder}{slash}{stem} ({number}){dot}{extension}"
-        if candidate not in taken:
-            return candidate
+    while (candidate := path_numbered(path, number)) in taken:
         number += 1
+    return candidate
 
 
 class _PathKeepingDjangoParser(DjangoMultiPartParser):

@@ -152,6 +152,35 @@ def test_metadata_names_are_kept_as_display_paths(tus_site):
     assert (item["name"], item["path"]) == ("a b.txt", "photos/2026/a b.txt")
 
 
+# Zero-width space, variation selector 16, soft hyphen, Hangul filler: drawn as nothing (issue 27, G10).
+INVISIBLE = {"U+200B": "\u200b", "U+FE0F": "\ufe0f", "U+00AD": "\u00ad", "U+3164": "\u3164"}
+
+
+@pytest.mark.parametrize("ch", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_invisible_characters_are_removed_from_metadata_names(tus_site, ch):
+    location = tus_site.created(3, meta=metadata(filename=f"re{ch}port.pdf"))
+    item = tus_site.share(tus_site.patch(location, 0, b"abc").headers["Pan-Share"])["items"][0]
+    assert (item["name"], item["path"]) == ("report.pdf", "report.pdf")
+    location = tus_site.created(3, meta=metadata(filename="x", relativePath=f"ph{ch}otos/a{ch}.txt"))
+    item = tus_site.share(tus_site.patch(location, 0, b"abc").headers["Pan-Share"])["items"][0]
+    assert (item["name"], item["path"]) == ("a.txt", "photos/a.txt")
+    # A drop into a request: the same name, the same rule.
+    request = tus_site.new_request("owner", max_files=5)
+    answer = tus_site.create(3, None, metadata(filename=f"in{ch}voice.pdf", request=request["code"]))
+    assert answer.status_code == 201, answer.text
+    done = tus_site.patch(answer.headers["Location"], 0, b"pdf")
+    assert tus_site.share(done.headers["Pan-Share"])["items"][0]["path"] == "invoice.pdf"
+
+
+def test_a_metadata_name_made_only_of_invisible_characters_is_refused(tus_site):
+    before = _stored_files(tus_site)
+    for meta in (metadata(filename="\u200b\u3164"), metadata(filename="a", relativePath="\ufe0f/a.txt")):
+        answer = tus_site.create(3, meta=meta, **{"Accept-Language": "zh-hans"})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["fields"]["file"] == ["文件或文件夹名称只由不可见字符组成。"]
+    assert _stored_files(tus_site) == before
+
+
 def test_patch_bad_input(tus_site):
     location = tus_site.created(1000)
     assert tus_site.patch(location, 0, b"x" * 10, **{"Content-Type": "application/json"}).status_code == 415
