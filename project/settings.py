@@ -311,7 +311,7 @@ DEFAULT_ROLES = env.list("DEFAULT_ROLES", default=["users"])
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_CLIENT_FAILURE_LIMIT = env.int("LOGIN_CLIENT_FAILURE_LIMIT", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
-# Device cookies (docs/security-logins.md): a browser or client that signed in
+# Device cookies (docs/security.md): a browser or client that signed in
 # as a user before is limited per device (LOGIN_DEVICE_FAILURE_LIMIT in the
 # same window), not per username, so guessing from elsewhere cannot lock the
 # owner out (0 turns that off). The cookie (and the API's `device` token) lasts
