@@ -21,6 +21,28 @@ def pytest_configure(config):
             raise pytest.UsageError(f"REDIS_URL is set but Redis is unreachable: {exc}") from exc
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _roles_survive_flushes():
+    """The roles the migrations seed, seeded again whenever a transactional
+    test's flush empties the tables: Django sends post_migrate after a
+    flush, as after migrate. Without it every test after a transactional one
+    in the same process would find no roles (the order of tests differs per
+    process when `make test` runs several)."""
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    from project.testing import roles_seed
+
+    accounts = apps.get_app_config("accounts")
+
+    def reseed(sender, **kwargs):
+        roles_seed()
+
+    post_migrate.connect(reseed, sender=accounts, dispatch_uid="tests-roles-after-flush")
+    yield
+    post_migrate.disconnect(sender=accounts, dispatch_uid="tests-roles-after-flush")
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     from project.lib.limit_store import limits_cache

@@ -129,6 +129,16 @@ _migrated: dict[str, str] = {}
 _static_collected = False
 
 
+def roles_seed() -> None:
+    """The roles and their permissions, as the migrations seed them (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    for migration in ("accounts.migrations.0002_seed_roles", "accounts.migrations.0003_uploaders_role"):
+        importlib.import_module(migration).seed(apps, None)
+
+
 @contextmanager
 def static_collection_lock():
     """One `collectstatic` at a time into the one STATIC_ROOT: the suite's
