@@ -89,8 +89,11 @@ vendor:
 	sed -i 's/tus-js-client@[0-9][0-9.a-z-]*/tus-js-client@$(TUS_JS_CLIENT_VERSION)/g; s/^# tus-js-client [0-9][0-9.a-z-]* /# tus-js-client $(TUS_JS_CLIENT_VERSION) /' static/vendor/tus-js-client/README.md
 
 # Tests that need collected static files collect them (conftest.py `collected_static`).
+# TEST_WORKERS processes (pytest-xdist) share the files between them, a file's tests in one
+# process (its module's server and Chromium are started once); TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: setup-dev browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # Starts Pan on daphne (make run) and on uvicorn (make serve), each on a free
 # port (embedded default, rate limits off), and the FastAPI tutorial app;

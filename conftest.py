@@ -21,6 +21,28 @@ def pytest_configure(config):
             raise pytest.UsageError(f"REDIS_URL is set but Redis is unreachable: {exc}") from exc
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _roles_survive_flushes():
+    """The roles the migrations seed, seeded again whenever a transactional
+    test's flush empties the tables: Django sends post_migrate after a
+    flush, as after migrate. Without it every test after a transactional one
+    in the same process would find no roles (the order of tests differs per
+    process when `make test` runs several)."""
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    from project.testing import roles_seed
+
+    accounts = apps.get_app_config("accounts")
+
+    def reseed(sender, **kwargs):
+        roles_seed()
+
+    post_migrate.connect(reseed, sender=accounts, dispatch_uid="tests-roles-after-flush")
+    yield
+    post_migrate.disconnect(sender=accounts, dispatch_uid="tests-roles-after-flush")
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     from project.lib.limit_store import limits_cache
@@ -55,7 +77,9 @@ def collected_static(django_db_blocker):
     from django.core.management import call_command
     from whitenoise.middleware import WhiteNoiseMiddleware
 
-    with django_db_blocker.unblock():
+    from project.testing import static_collection_lock
+
+    with django_db_blocker.unblock(), static_collection_lock():
         call_command("collectstatic", interactive=False, verbosity=0)
     for middleware in [obj for obj in gc.get_objects() if _is_whitenoise(obj, WhiteNoiseMiddleware)]:
         middleware.add_files(str(settings.STATIC_ROOT), prefix=middleware.static_prefix)
@@ -147,27 +171,46 @@ def daphne_server():
         yield server
 
 
-@pytest.fixture
-def chromium():
-    """Debian's Chromium driven by Playwright (never Playwright's download).
+@pytest.fixture(scope="module")
+def chromium(request):
+    """Debian's Chromium driven by Playwright (project/testing_browser.py),
+    one for a module of browser tests.
 
-    Per test, not per session: Playwright's sync API keeps an event loop
-    running in the main thread while it lives, and sync tests after it would
-    then fail with SynchronousOnlyOperation or AsyncToSync errors.
+    Per module, not per session: while Playwright's sync API lives, its event
+    loop runs in the main thread, and a sync test after it would fail with
+    SynchronousOnlyOperation or AsyncToSync errors. So a module that holds
+    other tests as well gets a Chromium per test instead.
     """
-    from playwright.sync_api import sync_playwright
+    from project.testing_browser import chromium_launched
 
-    from project.testing import CHROMIUM, CHROMIUM_ARGS
+    if _only_browser_tests(request):
+        with chromium_launched() as browser:
+            yield browser
+    else:
+        yield _BrowserPerTest()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+
+class _BrowserPerTest:
+    """Stands for a Chromium in a module with other tests: `browser_context`
+    launches one for its test and closes it after."""
+
+
+def _only_browser_tests(request) -> bool:
+    module = request.node.path
+    return all(item.get_closest_marker("browser") for item in request.session.items if item.path == module)
 
 
 @pytest.fixture
 def browser_context(chromium):
     """A fresh browser profile (no cookies shared)."""
+    if isinstance(chromium, _BrowserPerTest):
+        from project.testing_browser import chromium_launched
+
+        with chromium_launched() as browser:
+            context = browser.new_context(locale="en-US")
+            yield context
+            context.close()
+        return
     context = chromium.new_context(locale="en-US")
     yield context
     context.close()

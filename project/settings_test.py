@@ -11,6 +11,18 @@ import tempfile
 for _name in ("SECRET_KEY", "JWT_SIGNING_KEY", "SERVER_STATUS_TOKEN"):
     os.environ.setdefault(_name, f"test-{_name.lower()}-not-secret-0123456789abcdefghijklmnop")
 os.environ.setdefault("CACHE_KEY_PREFIX", "pan-test")
+# pytest-xdist (`make test` runs the suite in TEST_WORKERS processes): each
+# worker gets a Redis database of its own (tests empty their cache with
+# FLUSHDB, which would pull state from under another worker's test); the
+# servers and manage.py commands a worker starts inherit it.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
+    from urllib.parse import urlsplit
+
+    # redis://h:6379/0 → /1 for worker gw0, /2 for gw1 (of Redis's 16 databases).
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _database = (int(_redis.path.strip("/") or 0) + 1 + int(_worker[2:])) % 16
+    os.environ["REDIS_URL"] = _redis._replace(path=f"/{_database}").geturl()
 # A developer's .env must not change what the tests test; servers and
 # manage.py subprocesses the tests start inherit this too.
 os.environ["ENV_FILE"] = ""

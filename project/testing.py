@@ -157,6 +157,31 @@ _migrated: dict[str, str] = {}
 _static_collected = False
 
 
+def roles_seed() -> None:
+    """The roles and their permissions, as the migrations seed them (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    for migration in ("accounts.migrations.0002_seed_roles", "accounts.migrations.0003_uploaders_role"):
+        importlib.import_module(migration).seed(apps, None)
+
+
+@contextmanager
+def static_collection_lock():
+    """One `collectstatic` at a time into the one STATIC_ROOT: the suite's
+    worker processes (pytest-xdist) share it, and two copying the same file
+    at once could leave a server a half-written one."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / f"pan-collectstatic-{os.getuid()}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _migrated_template(kind: str, env: dict) -> str:
     """The path (SQLite) or database name (PostgreSQL) of a migrated, unused database."""
     if kind not in _migrated:
@@ -268,7 +293,8 @@ class LiveServer:
         if self.migrate_at_start:
             self.manage("migrate", "--noinput", "-v0")
         if not _static_collected:  # one STATIC_ROOT for every server
-            self.manage("collectstatic", "--noinput", "-v0")
+            with static_collection_lock():
+                self.manage("collectstatic", "--noinput", "-v0")
             _static_collected = True
         for _ in range(self.processes_wanted):
             listener = listening_socket()

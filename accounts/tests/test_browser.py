@@ -5,7 +5,18 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_register_then_log_in_through_the_pages(daphne_server, browser_context):
+@pytest.fixture(scope="module")
+def fresh_server():
+    """A server nobody has registered on yet: the first account becomes the admin
+    (the session's `daphne_server` has accounts of whichever tests ran before)."""
+    from project.testing import LiveServer
+
+    with LiveServer() as server:
+        yield server
+
+
+def test_register_then_log_in_through_the_pages(fresh_server, browser_context):
+    daphne_server = fresh_server
     page = browser_context.new_page()
     page.goto(f"{daphne_server.url}/register/")
     # The browser refuses what the server would refuse, before sending.

@@ -10,22 +10,19 @@ import httpx
 import pytest
 
 from pan.tests.tus_browser import (
-    DESKTOP,
     MIB,
-    PHONE,
     SLOW_UPLOAD,
     Sent,
-    axe_violations,
     big_file,
     fits,
     server_env,
     server_offset,
     sha256_of,
     stored_upload_urls,
-    throttle,
     token,
     uploader,
 )
+from project.testing_browser import DESKTOP, PHONE, axe_violations, throttle
 
 pytestmark = pytest.mark.browser
 
@@ -37,18 +34,6 @@ def server():
     with LiveServer(extra_env=server_env()) as live:
         live.register("boss", "Lantern-Field-71")  # the first account: admin
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from project.testing import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def new_request(server, *, max_files: int = 5) -> str:
@@ -77,13 +62,13 @@ def receipt_of(context, url: str) -> dict:
     [("en-US", DESKTOP, "Sent", "Every file arrived"), ("zh-CN", PHONE, "已发送", "所有文件均已送达")],
 )
 def test_two_files_dropped_by_an_outsider_get_two_receipts(
-    server, browser, tmp_path, locale, viewport, sent_word, all_sent
+    server, chromium, tmp_path, locale, viewport, sent_word, all_sent
 ):
     code = new_request(server)
     scan = big_file(tmp_path, "扫描件.pdf", 3 * MIB + 17)
     note = tmp_path / "notes.txt"
     note.write_bytes(secrets.token_bytes(2048))
-    outsider = browser.new_context(locale=locale, viewport=viewport)
+    outsider = chromium.new_context(locale=locale, viewport=viewport)
     page = outsider.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -111,14 +96,14 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
     outsider.close()
 
 
-def test_a_drop_resumes_by_itself_after_the_network_comes_back(server, browser, tmp_path):
+def test_a_drop_resumes_by_itself_after_the_network_comes_back(server, chromium, tmp_path):
     code = new_request(server)
     path = big_file(tmp_path, "video.mp4", 24 * MIB)
-    outsider = browser.new_context(locale="en-US", viewport=DESKTOP)
+    outsider = chromium.new_context(locale="en-US", viewport=DESKTOP)
     page = outsider.new_page()
     sent = Sent(page)
     page.goto(f"{server.url}/r/{code}/")
-    throttle(outsider, page, SLOW_UPLOAD)
+    throttle(page, SLOW_UPLOAD)
     page.set_input_files("#drop-files", str(path))
     page.click("#drop-send")
     page.wait_for_function("document.querySelector('#drop-progress').value >= 20", timeout=60_000)

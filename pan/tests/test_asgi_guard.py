@@ -28,19 +28,6 @@ from .conftest import multipart, multipart_files
 pytestmark = pytest.mark.django_db(transaction=True)  # the app reads the rows from its own threads
 
 
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """The roles and their permissions, as the migrations seed them (a transactional
-    test before this one may have flushed them; serialized rollback would instead
-    clash with the content types a flush re-creates under new ids)."""
-    import importlib
-
-    from django.apps import apps
-
-    for migration in ("accounts.migrations.0002_seed_roles", "accounts.migrations.0003_uploaders_role"):
-        importlib.import_module(migration).seed(apps, None)
-
-
 SMALL = 1000
 OVER_SMALL = b"x" * 3000  # a file that makes a body over SMALL, far under every upload limit
 

@@ -20,6 +20,7 @@ from pan.tests.test_browser_sharer import (  # noqa: F401 - axe_source is a fixt
     axe_source,
     fits,
 )
+from project.testing_browser import log_in, throttle
 
 pytestmark = pytest.mark.browser
 
@@ -53,18 +54,6 @@ def server():
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from project.testing import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def account(server, *roles: str) -> str:
     name = f"u-{secrets.token_hex(3)}"
     server.register(name, PASSWORD)
@@ -73,33 +62,15 @@ def account(server, *roles: str) -> str:
     return name
 
 
-def log_in(page, base: str, name: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", name)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/welcome/")
-
-
 def wholly_in_view(page, locator) -> bool:
     box = locator.bounding_box()
     height = page.viewport_size["height"]
     return box is not None and box["height"] > 0 and box["y"] >= 0 and box["y"] + box["height"] <= height
 
 
-def throttle(page, bytes_per_second: int):
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second},
-    )
-    return cdp
-
-
 @pytest.mark.parametrize(("locale", "viewport", "scheme"), SETS)
-def test_a_refused_file_and_the_early_code_come_into_view(server, browser, locale, viewport, scheme):
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+def test_a_refused_file_and_the_early_code_come_into_view(server, chromium, locale, viewport, scheme):
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
     log_in(page, server.url, account(server, "uploaders"))
 
@@ -142,9 +113,9 @@ SIGNED_OUT = {"en-US": "You are signed out.", "zh-CN": "你已退出登录。"}
 
 
 @pytest.mark.parametrize(("locale", "viewport", "scheme"), SETS)
-def test_the_sign_in_pages_say_why_and_how_long(server, browser, axe_source, locale, viewport, scheme):  # noqa: F811
+def test_the_sign_in_pages_say_why_and_how_long(server, chromium, axe_source, locale, viewport, scheme):  # noqa: F811
     locked, other = account(server), account(server)
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
 
     page.goto(f"{server.url}/files/")
@@ -200,11 +171,11 @@ def lock_a_share(server, owner: str, title: str) -> dict:
 
 
 @pytest.mark.parametrize(("locale", "viewport", "scheme"), SETS)
-def test_the_admin_door_and_the_dashboard(server, browser, axe_source, locale, viewport, scheme):  # noqa: F811
+def test_the_admin_door_and_the_dashboard(server, chromium, axe_source, locale, viewport, scheme):  # noqa: F811
     member = account(server)
     title = f"Quarterly report for the whole team {secrets.token_hex(2)}"
     lock_a_share(server, account(server, "uploaders"), title)
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
 
     # A member meets Pan's page, not Django's admin login.

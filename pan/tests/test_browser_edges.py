@@ -14,7 +14,7 @@ from .test_browser_sharer import AXE_RUN, HOST, PASSWORD, PHONE, Watched, log_in
 
 # One live server, one Chromium and axe-core for this module too (the sharer's module fixtures).
 server = sharer.server
-browser = sharer.browser
+chromium = sharer.chromium
 axe_source = sharer.axe_source
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def checked(page, axe_source, width: int) -> None:
     "locale, viewport, scheme",
     [("en-US", PHONE, "light"), ("zh-CN", PHONE, "dark"), ("zh-CN", DESKTOP, "light"), ("en-US", DESKTOP, "dark")],
 )
-def test_files_offers_only_working_actions_and_edits_a_share(server, browser, axe_source, locale, viewport, scheme):
+def test_files_offers_only_working_actions_and_edits_a_share(server, chromium, axe_source, locale, viewport, scheme):
     name = uploader(server)
     with api(server, name) as client:
         made = client.post(
@@ -62,7 +62,7 @@ def test_files_offers_only_working_actions_and_edits_a_share(server, browser, ax
     # Used up: its one download taken, by a recipient (the owner's own downloads do not count).
     content = f"{server.url}/api/shares/{made['id']}/items/{made['items'][0]['id']}/content"
     assert httpx.get(content, headers={"X-Share-Code": made["code"]}).status_code == 200
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
     log_in(page, server.plain_url, name)
     page.goto(f"{server.plain_url}/files/")
@@ -111,7 +111,7 @@ def test_files_offers_only_working_actions_and_edits_a_share(server, browser, ax
 @pytest.mark.parametrize("locale, viewport, scheme", [("en-US", PHONE, "dark"), ("zh-CN", DESKTOP, "light")])
 def test_a_share_still_uploading_shows_no_working_download_and_keeps_following(
     server,
-    browser,
+    chromium,
     axe_source,
     locale,
     viewport,
@@ -126,7 +126,7 @@ def test_a_share_still_uploading_shows_no_working_download_and_keeps_following(
                 f"/api/shares/{made['id']}/items", files=[("file", (file_name, b"y" * 99, "text/plain"))]
             )
             assert response.status_code in (200, 201), response.text
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
     page.goto(made["url"].replace("127.0.0.1", HOST) + f"?code={made['code']}")
     page.click("#unlock-button")
@@ -152,7 +152,7 @@ def test_a_share_still_uploading_shows_no_working_download_and_keeps_following(
 
 @pytest.mark.parametrize("locale, sentence", [("en-US", "This share has expired."), ("zh-CN", "这个分享已过期。")])
 @pytest.mark.parametrize("viewport, scheme", [(PHONE, "dark"), (DESKTOP, "light")])
-def test_the_410_page_leads_with_a_sentence(server, browser, axe_source, locale, sentence, viewport, scheme):
+def test_the_410_page_leads_with_a_sentence(server, chromium, axe_source, locale, sentence, viewport, scheme):
     name = uploader(server)
     with api(server, name) as client:
         made = client.post(
@@ -160,7 +160,7 @@ def test_the_410_page_leads_with_a_sentence(server, browser, axe_source, locale,
             data={"title": "Short-lived", "expires_in": "1"},
             files=[("file", ("a.txt", b"a", "text/plain"))],
         ).json()
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
     page.on("console", lambda message: None)
     page.wait_for_timeout(1100)  # the share's one second runs out (a live server: no time machine)
@@ -176,7 +176,7 @@ def test_the_410_page_leads_with_a_sentence(server, browser, axe_source, locale,
 
 
 @pytest.mark.parametrize("locale, viewport, scheme", [("en-US", PHONE, "light"), ("zh-CN", PHONE, "dark")])
-def test_the_drop_off_receipt_fits_a_phone(server, browser, axe_source, locale, viewport, scheme):
+def test_the_drop_off_receipt_fits_a_phone(server, chromium, axe_source, locale, viewport, scheme):
     name = uploader(server)
     with api(server, name) as client:
         made = client.post("/api/requests", json={"title": "Papers", "max_files": 5, "max_bytes": 10**6}).json()
@@ -187,7 +187,7 @@ def test_the_drop_off_receipt_fits_a_phone(server, browser, axe_source, locale, 
     ]
     receipt = httpx.post(f"{server.url}/api/requests/{code}/drops", files=files, data={"name": "Mrs Li"})
     assert receipt.status_code == 201, receipt.text
-    watched = Watched(browser, locale=locale, viewport=viewport, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=viewport, color_scheme=scheme)
     page = watched.page()
     page.goto(receipt.json()["receipt_url"].replace("127.0.0.1", HOST))
     assert page.locator("code.sha256").count() == 2

@@ -17,11 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from project.testing_browser import AXE_RUN, DESKTOP, PASSWORD, PHONE, Watched, chromium_launched, log_in
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "Lantern-Field-71"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 HOST = "pan.test"
 MAX_FILE = 8 * 1024 * 1024
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -39,19 +38,11 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the module (the module holds only browser tests, so
-    Playwright's event loop troubles no sync test)."""
-    from playwright.sync_api import sync_playwright
-
-    from project.testing import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]
-        )
-        yield chromium
-        chromium.close()
+def chromium():
+    """One Chromium for the module (it holds only browser tests), which
+    resolves HOST to 127.0.0.1: a plain-HTTP origin that is not localhost."""
+    with chromium_launched(f"--host-resolver-rules=MAP {HOST} 127.0.0.1") as browser:
+        yield browser
 
 
 # Django sends Cross-Origin-Opener-Policy on every page; on a plain-HTTP
@@ -59,41 +50,11 @@ def browser():
 # Not a fault of the page (settings: send it only with HTTPS=true).
 
 
-class Watched:
-    """A context whose pages collect console errors and uncaught exceptions."""
-
-    def __init__(self, browser, **options):
-        self.context = browser.new_context(**options)
-        self.errors: list[str] = []
-
-    def page(self):
-        page = self.context.new_page()
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        return page
-
-    def _console(self, message):
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def close(self):
-        self.context.close()
-        assert self.errors == []
-
-
 def uploader(server) -> str:
     name = f"up-{secrets.token_hex(3)}"
     server.register(name, PASSWORD)
     server.manage("grant_role", name, "uploaders")
     return name
-
-
-def log_in(page, base: str, name: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", name)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/welcome/")
 
 
 def fits(page, width=PHONE["width"]) -> bool:
@@ -124,8 +85,8 @@ DROP = """([names, selector]) => {
     "locale, viewport, role, card",
     [("en-US", DESKTOP, "user", "What you can do"), ("zh-CN", PHONE, "用户", "你可以做的事")],
 )
-def test_a_new_user_is_told_what_they_can_do_and_whom_to_ask(server, browser, locale, viewport, role, card):
-    watched = Watched(browser, locale=locale, viewport=viewport)
+def test_a_new_user_is_told_what_they_can_do_and_whom_to_ask(server, chromium, locale, viewport, role, card):
+    watched = Watched(chromium, locale=locale, viewport=viewport)
     page = watched.page()
     page.goto(f"{server.plain_url}/register/")
     page.fill("#id_username", f"new-{secrets.token_hex(3)}")
@@ -154,10 +115,10 @@ def test_a_new_user_is_told_what_they_can_do_and_whom_to_ask(server, browser, lo
 
 @pytest.mark.parametrize("locale, viewport", [("en-US", PHONE), ("zh-CN", DESKTOP)])
 def test_an_uploader_shares_files_and_a_folder_cancels_one_and_copies_the_link_over_plain_http(
-    server, browser, tmp_path, locale, viewport
+    server, chromium, tmp_path, locale, viewport
 ):
     name = uploader(server)
-    watched = Watched(browser, locale=locale, viewport=viewport)
+    watched = Watched(chromium, locale=locale, viewport=viewport)
     page = watched.page()
     log_in(page, server.plain_url, name)
     assert page.evaluate("window.isSecureContext") is False
@@ -248,7 +209,7 @@ def test_an_uploader_shares_files_and_a_folder_cancels_one_and_copies_the_link_o
     watched.close()
 
     # A recipient picks it up by code on the home page and gets the zip: the cancelled file is not in it.
-    recipient = Watched(browser, locale=locale, viewport=viewport, accept_downloads=True)
+    recipient = Watched(chromium, locale=locale, viewport=viewport, accept_downloads=True)
     page = recipient.page()
     page.goto(f"{server.plain_url}/")
     page.fill("#pickup-code", code)
@@ -269,8 +230,8 @@ def test_an_uploader_shares_files_and_a_folder_cancels_one_and_copies_the_link_o
 
 
 @pytest.mark.parametrize("refusal", ["return false", "throw new Error('refused')"])
-def test_copy_falls_back_to_a_selected_field_and_a_hint(server, browser, refusal):
-    watched = Watched(browser, locale="en-US", viewport=PHONE)
+def test_copy_falls_back_to_a_selected_field_and_a_hint(server, chromium, refusal):
+    watched = Watched(chromium, locale="en-US", viewport=PHONE)
     watched.context.add_init_script(f"document.execCommand = function () {{ {refusal}; }};")
     page = watched.page()
     page.goto(f"{server.plain_url}/short/")
@@ -303,11 +264,11 @@ def share_by_api(server, name: str, title: str) -> dict:
     return response.json()
 
 
-def test_a_revoked_share_offers_share_again_and_states_have_their_own_colours(server, browser):
+def test_a_revoked_share_offers_share_again_and_states_have_their_own_colours(server, chromium):
     name = uploader(server)
     share_by_api(server, name, "Kept")
     share_by_api(server, name, "Stopped")
-    watched = Watched(browser, locale="en-US", viewport=PHONE)
+    watched = Watched(chromium, locale="en-US", viewport=PHONE)
     page = watched.page()
     log_in(page, server.plain_url, name)
     page.goto(f"{server.plain_url}/files/")
@@ -363,10 +324,10 @@ CONTRAST = """() => {
 
 
 @pytest.mark.parametrize("scheme, locale", [("light", "zh-CN"), ("dark", "en-US")])
-def test_every_page_fits_a_phone_with_labelled_controls_in_both_themes(server, browser, scheme, locale):
+def test_every_page_fits_a_phone_with_labelled_controls_in_both_themes(server, chromium, scheme, locale):
     name = uploader(server)
     info = share_by_api(server, name, "A share with a rather long title that has to wrap on a phone screen")
-    watched = Watched(browser, locale=locale, viewport=PHONE, color_scheme=scheme)
+    watched = Watched(chromium, locale=locale, viewport=PHONE, color_scheme=scheme)
     page = watched.page()
     for path in ("/", "/login/", "/register/", "/short/"):
         page.goto(f"{server.plain_url}{path}")
@@ -399,8 +360,8 @@ def test_every_page_fits_a_phone_with_labelled_controls_in_both_themes(server, b
     watched.close()
 
 
-def test_form_checks_speak_the_page_language(server, browser):
-    watched = Watched(browser, locale="en-US", viewport=PHONE)  # an English browser on a Chinese page
+def test_form_checks_speak_the_page_language(server, chromium):
+    watched = Watched(chromium, locale="en-US", viewport=PHONE)  # an English browser on a Chinese page
     page = watched.page()
     page.goto(f"{server.plain_url}/register/")
     with page.expect_navigation():
@@ -421,43 +382,19 @@ def test_form_checks_speak_the_page_language(server, browser):
     watched.close()
 
 
-AXE_VERSION = "4.14.1"
-AXE = Path(__file__).resolve().parents[2] / "var" / "axe"
-
-
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    """axe-core from npm, installed into var/axe/ (git-ignored) on first use
-    and injected into the page from disk: nothing is loaded from elsewhere."""
-    import shutil
-    import subprocess
+    """axe-core's script, injected into the page from disk: nothing is loaded from elsewhere."""
+    from project.testing_browser import axe_source
 
-    script = AXE / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed for the accessibility check: apt-get install npm (make browser does)"
-        subprocess.run(  # noqa: S603 - npm from PATH, a pinned package
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(AXE), f"axe-core@{AXE_VERSION}"],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return script.read_text(encoding="utf-8")
-
-
-AXE_RUN = """async () => {
-  const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", "));
-}"""
+    return axe_source()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_main_pages_have_no_serious_accessibility_violations(server, browser, axe_source, scheme):
+def test_the_main_pages_have_no_serious_accessibility_violations(server, chromium, axe_source, scheme):
     name = uploader(server)
     info = share_by_api(server, name, "Checked by axe")
-    watched = Watched(browser, locale="zh-CN" if scheme == "dark" else "en-US", viewport=DESKTOP, color_scheme=scheme)
+    watched = Watched(chromium, locale="zh-CN" if scheme == "dark" else "en-US", viewport=DESKTOP, color_scheme=scheme)
     page = watched.page()
     found = {}
 

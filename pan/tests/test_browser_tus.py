@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from project.testing_browser import DESKTOP, PHONE, axe_violations, log_in, throttle
+
 from .tus_browser import (
     BIG,
-    DESKTOP,
-    PHONE,
     SLOW_UPLOAD,
     Sent,
-    axe_violations,
     big_file,
     fits,
     item_bytes,
-    log_in,
     record_statuses,
     server_env,
     server_offset,
@@ -27,7 +25,6 @@ from .tus_browser import (
     share_items,
     statuses_seen,
     stored_upload_urls,
-    throttle,
     token,
     uploader,
 )
@@ -53,19 +50,6 @@ def uvicorn_live():
     with LiveServer(extra_env=server_env(), server="uvicorn") as live:
         live.register("boss", "Lantern-Field-71")
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the module (it holds only browser tests)."""
-    from playwright.sync_api import sync_playwright
-
-    from project.testing import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def watch(page) -> list[str]:
@@ -114,12 +98,12 @@ def assert_arrived_whole(server, name: str, share_id: str, data: bytes) -> None:
     [("daphne", "en-US", DESKTOP, "Uploaded"), ("uvicorn", "zh-CN", PHONE, "已上传")],
 )
 def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
-    request, browser, tmp_path, kind, locale, viewport, uploaded_word
+    request, chromium, tmp_path, kind, locale, viewport, uploaded_word
 ):
     server = request.getfixturevalue("server" if kind == "daphne" else "uvicorn_live")
     name = uploader(server)
     path = big_file(tmp_path)
-    context = browser.new_context(locale=locale, viewport=viewport)
+    context = chromium.new_context(locale=locale, viewport=viewport)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -145,16 +129,16 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
     context.close()
 
 
-def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, browser, tmp_path):
+def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, chromium, tmp_path):
     name = uploader(server)
     path = big_file(tmp_path)
-    context = browser.new_context(locale="en-US", viewport=DESKTOP)
+    context = chromium.new_context(locale="en-US", viewport=DESKTOP)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
     sent = Sent(page)
     log_in(page, server.url, name)
-    throttle(context, page, SLOW_UPLOAD)
+    throttle(page, SLOW_UPLOAD)
     start_upload(page, path)
     wait_until_sent(page, 6 * 1024 * 1024)
 
@@ -183,16 +167,16 @@ def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, browse
     context.close()
 
 
-def test_a_reloaded_page_resumes_the_share_from_where_the_file_stopped(server, browser, tmp_path):
+def test_a_reloaded_page_resumes_the_share_from_where_the_file_stopped(server, chromium, tmp_path):
     name = uploader(server)
     path = big_file(tmp_path, "长视频.bin")
-    context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    context = chromium.new_context(locale="zh-CN", viewport=PHONE)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
     sent = Sent(page)
     log_in(page, server.url, name)
-    throttle(context, page, SLOW_UPLOAD)
+    throttle(page, SLOW_UPLOAD)
     start_upload(page, path)
     code = page.text_content("#result-code")
     share_id = share_id_of(page)
@@ -265,7 +249,7 @@ TUS_CLIENT = """async ([size, abortAt, csrf]) => {
 }"""
 
 
-def test_tus_js_client_uploads_and_resumes_against_pan(server, browser):
+def test_tus_js_client_uploads_and_resumes_against_pan(server, chromium):
     """The vendored tus-js-client on its own (no Pan page script): creation
     with a session, 1 MiB chunks, stopped after 3 MiB, then resumed from the
     stored fingerprint with a HEAD; the upload becomes a one-item share."""
@@ -273,7 +257,7 @@ def test_tus_js_client_uploads_and_resumes_against_pan(server, browser):
 
     name = uploader(server)
     size = 5 * 1024 * 1024 + 123
-    context = browser.new_context(locale="en-US")
+    context = chromium.new_context(locale="en-US")
     page = context.new_page()
     log_in(page, server.url, name)
     page.add_script_tag(path=str(VENDORED))

@@ -9,15 +9,12 @@ from pathlib import Path
 
 import httpx
 
-PASSWORD = "Lantern-Field-71"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+from project.testing_browser import PASSWORD, PHONE
+
 MIB = 1024 * 1024
 BIG = 40 * MIB
 # Slow enough that a test acts mid-upload, fast enough to finish in seconds.
 SLOW_UPLOAD = 4 * MIB  # bytes per second
-AXE_VERSION = "4.14.1"
-AXE = Path(__file__).resolve().parents[2] / "var" / "axe"
 # Every test signs in and uploads from 127.0.0.1 on one server: request
 # limits are not what these tests are about.
 LIMITS_OFF = "/login/=0/60,/api/login=0/60,/api/uploads=0/60,/api/shares=0/60,/r/=0/60,/api/requests=0/60,default=0/60"
@@ -54,25 +51,6 @@ def token(server, name: str) -> str:
     answer = httpx.post(f"{server.url}/api/login", json={"username": name, "password": PASSWORD})
     assert answer.status_code == 200, answer.text
     return answer.json()["access"]
-
-
-def log_in(page, base: str, name: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", name)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/welcome/")
-
-
-def throttle(context, page, upload_bytes_per_second: int) -> None:
-    """Chromium's own network emulation slows every request body of `page`
-    (`context.set_offline` later replaces it with no throttling at all)."""
-    session = context.new_cdp_session(page)
-    session.send("Network.enable")
-    session.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": upload_bytes_per_second},
-    )
 
 
 class Sent:
@@ -148,37 +126,6 @@ def item_bytes(base: str, bearer: str, share_id: str, item_id: int) -> bytes:
     answer = httpx.get(url, headers={"Authorization": f"Bearer {bearer}"}, timeout=60)
     assert answer.status_code == 200, answer.text[:200]
     return answer.content
-
-
-def axe_source() -> str:
-    """axe-core from npm in var/axe/ (git-ignored), installed on first use."""
-    import shutil
-    import subprocess
-
-    script = AXE / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed for the accessibility check: apt-get install npm (make browser does)"
-        subprocess.run(  # noqa: S603 - npm from PATH, a pinned package
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(AXE), f"axe-core@{AXE_VERSION}"],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return script.read_text(encoding="utf-8")
-
-
-AXE_RUN = """async () => {
-  const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", "));
-}"""
-
-
-def axe_violations(page) -> list[str]:
-    page.add_script_tag(content=axe_source())
-    return page.evaluate(AXE_RUN)
 
 
 def fits(page, width: int = PHONE["width"]) -> bool:

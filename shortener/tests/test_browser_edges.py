@@ -6,24 +6,16 @@ the accent colour with labelled axes (or say there are no visits), and each
 request link has a copy button and a QR code, without stray bullets."""
 
 import secrets
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from project.testing import wait_until
+from project.testing_browser import PASSWORD, PHONE, axe_violations, log_in
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "Lantern-Field-71"
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
-AXE = Path(__file__).resolve().parents[2] / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_RUN = """async () => {
-  const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(", "));
-}"""
 # What sticks out past the right edge, to say why a page is too wide.
 WIDE = """() => [...document.querySelectorAll("body *")]
   .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
@@ -44,18 +36,6 @@ def server():
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from project.testing import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def uploader(server) -> tuple[str, str]:
     name = f"edge-{secrets.token_hex(3)}"
     server.register(name, PASSWORD)
@@ -64,29 +44,18 @@ def uploader(server) -> tuple[str, str]:
     return name, token
 
 
-def signed_in(browser, server, name, viewport, locale, scheme):
-    context = browser.new_context(viewport=viewport, locale=locale, color_scheme=scheme)
+def signed_in(chromium, server, name, viewport, locale, scheme):
+    context = chromium.new_context(viewport=viewport, locale=locale, color_scheme=scheme)
     page = context.new_page()
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server.url}/login/")
-    page.fill("#id_username", name)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    log_in(page, server.url, name)
     return context, page, errors
 
 
-def axe_violations(page) -> list[str]:
-    if not AXE.exists():
-        pytest.skip("axe-core is installed by pan/tests/test_browser_sharer.py on first use")
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    return page.evaluate(AXE_RUN)
-
-
 @pytest.mark.parametrize("viewport, locale, scheme", CASES)
-def test_a_new_link_is_focused_in_view_and_manage_opens_below_its_row(server, browser, viewport, locale, scheme):
+def test_a_new_link_is_focused_in_view_and_manage_opens_below_its_row(server, chromium, viewport, locale, scheme):
     name, token = uploader(server)
     for index in range(3):
         made = httpx.post(
@@ -95,7 +64,7 @@ def test_a_new_link_is_focused_in_view_and_manage_opens_below_its_row(server, br
             headers={"Authorization": f"Bearer {token}"},
         )
         assert made.status_code == 201, made.text
-    context, page, errors = signed_in(browser, server, name, viewport, locale, scheme)
+    context, page, errors = signed_in(chromium, server, name, viewport, locale, scheme)
     page.goto(f"{server.url}/short/")
     page.fill("#id_url", "https://example.com/just-made")
     page.click("#shorten-form button[type=submit]")
@@ -127,18 +96,18 @@ def test_a_new_link_is_focused_in_view_and_manage_opens_below_its_row(server, br
 
 
 def wait_for_visits(page, url: str, visits: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    """The statistics page, reloaded until it counts `visits` (the server flushes them every 2 s)."""
+
+    def counted() -> bool:
         page.goto(url)
-        if page.locator(".stats-total").get_attribute("data-visits") == str(visits):
-            return
-        time.sleep(0.5)
-    raise AssertionError("the visits were not written in time")
+        return page.locator(".stats-total").get_attribute("data-visits") == str(visits)
+
+    wait_until(counted, timeout=20, interval=0.5, message="the visits written")
 
 
 @pytest.mark.parametrize("viewport, locale, scheme", CASES)
 def test_the_chart_has_accent_bars_and_axes_and_says_when_there_are_no_visits(
-    server, browser, viewport, locale, scheme
+    server, chromium, viewport, locale, scheme
 ):
     name, token = uploader(server)
     keys = []
@@ -151,7 +120,7 @@ def test_the_chart_has_accent_bars_and_axes_and_says_when_there_are_no_visits(
         keys.append(made.json()["key"])
     for _ in range(3):
         assert httpx.get(f"{server.url}/s/{keys[0]}").status_code == 302
-    context, page, errors = signed_in(browser, server, name, viewport, locale, scheme)
+    context, page, errors = signed_in(chromium, server, name, viewport, locale, scheme)
 
     page.goto(f"{server.url}/short/{keys[1]}/stats")
     assert page.locator(".chart").count() == 0
@@ -179,7 +148,7 @@ def test_the_chart_has_accent_bars_and_axes_and_says_when_there_are_no_visits(
 
 @pytest.mark.parametrize("viewport, locale, scheme", CASES[:2] + CASES[2:3])
 def test_each_request_link_has_a_copy_button_and_a_qr_code_and_no_stray_bullet(
-    server, browser, viewport, locale, scheme
+    server, chromium, viewport, locale, scheme
 ):
     name, token = uploader(server)
     for title in ("Tax papers", "Photos"):
@@ -189,7 +158,7 @@ def test_each_request_link_has_a_copy_button_and_a_qr_code_and_no_stray_bullet(
             headers={"Authorization": f"Bearer {token}"},
         )
         assert made.status_code == 201, made.text
-    context, page, errors = signed_in(browser, server, name, viewport, locale, scheme)
+    context, page, errors = signed_in(chromium, server, name, viewport, locale, scheme)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page.goto(f"{server.url}/requests/")
     rows = page.locator(".request-row")
