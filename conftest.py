@@ -21,6 +21,21 @@ def pytest_configure(config):
             raise pytest.UsageError(f"REDIS_URL is set but Redis is unreachable: {exc}") from exc
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A browser test fails on any Content-Security-Policy violation in a
+    context it watched (`project.testing.csp_guard`), with what was blocked."""
+    from project.testing import check_csp_guards, forget_csp_violations
+
+    try:
+        result = yield
+    except BaseException:
+        forget_csp_violations()
+        raise
+    check_csp_guards()
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     from project.lib.limit_store import limits_cache
@@ -167,8 +182,11 @@ def chromium():
 
 @pytest.fixture
 def browser_context(chromium):
-    """A fresh browser profile (no cookies shared)."""
-    context = chromium.new_context(locale="en-US")
+    """A fresh browser profile (no cookies shared), watched for
+    Content-Security-Policy violations: one fails the test."""
+    from project.testing import guarded_context
+
+    context = guarded_context(chromium, locale="en-US")
     yield context
     context.close()
 

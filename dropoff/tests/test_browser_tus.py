@@ -26,6 +26,7 @@ from pan.tests.tus_browser import (
     token,
     uploader,
 )
+from project.testing import guarded_context
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +84,7 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
     scan = big_file(tmp_path, "扫描件.pdf", 3 * MIB + 17)
     note = tmp_path / "notes.txt"
     note.write_bytes(secrets.token_bytes(2048))
-    outsider = browser.new_context(locale=locale, viewport=viewport)
+    outsider = guarded_context(browser, locale=locale, viewport=viewport)
     page = outsider.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -114,7 +115,7 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
 def test_a_drop_resumes_by_itself_after_the_network_comes_back(server, browser, tmp_path):
     code = new_request(server)
     path = big_file(tmp_path, "video.mp4", 24 * MIB)
-    outsider = browser.new_context(locale="en-US", viewport=DESKTOP)
+    outsider = guarded_context(browser, locale="en-US", viewport=DESKTOP)
     page = outsider.new_page()
     sent = Sent(page)
     page.goto(f"{server.url}/r/{code}/")

@@ -16,7 +16,7 @@ import secrets
 import httpx
 import pytest
 
-from project.testing import LiveServer
+from project.testing import LiveServer, guarded_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -66,7 +66,7 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
             data={"title": "Contract"},
         ).json()
 
-        owner = chromium.new_context(locale="en-US").new_page()
+        owner = guarded_context(chromium, locale="en-US").new_page()
         errors = []
         owner.on("console", lambda message: message.type == "error" and errors.append(message.text))
         sign_in(owner, owner_base, name)
@@ -79,7 +79,7 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
             path = tmp_path / f"scan-{index}.pdf"
             path.write_bytes(b"%PDF-1.4 " + secrets.token_bytes(2000 + index))
             files.append(str(path))
-        sender = chromium.new_context(locale="zh-CN").new_page()
+        sender = guarded_context(chromium, locale="zh-CN").new_page()
         sender.goto(f"{sender_base}/r/{code}/")
         assert "请你发送文件" in sender.content()
         sender.set_input_files("#drop-files", files)

@@ -20,6 +20,7 @@ from pan.tests.test_browser_sharer import (  # noqa: F401 - axe_source is a fixt
     axe_source,
     fits,
 )
+from project.testing import inject_script
 
 pytestmark = pytest.mark.browser
 
@@ -161,7 +162,7 @@ def test_the_sign_in_pages_say_why_and_how_long(server, browser, axe_source, loc
     assert wholly_in_view(page, wait)
     if viewport == PHONE:
         assert fits(page)
-    page.add_script_tag(content=axe_source)
+    inject_script(page, axe_source)
     assert page.evaluate(AXE_RUN) == []
 
     # The lock is this username's: another account still signs in from here.
@@ -215,7 +216,7 @@ def test_the_admin_door_and_the_dashboard(server, browser, axe_source, locale, v
     assert page.locator("input[name=password]").count() == 0
     if viewport == PHONE:
         assert fits(page)
-    page.add_script_tag(content=axe_source)
+    inject_script(page, axe_source)
     assert page.evaluate(AXE_RUN) == []
     watched.errors.remove("Failed to load resource: the server responded with a status of 403 (Forbidden)")
 

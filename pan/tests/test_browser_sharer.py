@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from project.testing import guarded_context, inject_script
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "Lantern-Field-71"
@@ -63,7 +65,7 @@ class Watched:
     """A context whose pages collect console errors and uncaught exceptions."""
 
     def __init__(self, browser, **options):
-        self.context = browser.new_context(**options)
+        self.context = guarded_context(browser, **options)
         self.errors: list[str] = []
 
     def page(self):
@@ -464,7 +466,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(server, browser
     def check(label: str) -> None:
         for summary in page.locator(".share-details summary").all():
             summary.click()
-        page.add_script_tag(content=axe_source)
+        inject_script(page, axe_source)
         violations = page.evaluate(AXE_RUN)
         if violations:
             found[label] = violations

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from project.testing import guarded_context
+
 from .test_texts import xss_payloads
 
 pytestmark = pytest.mark.browser
@@ -280,7 +282,7 @@ def test_locked_codes_disable_the_button_until_the_wait_is_over(daphne_server, b
 
 def test_the_upload_page_text_tab_shares_a_text_with_a_password(daphne_server, chromium, uploader, tmp_path):
     text = "# Shopping\n\n- 苹果 🍎\n- bread\n\nthen:\n\n    indented code\n\nend without newline"
-    owner = chromium.new_context(locale="en-US")
+    owner = guarded_context(chromium, locale="en-US")
     page = owner.new_page()
     page.goto(f"{daphne_server.url}/login/")
     page.fill("#id_username", uploader["name"])
@@ -305,7 +307,7 @@ def test_the_upload_page_text_tab_shares_a_text_with_a_password(daphne_server, c
     link = page.input_value("#result-link")
     owner.close()
 
-    receiver = chromium.new_context(locale="en-US", accept_downloads=True)
+    receiver = guarded_context(chromium, locale="en-US", accept_downloads=True)
     page = receiver.new_page()
     page.goto(link)  # the link carries the code: it is pre-filled
     page.click("#unlock-button")
@@ -322,7 +324,7 @@ def test_the_upload_page_text_tab_shares_a_text_with_a_password(daphne_server, c
 
 
 def test_existing_flows_still_upload_files_from_the_files_tab(daphne_server, chromium, uploader):
-    owner = chromium.new_context(locale="en-US")
+    owner = guarded_context(chromium, locale="en-US")
     page = owner.new_page()
     page.goto(f"{daphne_server.url}/login/")
     page.fill("#id_username", uploader["name"])

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from project.testing import guarded_context, inject_script
+
 from .tus_browser import (
     BIG,
     DESKTOP,
@@ -119,7 +121,7 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
     server = request.getfixturevalue("server" if kind == "daphne" else "uvicorn_live")
     name = uploader(server)
     path = big_file(tmp_path)
-    context = browser.new_context(locale=locale, viewport=viewport)
+    context = guarded_context(browser, locale=locale, viewport=viewport)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -148,7 +150,7 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
 def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, browser, tmp_path):
     name = uploader(server)
     path = big_file(tmp_path)
-    context = browser.new_context(locale="en-US", viewport=DESKTOP)
+    context = guarded_context(browser, locale="en-US", viewport=DESKTOP)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -186,7 +188,7 @@ def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, browse
 def test_a_reloaded_page_resumes_the_share_from_where_the_file_stopped(server, browser, tmp_path):
     name = uploader(server)
     path = big_file(tmp_path, "长视频.bin")
-    context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    context = guarded_context(browser, locale="zh-CN", viewport=PHONE)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -273,10 +275,10 @@ def test_tus_js_client_uploads_and_resumes_against_pan(server, browser):
 
     name = uploader(server)
     size = 5 * 1024 * 1024 + 123
-    context = browser.new_context(locale="en-US")
+    context = guarded_context(browser, locale="en-US")
     page = context.new_page()
     log_in(page, server.url, name)
-    page.add_script_tag(path=str(VENDORED))
+    inject_script(page, VENDORED.read_text(encoding="utf-8"))
     csrf = page.input_value("input[name=csrfmiddlewaretoken]")
     result = page.evaluate(TUS_CLIENT, [size, 3 * 1024 * 1024, csrf])
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from project.testing import inject_script
+
 PASSWORD = "Lantern-Field-71"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -177,7 +179,7 @@ AXE_RUN = """async () => {
 
 
 def axe_violations(page) -> list[str]:
-    page.add_script_tag(content=axe_source())
+    inject_script(page, axe_source())
     return page.evaluate(AXE_RUN)
 
 

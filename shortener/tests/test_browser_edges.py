@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from project.testing import guarded_context, inject_script
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "Lantern-Field-71"
@@ -65,7 +67,7 @@ def uploader(server) -> tuple[str, str]:
 
 
 def signed_in(browser, server, name, viewport, locale, scheme):
-    context = browser.new_context(viewport=viewport, locale=locale, color_scheme=scheme)
+    context = guarded_context(browser, viewport=viewport, locale=locale, color_scheme=scheme)
     page = context.new_page()
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
@@ -81,7 +83,7 @@ def signed_in(browser, server, name, viewport, locale, scheme):
 def axe_violations(page) -> list[str]:
     if not AXE.exists():
         pytest.skip("axe-core is installed by pan/tests/test_browser_sharer.py on first use")
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    inject_script(page, AXE.read_text(encoding="utf-8"))
     return page.evaluate(AXE_RUN)
 
 
@@ -162,8 +164,14 @@ def test_the_chart_has_accent_bars_and_axes_and_says_when_there_are_no_visits(
     fills = page.eval_on_selector_all(".chart rect.bar", "bars => bars.map(bar => getComputedStyle(bar).fill)")
     assert len(fills) == 30 and len(set(fills)) == 1
     assert fills[0] not in ("rgb(0, 0, 0)", "none")
-    page.set_content(f'<div id="probe" style="color: {accent}"></div>')  # the accent colour as Chromium computes it
-    assert fills[0] == page.evaluate("getComputedStyle(document.getElementById('probe')).color")
+    # The accent colour as Chromium computes it (set through the CSSOM: the policy refuses style attributes).
+    probe = """accent => {
+      const probe = document.createElement("div");
+      probe.style.color = accent;
+      document.body.append(probe);
+      return getComputedStyle(probe).color;
+    }"""
+    assert fills[0] == page.evaluate(probe, accent)
     wait_for_visits(page, f"{server.url}/short/{keys[0]}/stats", 3)
     labels = {
         kind: page.text_content(f".chart .axis-label.{kind}") for kind in ("y-zero", "y-max", "x-first", "x-last")
