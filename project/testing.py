@@ -86,7 +86,7 @@ class CspGuard:
 
     def _console(self, message) -> None:
         text = message.text
-        if "Content Security Policy" in text or text.startswith("Refused to"):
+        if "Content Security Policy" in text:  # not "Refused to display … X-Frame-Options"
             self.console.append(text)
 
     def _close(self, _context) -> None:

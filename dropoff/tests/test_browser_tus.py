@@ -94,7 +94,9 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
     page.fill("#drop-name", "Wei")
     page.fill("#drop-note", "Both scans, as asked.")
     page.click("#drop-send")
-    page.wait_for_function("document.querySelectorAll('#drop-queue .drop-receipt-link:not([hidden])').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#drop-queue .drop-receipt-link:not([hidden])').length === 2"
+    )
 
     assert all_sent in page.text_content("#drop-status")
     statuses = page.locator("#drop-queue .drop-item-status").all_text_contents()
@@ -122,7 +124,7 @@ def test_a_drop_resumes_by_itself_after_the_network_comes_back(server, browser, 
     throttle(outsider, page, SLOW_UPLOAD)
     page.set_input_files("#drop-files", str(path))
     page.click("#drop-send")
-    page.wait_for_function("document.querySelector('#drop-progress').value >= 20", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#drop-progress').value >= 20", timeout=60_000)
 
     outsider.set_offline(True)
     page.wait_for_selector("#drop-queue .drop-item[data-phase=offline]", timeout=10_000)

@@ -102,7 +102,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     assert page.locator(".item-download").count() == 3
     preview = page.locator(".preview img")
     preview.wait_for()
-    page.wait_for_function("document.querySelector('.preview img').complete")
+    page.wait_for_function("() => document.querySelector('.preview img').complete")
     assert preview.evaluate("img => img.naturalWidth") == 40  # the inline preview decodes
     with page.expect_download() as download_info:
         page.locator(".item", has_text="年度报告").locator(".item-download").click()
@@ -139,7 +139,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     row.locator(".share-details summary").click()
     assert row.locator(".share-code").text_content() == code_display
     row.locator("[data-copy^='#link-']").click()
-    page.wait_for_function("[...document.querySelectorAll('[data-copy]')].some(b => b.textContent === 'Copied')")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-copy]')].some(b => b.textContent === 'Copied')")
     page.screenshot(path=tmp_path / "files-phone.png", full_page=True)
     assert fits_the_phone(page)
     desktop = page_sized(owner, {"width": 1280, "height": 800})

@@ -141,7 +141,7 @@ def test_a_share_still_uploading_shows_no_working_download_and_keeps_following(
     # One size format: "99 B" everywhere, never "99 bytes" beside it.
     text = page.text_content("main")
     assert "99 B" in text and "bytes" not in text and "字节" not in text
-    page.wait_for_function("document.getElementById('live-events').dataset.following")
+    page.wait_for_function("() => document.getElementById('live-events').dataset.following")
     checked(page, axe_source, viewport["width"])
     # Completing the share reloads the page with working downloads.
     with page.expect_navigation():

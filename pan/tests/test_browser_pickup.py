@@ -177,7 +177,7 @@ def test_while_codes_are_limited_the_home_page_says_how_long_and_disables_the_bu
     assert page.is_disabled("#pickup-button")
     assert page.text_content("#pickup-button") in {"Pick up (0:05)", "Pick up (0:04)"}
     page.clock.run_for(6000)
-    page.wait_for_function("!document.getElementById('pickup-button').disabled")
+    page.wait_for_function("() => !document.getElementById('pickup-button').disabled")
     assert page.text_content("#pickup-button") == "Pick up"
     assert page.text_content(".retry-after") == "You can try again now."
     context.close()

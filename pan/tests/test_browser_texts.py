@@ -141,7 +141,7 @@ def test_a_markdown_share_of_the_xss_corpus_runs_no_script_in_chromium(daphne_se
 
     # Copy gives the raw Markdown exactly; the download gives its bytes.
     page.click(".item-copy")
-    page.wait_for_function("document.querySelector('.item-copy').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('.item-copy').textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == corpus
     with page.expect_download() as download_info:
         page.click(".item-download")
@@ -182,7 +182,7 @@ def test_audio_plays_and_a_pdf_opens_in_the_browser_viewer(daphne_server, browse
     open_with_code(page, daphne_server, info)
     page.locator(".preview audio").wait_for()
     assert page.get_attribute(".preview audio", "src") == f"/f/{info['id']}/items/{audio_id}/preview"
-    page.wait_for_function("document.querySelector('.preview audio').readyState >= 1", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('.preview audio').readyState >= 1", timeout=10_000)
     assert abs(page.eval_on_selector(".preview audio", "audio => audio.duration") - 0.5) < 0.05
     assert page.locator(".preview iframe, .preview object, .preview embed").count() == 0
 

@@ -150,7 +150,7 @@ def test_report_only_reports_violations_and_blocks_nothing(chromium):
         assert "content-security-policy" not in response.headers
         assert "script-src 'self'" in response.headers["content-security-policy-report-only"]
         page.evaluate(INSERT_HOSTILE, ["main", HOSTILE])
-        page.wait_for_function("window.__xss !== undefined")  # it ran
+        page.wait_for_function("() => window.__xss !== undefined")  # it ran
         violations = csp_guard_of(context).take()
         assert ("script-src-elem", "inline") in blocked(violations)
         assert {violation["disposition"] for violation in violations} == {"report"}

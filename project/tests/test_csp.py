@@ -130,11 +130,22 @@ def test_no_template_has_inline_code_the_policy_would_refuse():
 def test_every_browser_test_watches_its_contexts_for_violations():
     """Contexts come from project.testing.guarded_context (conftest's
     browser_context too): a bare new_context() would not fail its test on a
-    violation. Nor does a test add inline script tags (project.testing.inject_script)."""
+    violation. Nor does a test add inline script tags (project.testing.inject_script),
+    or wait on a predicate the policy would refuse to compile."""
     found = []
     for path in sorted(BASE_DIR.glob("*/tests/*.py")) + [BASE_DIR / "conftest.py"]:
         text = path.read_text()
         for call in ("new_context(", "add_script_tag(", "add_style_tag(", "bypass_csp"):
             if call in text and path != Path(__file__):
                 found.append(f"{path.relative_to(BASE_DIR)}: {call}")
+        # A predicate given as an expression is compiled in the page with
+        # `new Function`, which the policy refuses ('unsafe-eval'); as a
+        # function ("() => …") it is not.
+        for match in EXPRESSION_PREDICATE.finditer(text):
+            found.append(f"{path.relative_to(BASE_DIR)}: {match.group(0)}")
     assert found == []
+
+
+EXPRESSION_PREDICATE = re.compile(
+    r"""wait_for_function\(\s*f?["'](?!\s*(?:\(\)|\w+|\([\w, ]*\))\s*=>|async|function)"""
+)
