@@ -64,9 +64,9 @@ class CspGuard:
     """The policy violations seen in one browser context (`csp_guard()`).
 
     Two witnesses: the `securitypolicyviolation` events of its pages (the
-    directive and the blocked URI), and Chromium's console lines "Refused
-    to …" (which also cover what no page event reports, such as a worker's
-    violations). `take()` returns and forgets what was seen, for a test
+    directive and the blocked URI), and Chromium's console lines naming the
+    Content Security Policy (which also cover what no page event reports,
+    such as a worker's violations). `take()` returns and forgets what was seen, for a test
     that provokes violations on purpose; `check()` fails with whatever
     was seen and not taken.
     """
@@ -94,6 +94,9 @@ class CspGuard:
 
     def settle(self) -> None:
         """Let events already queued in the context's pages reach the test process."""
+        browser = self.context.browser
+        if browser is not None and not browser.is_connected():
+            self.closed = True  # its browser went with a fixture: no close event came
         if self.closed:
             return
         for page in self.context.pages:

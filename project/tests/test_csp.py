@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import path as route
 
 from project.lib.secrets import password_hash
 from shortener.models import ShortLink
@@ -44,6 +45,22 @@ def test_every_page_carries_the_strict_policy(path):
     assert response["Content-Type"].startswith("text/html")
     assert without_nonce(policy_of(response)) == SITE_POLICY
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+
+def boom(request):
+    raise RuntimeError("a view that fails")
+
+
+urlpatterns = [route("boom/", boom)]
+handler500 = "project.views.server_error"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_500_page_carries_it():
+    response = Client(raise_request_exception=False).get("/boom/")
+    assert response.status_code == 500 and b"Something went wrong" in response.content
+    assert without_nonce(policy_of(response)) == SITE_POLICY
 
 
 @pytest.mark.django_db
