@@ -15,6 +15,15 @@ pytestmark = [pytest.mark.live, pytest.mark.browser]
 
 PASSWORD = "Lantern-Field-71"
 
+
+@pytest.fixture(scope="module")
+def server():
+    """A server of this module's own: the accounts it makes (an admin among
+    them) are no other module's first users."""
+    with LiveServer() as live:
+        yield live
+
+
 # What a sanitiser that failed would let into a page: an inline script and
 # an inline event handler, each setting window.__xss if it ran. A fragment
 # made by createContextualFragment runs its scripts when inserted (unlike
@@ -53,9 +62,9 @@ def blocked(violations: list[dict]) -> set[tuple[str, str]]:
     return {(violation["directive"], violation["blocked"]) for violation in violations}
 
 
-def test_the_guard_fails_a_test_on_an_inline_script_without_the_nonce(daphne_server, browser_context):
+def test_the_guard_fails_a_test_on_an_inline_script_without_the_nonce(server, browser_context):
     page = browser_context.new_page()
-    response = page.goto(f"{daphne_server.url}/login/")
+    response = page.goto(f"{server.url}/login/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     # A deliberately un-nonced inline script, an inline handler and a style attribute, on a real page.
     page.evaluate(INSERT_HOSTILE, ["main", HOSTILE])
@@ -65,20 +74,20 @@ def test_the_guard_fails_a_test_on_an_inline_script_without_the_nonce(daphne_ser
         check_csp_guards()  # what conftest.py runs after every test
     message = str(failure.value)
     for directive in ("script-src-elem", "script-src-attr", "style-src-attr"):
-        assert f"{directive} blocked inline on {daphne_server.url}/login/" in message
+        assert f"{directive} blocked inline on {server.url}/login/" in message
     check_csp_guards()  # reported once: the next test starts clean
 
 
-def test_markdown_from_a_user_is_sanitised_and_the_policy_would_block_it_anyway(daphne_server, browser_context):
-    _name, token = uploader(daphne_server)
+def test_markdown_from_a_user_is_sanitised_and_the_policy_would_block_it_anyway(server, browser_context):
+    _name, token = uploader(server)
     text = f"# Notes\n\n{HOSTILE}\n\n[a link](javascript:window.__xss='link')\n"
     info = httpx.post(
-        f"{daphne_server.url}/api/shares",
+        f"{server.url}/api/shares",
         json={"text": text, "text_format": "markdown", "title": "Hostile"},
         headers={"Authorization": f"Bearer {token}"},
     ).json()
     page = browser_context.new_page()
-    page.goto(f"{daphne_server.url}/f/{info['id']}/")
+    page.goto(f"{server.url}/f/{info['id']}/")
     page.fill("#id_code", info["code_display"])
     page.click("#unlock-button")
     area = page.locator("[data-text-rendered]")
@@ -98,36 +107,36 @@ def test_markdown_from_a_user_is_sanitised_and_the_policy_would_block_it_anyway(
     assert blocked(guard.take()) == {("script-src-elem", "inline"), ("script-src-attr", "inline")}
 
 
-def test_the_admin_works_under_the_policy(daphne_server, browser_context):
-    name, token = uploader(daphne_server)
-    daphne_server.manage("grant_role", name, "admin")
+def test_the_admin_works_under_the_policy(server, browser_context):
+    name, token = uploader(server)
+    server.manage("grant_role", name, "admin")
     share = httpx.post(
-        f"{daphne_server.url}/api/shares",
+        f"{server.url}/api/shares",
         json={"text": "downloaded once", "title": "Counted"},
         headers={"Authorization": f"Bearer {token}"},
     ).json()
     item = share["items"][0]["id"]
     content = httpx.get(
-        f"{daphne_server.url}/api/shares/{share['id']}/items/{item}/content", headers={"X-Share-Code": share["code"]}
+        f"{server.url}/api/shares/{share['id']}/items/{item}/content", headers={"X-Share-Code": share["code"]}
     )
     assert content.status_code == 200  # a counted download: today's bar is the dashboard's longest
     page = browser_context.new_page()
-    log_in(page, daphne_server, name)
+    log_in(page, server, name)
     # Django admin's own pages and scripts (the changelist's actions, the
     # date and time widgets of a form): any violation fails this test.
     key = httpx.post(
-        f"{daphne_server.url}/api/short",
+        f"{server.url}/api/short",
         json={"url": "https://example.com/csp"},
         headers={"Authorization": f"Bearer {token}"},
     ).json()["key"]
     for path in ("/admin/", "/admin/pan/share/", "/admin/accounts/user/", f"/admin/shortener/shortlink/?q={key}"):
-        page.goto(f"{daphne_server.url}{path}")
+        page.goto(f"{server.url}{path}")
     page.click(f"#result_list a:text-is('{key}')")
     page.locator(".datetimeshortcuts a").first.click()  # "Today": the widgets' script ran
     assert page.input_value("#id_expires_at_0") != ""
 
     # The dashboard's bars: each as long as its day's share of the busiest, from the nonced rules.
-    page.goto(f"{daphne_server.url}/admin/dashboard/")
+    page.goto(f"{server.url}/admin/dashboard/")
     widths = page.eval_on_selector_all(
         "#downloads-per-day .bar",
         """bars => bars.map(bar => {
