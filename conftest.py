@@ -21,6 +21,21 @@ def pytest_configure(config):
             raise pytest.UsageError(f"REDIS_URL is set but Redis is unreachable: {exc}") from exc
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A browser test fails on any Content-Security-Policy violation in a
+    context it watched (`project.testing.csp_guard`), with what was blocked."""
+    from project.testing import check_csp_guards, forget_csp_violations
+
+    try:
+        result = yield
+    except BaseException:
+        forget_csp_violations()
+        raise
+    check_csp_guards()
+    return result
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _roles_survive_flushes():
     """The roles the migrations seed, seeded again whenever a transactional
@@ -202,16 +217,17 @@ def _only_browser_tests(request) -> bool:
 
 @pytest.fixture
 def browser_context(chromium):
-    """A fresh browser profile (no cookies shared)."""
-    if isinstance(chromium, _BrowserPerTest):
-        from project.testing_browser import chromium_launched
+    """A fresh browser profile (no cookies shared), watched for
+    Content-Security-Policy violations: one fails the test."""
+    from project.testing_browser import chromium_launched, guarded_context
 
+    if isinstance(chromium, _BrowserPerTest):
         with chromium_launched() as browser:
-            context = browser.new_context(locale="en-US")
+            context = guarded_context(browser, locale="en-US")
             yield context
             context.close()
         return
-    context = chromium.new_context(locale="en-US")
+    context = guarded_context(chromium, locale="en-US")
     yield context
     context.close()
 

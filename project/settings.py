@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers as cors_default_headers
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "csp",
     "channels",
     "project",
     "accounts",
@@ -116,6 +118,9 @@ MIDDLEWARE = [
     "project.middleware.ForwardedProtoMiddleware",
     "project.lib.native.SecurityMiddleware",
     "project.lib.native.StaticFilesMiddleware",
+    # Content-Security-Policy on every response below static files, 404,
+    # 429, 500 and 503 pages included; `request.csp_nonce` for templates.
+    "project.lib.native.CSPMiddleware",
     "project.lib.native.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "project.lib.native.LocaleMiddleware",
@@ -425,6 +430,37 @@ if BEHIND_TLS_PROXY:
             "a trusted proxy. Set TRUSTED_PROXIES to the proxy's address (or network)."
         )
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Content-Security-Policy (docs/security.md) ----------------------
+# Scripts and styles from this site's own files, or inline with the
+# response's nonce (`nonce="{{ request.csp_nonce }}"`): no inline event
+# handlers, style attributes or javascript: URLs. A page that uses no nonce
+# gets the policy without one. The API docs pages widen it for themselves
+# only (project/urls.py); downloads keep their own `sandbox` policy.
+CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF, NONCE],
+    "img-src": [SELF, "data:", "blob:"],  # QR codes, previews of files being picked
+    "media-src": [SELF, "blob:"],
+    "connect-src": [SELF],  # covers ws:/wss: to this host (/ws/events/)
+    "object-src": [NONE],
+    "base-uri": [NONE],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+# Where browsers send violation reports (a collector of the operator's), if anywhere.
+if env.str("CSP_REPORT_URI", default=""):
+    CSP_DIRECTIVES["report-uri"] = [env.str("CSP_REPORT_URI")]
+# CSP_REPORT_ONLY=true: browsers report violations and block nothing (to
+# roll the policy out); the default enforces it. (No Django setting is named
+# CSP_REPORT_ONLY: django-csp's check refuses its 3.x setting names.)
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 
 # --- CORS -----------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

@@ -36,6 +36,153 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+# --- The Content-Security-Policy guard of the browser tests ------------------
+
+# In every frame of a guarded context, before any page script: each
+# `securitypolicyviolation` (what the policy blocked, or would block in
+# report-only mode) goes to the test process through a binding.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  try {
+    window.__panCspViolation({
+      directive: event.effectiveDirective || event.violatedDirective,
+      blocked: event.blockedURI,
+      page: event.documentURI,
+      source: event.sourceFile,
+      line: event.lineNumber,
+      sample: event.sample,
+      disposition: event.disposition,
+    });
+  } catch (ignored) {}
+}, true);
+"""
+
+_CSP_GUARDS: list["CspGuard"] = []
+
+
+class CspGuard:
+    """The policy violations seen in one browser context (`csp_guard()`).
+
+    Two witnesses: the `securitypolicyviolation` events of its pages (the
+    directive and the blocked URI), and Chromium's console lines naming the
+    Content Security Policy (which also cover what no page event reports,
+    such as a worker's violations). `take()` returns and forgets what was seen, for a test
+    that provokes violations on purpose; `check()` fails with whatever
+    was seen and not taken.
+    """
+
+    def __init__(self, context):
+        self.context = context
+        self.violations: list[dict] = []
+        self.console: list[str] = []
+        self.closed = False
+        context.expose_binding("__panCspViolation", self._violation)
+        context.add_init_script(_CSP_LISTENER)
+        context.on("console", self._console)
+        context.on("close", self._close)
+
+    def _violation(self, source, violation: dict) -> None:
+        self.violations.append(violation)
+
+    def _console(self, message) -> None:
+        text = message.text
+        if "Content Security Policy" in text:  # not "Refused to display … X-Frame-Options"
+            self.console.append(text)
+
+    def _close(self, _context) -> None:
+        self.closed = True
+
+    def settle(self) -> None:
+        """Let events already queued in the context's pages reach the test process."""
+        browser = self.context.browser
+        if browser is not None and not browser.is_connected():
+            self.closed = True  # its browser went with a fixture: no close event came
+        if self.closed:
+            return
+        for page in self.context.pages:
+            try:
+                page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+            except Exception:  # noqa: BLE001,S112 - a page closing or navigating: nothing left to settle
+                continue
+
+    def take(self) -> list[dict]:
+        """Every violation seen so far (events), forgetting them and the console lines."""
+        self.settle()
+        taken, self.violations, self.console = self.violations, [], []
+        return taken
+
+    def report(self) -> str:
+        lines = [
+            f"{v.get('directive')} blocked {v.get('blocked') or '?'!s} on {v.get('page')}"
+            + (f" ({v.get('source')}:{v.get('line')})" if v.get("source") else "")
+            + (f": {v.get('sample')!r}" if v.get("sample") else "")
+            for v in self.violations
+        ]
+        lines += [f"console: {text}" for text in self.console]
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        self.settle()
+        if self.violations or self.console:
+            found = self.report()
+            self.violations, self.console = [], []
+            raise AssertionError(f"Content-Security-Policy violations:\n{found}")
+
+
+def csp_guard(context) -> CspGuard:
+    """Watch `context` for Content-Security-Policy violations: the test that
+    causes one fails with the blocked URI and directive (`check_csp_guards`,
+    run by conftest.py after each test). Call it on every browser context a
+    test makes, before its first page."""
+    guard = CspGuard(context)
+    _CSP_GUARDS.append(guard)
+    return guard
+
+
+def guarded_context(browser, **options):
+    """`browser.new_context(**options)`, watched by `csp_guard()`: how every
+    browser test makes a context (project/tests/test_source_guards.py)."""
+    context = browser.new_context(**options)
+    csp_guard(context)
+    return context
+
+
+def inject_script(page, source: str):
+    """Run a test's own script (axe-core, a vendored library) in `page`.
+
+    Not `page.add_script_tag()`: that adds an inline <script> without the
+    page's nonce, which the site's policy refuses (and the guard reports).
+    Playwright's evaluation comes from DevTools, outside the page's policy."""
+    return page.evaluate(source)
+
+
+def csp_guard_of(context) -> CspGuard:
+    """The guard `csp_guard()` put on `context`."""
+    return next(guard for guard in _CSP_GUARDS if guard.context is context)
+
+
+def check_csp_guards() -> None:
+    """Fail with every violation any guarded context saw and no test took;
+    forget the guards of closed contexts."""
+    __tracebackhide__ = True
+    problems = []
+    for guard in list(_CSP_GUARDS):
+        try:
+            guard.check()
+        except AssertionError as exc:
+            problems.append(str(exc))
+        if guard.closed:
+            _CSP_GUARDS.remove(guard)
+    if problems:
+        raise AssertionError("\n".join(problems))
+
+
+def forget_csp_violations() -> None:
+    """After a test that failed anyway: its violations are not the next test's."""
+    for guard in _CSP_GUARDS:
+        guard.violations, guard.console = [], []
+
+
 def free_port() -> int:
     """A port free a moment ago (bench/ only). Racy: another process may bind
     it before the caller does. Tests use `listening_socket()` (a server's

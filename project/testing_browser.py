@@ -11,7 +11,8 @@ import shutil
 import subprocess
 from contextlib import contextmanager
 
-from project.testing import BASE_DIR, CHROMIUM, CHROMIUM_ARGS
+from project.testing import BASE_DIR, CHROMIUM, CHROMIUM_ARGS, guarded_context, inject_script
+
 
 PASSWORD = "Lantern-Field-71"
 PHONE = {"width": 390, "height": 844}
@@ -82,7 +83,7 @@ def axe_source() -> str:
 
 def axe_violations(page) -> list[str]:
     """Serious and critical WCAG 2.1 AA violations on the page as it is now."""
-    page.add_script_tag(content=axe_source())
+    inject_script(page, axe_source())
     return page.evaluate(AXE_RUN)
 
 
@@ -90,7 +91,7 @@ class Watched:
     """A browser context whose pages collect console errors and uncaught exceptions."""
 
     def __init__(self, browser, **options):
-        self.context = browser.new_context(**options)
+        self.context = guarded_context(browser, **options)
         self.errors: list[str] = []
 
     def page(self):

@@ -1,3 +1,4 @@
+from csp.constants import SELF, UNSAFE_INLINE
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
@@ -12,6 +13,7 @@ from dropoff.urls import page_urlpatterns as dropoff_pages
 from pan.dashboard import admin_dashboard
 from pan.urls import api_urlpatterns as pan_api
 from pan.urls import page_urlpatterns as pan_pages
+from project.lib.csp import csp_replaced
 from shortener.urls import api_urlpatterns as shortener_api
 from shortener.urls import page_urlpatterns as shortener_pages
 from uploads.urls import urlpatterns as uploads_api
@@ -26,7 +28,19 @@ api_urlpatterns = [
     *shortener_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # ReDoc's styled-components write <style> elements without a nonce, and
+    # it searches in a worker made from a blob: (docs/security.md).
+    path(
+        "redoc/",
+        csp_replaced(
+            {
+                "style-src": [SELF, UNSAFE_INLINE],
+                "font-src": [SELF, "data:"],
+                "worker-src": [SELF, "blob:"],
+            }
+        )(SpectacularRedocView.as_view(url_name="schema")),
+        name="redoc",
+    ),
 ]
 
 urlpatterns = [

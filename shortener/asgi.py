@@ -6,8 +6,8 @@ about 60 % of the redirect's throughput (docs/performance.md), and every
 request that touched the database opened a new connection in a new thread.
 So `GET`/`HEAD` of `/s/<key>` and `/short/<key>` are answered here, by the
 same service the Django view calls (`short_link_visit`), with the headers
-the stack would have added: the redirect's own, the security headers, the
-language and `Vary` of the locale and CORS middleware, and the timing
+the stack would have added: the redirect's own, the security headers (the
+Content-Security-Policy too), the language and `Vary` of the locale and CORS middleware, and the timing
 headers and access-log line of `project.middleware`
 (shortener/tests/test_fast_path.py compares every header with Django's).
 
@@ -40,6 +40,7 @@ from django.utils import translation
 from django.utils.encoding import iri_to_uri
 
 from project.lib.bodies import request_language
+from project.lib.csp import csp_headers
 from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged
 from project.lib.metrics import request_observe
 from project.lib.net import client_address_of, connection_is_secure
@@ -89,7 +90,8 @@ def _is_secure(scope, headers: dict) -> bool:
 
 
 def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
-    """What SecurityMiddleware and XFrameOptionsMiddleware add to a redirect."""
+    """What SecurityMiddleware, XFrameOptionsMiddleware and the
+    Content-Security-Policy middleware add to a redirect."""
     headers = []
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append((b"x-content-type-options", b"nosniff"))
@@ -103,6 +105,7 @@ def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
             hsts += "; preload"
         headers.append((b"strict-transport-security", hsts.encode()))
     headers.append((b"x-frame-options", settings.X_FRAME_OPTIONS.encode()))
+    headers += csp_headers()
     return headers
 
 
@@ -129,6 +132,7 @@ async def _send_database_unavailable(scope, headers: dict, send, exc: Exception)
         (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", b"5"),
+        *csp_headers(),
     ]
     await send({"type": "http.response.start", "status": error.status_code, "headers": response_headers})
     await send({"type": "http.response.body", "body": body})

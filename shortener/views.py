@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from project.lib.csp import csp_replace_on
 from project.lib.error_pages import error_page, page_with_error, wants_json
 from project.lib.errors import ApplicationError, TooManyRequests, ValidationFailed
 from project.lib.net import client_address
@@ -26,6 +27,9 @@ from .models import KEY_PATTERN, ShortLink
 # The target learns nothing about where the link was clicked or that it was
 # a Pan short link; the redirect itself is never stored by shared caches.
 REDIRECT_REFERRER_POLICY = "no-referrer"
+# The password page's form is answered with a redirect to the link's target
+# (any http(s) site), which browsers check against the page's form-action.
+PASSWORD_PAGE_FORM_ACTION = {"form-action": ["'self'", "https:", "http:"]}
 
 
 def target_for_display(url: str) -> str:
@@ -53,7 +57,7 @@ async def _password_page(request, key: str, exc: ApplicationError):
     # Templates touch the session (user, messages): render in a thread.
     response = await sync_to_async(page_with_error)(request, "shortener/link_password.html", context, exc)
     response["Cache-Control"] = "private, no-store"
-    return response
+    return csp_replace_on(response, PASSWORD_PAGE_FORM_ACTION)
 
 
 def visitor_of(request) -> services.Visitor:

@@ -52,5 +52,5 @@ def test_the_language_switch_turns_the_page_chinese(daphne_server, browser_conte
     assert page.get_attribute("html", "lang") == "en"
     page.select_option("#lang-select", "zh-hans")
     page.wait_for_load_state("load")
-    page.wait_for_function("document.documentElement.lang === 'zh-hans'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-hans'")
     assert "登录" in page.text_content("h1")

@@ -22,6 +22,7 @@ from pan.tests.tus_browser import (
     token,
     uploader,
 )
+from project.testing_browser import guarded_context
 from project.testing_browser import DESKTOP, PHONE, axe_violations, throttle
 
 pytestmark = pytest.mark.browser
@@ -68,7 +69,7 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
     scan = big_file(tmp_path, "扫描件.pdf", 3 * MIB + 17)
     note = tmp_path / "notes.txt"
     note.write_bytes(secrets.token_bytes(2048))
-    outsider = chromium.new_context(locale=locale, viewport=viewport)
+    outsider = guarded_context(chromium, locale=locale, viewport=viewport)
     page = outsider.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -78,7 +79,9 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
     page.fill("#drop-name", "Wei")
     page.fill("#drop-note", "Both scans, as asked.")
     page.click("#drop-send")
-    page.wait_for_function("document.querySelectorAll('#drop-queue .drop-receipt-link:not([hidden])').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#drop-queue .drop-receipt-link:not([hidden])').length === 2"
+    )
 
     assert all_sent in page.text_content("#drop-status")
     statuses = page.locator("#drop-queue .drop-item-status").all_text_contents()
@@ -99,14 +102,14 @@ def test_two_files_dropped_by_an_outsider_get_two_receipts(
 def test_a_drop_resumes_by_itself_after_the_network_comes_back(server, chromium, tmp_path):
     code = new_request(server)
     path = big_file(tmp_path, "video.mp4", 24 * MIB)
-    outsider = chromium.new_context(locale="en-US", viewport=DESKTOP)
+    outsider = guarded_context(chromium, locale="en-US", viewport=DESKTOP)
     page = outsider.new_page()
     sent = Sent(page)
     page.goto(f"{server.url}/r/{code}/")
     throttle(page, SLOW_UPLOAD)
     page.set_input_files("#drop-files", str(path))
     page.click("#drop-send")
-    page.wait_for_function("document.querySelector('#drop-progress').value >= 20", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#drop-progress').value >= 20", timeout=60_000)
 
     outsider.set_offline(True)
     page.wait_for_selector("#drop-queue .drop-item[data-phase=offline]", timeout=10_000)

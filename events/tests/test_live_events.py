@@ -16,7 +16,7 @@ import secrets
 import httpx
 import pytest
 
-from project.testing import LiveServer
+from project.testing import LiveServer, guarded_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -66,7 +66,7 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
             data={"title": "Contract"},
         ).json()
 
-        owner = chromium.new_context(locale="en-US").new_page()
+        owner = guarded_context(chromium, locale="en-US").new_page()
         errors = []
         owner.on("console", lambda message: message.type == "error" and errors.append(message.text))
         sign_in(owner, owner_base, name)
@@ -79,7 +79,7 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
             path = tmp_path / f"scan-{index}.pdf"
             path.write_bytes(b"%PDF-1.4 " + secrets.token_bytes(2000 + index))
             files.append(str(path))
-        sender = chromium.new_context(locale="zh-CN").new_page()
+        sender = guarded_context(chromium, locale="zh-CN").new_page()
         sender.goto(f"{sender_base}/r/{code}/")
         assert "请你发送文件" in sender.content()
         sender.set_input_files("#drop-files", files)
@@ -87,11 +87,12 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
         sender.click("#drop-send")
         # Each file is its own resumable upload and its own drop, with its receipt (docs/dropoff.md).
         sender.wait_for_function(
-            "document.querySelectorAll('#drop-queue .drop-receipt-link:not([hidden])').length === 3", timeout=30000
+            "() => document.querySelectorAll('#drop-queue .drop-receipt-link:not([hidden])').length === 3",
+            timeout=30000,
         )
 
         # On the requester's page, without a reload: three drops from the notary.
-        owner.wait_for_function("document.querySelectorAll('.arrival.drop-new').length === 3", timeout=10000)
+        owner.wait_for_function("() => document.querySelectorAll('.arrival.drop-new').length === 3", timeout=10000)
         assert all("Notary office" in text for text in owner.locator(".arrival").all_inner_texts())
         assert "Notary office" in owner.locator("#live-events").inner_text()
 
@@ -103,7 +104,7 @@ def test_an_outsider_drops_three_files_and_the_requesters_page_shows_them_arrive
         )
         assert fetched.status_code == 200
         owner.wait_for_function(
-            f"document.querySelector('[data-downloads-of=\"{shared['id']}\"]').textContent === '1'", timeout=2000
+            f"() => document.querySelector('[data-downloads-of=\"{shared['id']}\"]').textContent === '1'", timeout=2000
         )
         assert "Contract" in owner.locator("#live-events").inner_text()
         assert "curl" in owner.locator("#live-events").inner_text()

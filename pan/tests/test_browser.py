@@ -9,6 +9,8 @@ import zlib
 
 import pytest
 
+from project.testing import guarded_context
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "Lantern-Field-71"
@@ -57,7 +59,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     (folder / "sub" / "b.png").write_bytes(png(40, 30))
     expected = {"年度报告 📊.bin": report, "相册/a.txt": b"alpha in a folder", "相册/sub/b.png": png(40, 30)}
 
-    owner = chromium.new_context(locale="en-US")
+    owner = guarded_context(chromium, locale="en-US")
     page = log_in(owner, daphne_server, name)
     page.set_input_files(
         "#upload-file", {"name": "年度报告 📊.bin", "mimeType": "application/octet-stream", "buffer": report}
@@ -86,7 +88,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     share_url = link.split("?")[0]
 
     # Someone else, with only the link (no account, a fresh profile), types the code.
-    receiver = chromium.new_context(locale="zh-CN", accept_downloads=True)
+    receiver = guarded_context(chromium, locale="zh-CN", accept_downloads=True)
     page = receiver.new_page()
     page.goto(share_url)
     assert page.locator(".item-download").count() == 0
@@ -100,7 +102,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     assert page.locator(".item-download").count() == 3
     preview = page.locator(".preview img")
     preview.wait_for()
-    page.wait_for_function("document.querySelector('.preview img').complete")
+    page.wait_for_function("() => document.querySelector('.preview img').complete")
     assert preview.evaluate("img => img.naturalWidth") == 40  # the inline preview decodes
     with page.expect_download() as download_info:
         page.locator(".item", has_text="年度报告").locator(".item-download").click()
@@ -119,7 +121,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     phone.goto(share_url)
     phone.screenshot(path=tmp_path / "share-page-phone.png", full_page=True)
     assert fits_the_phone(phone)
-    stranger = chromium.new_context(locale="en-US", viewport=PHONE)
+    stranger = guarded_context(chromium, locale="en-US", viewport=PHONE)
     locked = stranger.new_page()
     locked.goto(link)
     assert locked.input_value("#id_code") == code
@@ -137,7 +139,7 @@ def test_upload_a_folder_and_files_as_one_share_then_download_with_the_code(daph
     row.locator(".share-details summary").click()
     assert row.locator(".share-code").text_content() == code_display
     row.locator("[data-copy^='#link-']").click()
-    page.wait_for_function("[...document.querySelectorAll('[data-copy]')].some(b => b.textContent === 'Copied')")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-copy]')].some(b => b.textContent === 'Copied')")
     page.screenshot(path=tmp_path / "files-phone.png", full_page=True)
     assert fits_the_phone(page)
     desktop = page_sized(owner, {"width": 1280, "height": 800})

@@ -20,7 +20,7 @@ from pan.tests.test_browser_sharer import (  # noqa: F401 - axe_source is a fixt
     axe_source,
     fits,
 )
-from project.testing_browser import log_in, throttle
+from project.testing_browser import inject_script, log_in, throttle
 
 pytestmark = pytest.mark.browser
 
@@ -132,7 +132,7 @@ def test_the_sign_in_pages_say_why_and_how_long(server, chromium, axe_source, lo
     assert wholly_in_view(page, wait)
     if viewport == PHONE:
         assert fits(page)
-    page.add_script_tag(content=axe_source)
+    inject_script(page, axe_source)
     assert page.evaluate(AXE_RUN) == []
 
     # The lock is this username's: another account still signs in from here.
@@ -186,7 +186,7 @@ def test_the_admin_door_and_the_dashboard(server, chromium, axe_source, locale, 
     assert page.locator("input[name=password]").count() == 0
     if viewport == PHONE:
         assert fits(page)
-    page.add_script_tag(content=axe_source)
+    inject_script(page, axe_source)
     assert page.evaluate(AXE_RUN) == []
     watched.errors.remove("Failed to load resource: the server responded with a status of 403 (Forbidden)")
 

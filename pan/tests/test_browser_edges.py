@@ -9,6 +9,8 @@ import secrets
 import httpx
 import pytest
 
+from project.testing import inject_script
+
 from . import test_browser_sharer as sharer
 from .test_browser_sharer import AXE_RUN, HOST, PASSWORD, PHONE, Watched, log_in, uploader
 
@@ -39,7 +41,7 @@ def checked(page, axe_source, width: int) -> None:
     """The page fits, with every disclosure open, and axe finds nothing serious."""
     open_every_disclosure(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
-    page.add_script_tag(content=axe_source)
+    inject_script(page, axe_source)
     assert page.evaluate(AXE_RUN) == [], page.url
 
 
@@ -139,7 +141,7 @@ def test_a_share_still_uploading_shows_no_working_download_and_keeps_following(
     # One size format: "99 B" everywhere, never "99 bytes" beside it.
     text = page.text_content("main")
     assert "99 B" in text and "bytes" not in text and "字节" not in text
-    page.wait_for_function("document.getElementById('live-events').dataset.following")
+    page.wait_for_function("() => document.getElementById('live-events').dataset.following")
     checked(page, axe_source, viewport["width"])
     # Completing the share reloads the page with working downloads.
     with page.expect_navigation():

@@ -7,6 +7,8 @@ import secrets
 
 import pytest
 
+from project.testing import guarded_context
+
 from .test_browser import PASSWORD, PHONE, fits_the_phone, log_in
 
 pytestmark = pytest.mark.browser
@@ -19,7 +21,7 @@ def test_a_member_opens_a_listed_share_from_the_share_list_without_a_code(daphne
     daphne_server.register(member, PASSWORD)
     title = f"Team photos {secrets.token_hex(2)}"
 
-    owner = chromium.new_context(locale="en-US")
+    owner = guarded_context(chromium, locale="en-US")
     page = log_in(owner, daphne_server, sharer)
     page.set_input_files("#upload-file", {"name": "menu-2026.txt", "mimeType": "text/plain", "buffer": b"soup"})
     page.fill("#upload-title", title)
@@ -29,7 +31,7 @@ def test_a_member_opens_a_listed_share_from_the_share_list_without_a_code(daphne
     link = page.input_value("#result-link").split("?")[0]
     owner.close()
 
-    reader = chromium.new_context(locale="en-US")
+    reader = guarded_context(chromium, locale="en-US")
     page = log_in(reader, daphne_server, member)
     page.set_viewport_size(PHONE)
     page.goto(f"{daphne_server.url}/share/")
@@ -45,7 +47,7 @@ def test_a_member_opens_a_listed_share_from_the_share_list_without_a_code(daphne
     assert fits_the_phone(page)
     reader.close()
 
-    stranger = chromium.new_context(locale="en-US")
+    stranger = guarded_context(chromium, locale="en-US")
     page = stranger.new_page()
     page.goto(link)
     assert page.locator("#id_code").count() == 1

@@ -8,6 +8,8 @@ import secrets
 import httpx
 import pytest
 
+from project.testing import guarded_context
+
 from .conftest import multipart_files
 
 pytestmark = pytest.mark.browser
@@ -58,7 +60,7 @@ def test_a_code_typed_on_the_home_page_opens_the_share(
     daphne_server, chromium, tmp_path, locale, heading, label, button
 ):
     info = share_on(daphne_server, title="Holiday photos")
-    context = chromium.new_context(locale=locale, accept_downloads=True)
+    context = guarded_context(chromium, locale=locale, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{daphne_server.url}/")
     assert page.text_content("#pickup-heading") == heading
@@ -94,7 +96,7 @@ def test_the_language_switch_translates_the_box(daphne_server, browser_context):
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_the_box_comes_first_on_a_phone_and_a_pasted_link_works(daphne_server, chromium, tmp_path, color_scheme):
     info = share_on(daphne_server)
-    context = chromium.new_context(locale="zh-CN", viewport=PHONE, color_scheme=color_scheme, is_mobile=True)
+    context = guarded_context(chromium, locale="zh-CN", viewport=PHONE, color_scheme=color_scheme, is_mobile=True)
     page = context.new_page()
     page.goto(f"{daphne_server.url}/")
     page.screenshot(path=tmp_path / f"home-phone-{color_scheme}.png")
@@ -120,7 +122,7 @@ def test_the_box_comes_first_on_a_phone_and_a_pasted_link_works(daphne_server, c
 @pytest.mark.parametrize("locale, message", [("en-US", "The share code is not correct."), ("zh-CN", "提取码不正确。")])
 def test_a_wrong_code_shows_the_error_on_the_home_page(daphne_server, chromium, tmp_path, locale, message):
     info = share_on(daphne_server)
-    context = chromium.new_context(locale=locale, viewport=PHONE)
+    context = guarded_context(chromium, locale=locale, viewport=PHONE)
     page = context.new_page()
     page.goto(f"{daphne_server.url}/")
     pick_up(page, wrong_code(info))
@@ -151,7 +153,7 @@ def strict_server():
 
 def test_while_codes_are_limited_the_home_page_says_how_long_and_disables_the_button(strict_server, chromium, tmp_path):
     info = share_on(strict_server)
-    context = chromium.new_context(locale="en-US", viewport=PHONE)
+    context = guarded_context(chromium, locale="en-US", viewport=PHONE)
     page = context.new_page()
     page.clock.install()  # the page's timers run on a clock the test moves
     page.goto(f"{strict_server.url}/")
@@ -175,7 +177,7 @@ def test_while_codes_are_limited_the_home_page_says_how_long_and_disables_the_bu
     assert page.is_disabled("#pickup-button")
     assert page.text_content("#pickup-button") in {"Pick up (0:05)", "Pick up (0:04)"}
     page.clock.run_for(6000)
-    page.wait_for_function("!document.getElementById('pickup-button').disabled")
+    page.wait_for_function("() => !document.getElementById('pickup-button').disabled")
     assert page.text_content("#pickup-button") == "Pick up"
     assert page.text_content(".retry-after") == "You can try again now."
     context.close()
@@ -215,7 +217,7 @@ def test_the_box_takes_what_people_paste_and_shows_a_link_readably(
     daphne_server, chromium, viewport, locale, no_code, color_scheme
 ):
     info = share_on(daphne_server)
-    context = chromium.new_context(locale=locale, viewport=viewport, color_scheme=color_scheme)
+    context = guarded_context(chromium, locale=locale, viewport=viewport, color_scheme=color_scheme)
     page = context.new_page()
     for paste in pastes(info, daphne_server.url):
         page.goto(f"{daphne_server.url}/")
@@ -240,7 +242,7 @@ def test_the_box_takes_what_people_paste_and_shows_a_link_readably(
     assert page.locator("#pickup-code").get_attribute("class").split().count("is-text") == 1
     # A link without its code opens the share's code prompt (a browser that has not unlocked it).
     context.close()
-    context = chromium.new_context(locale=locale, viewport=viewport, color_scheme=color_scheme)
+    context = guarded_context(chromium, locale=locale, viewport=viewport, color_scheme=color_scheme)
     page = context.new_page()
     page.goto(f"{daphne_server.url}/")
     pick_up(page, f"{daphne_server.url}/f/{info['id']}/".upper().replace("HTTP://", "http://"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from project.testing_browser import AXE_RUN, DESKTOP, PASSWORD, PHONE, Watched, chromium_launched, log_in
+from project.testing_browser import AXE_RUN, DESKTOP, PASSWORD, PHONE, Watched, chromium_launched, inject_script, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -171,7 +171,7 @@ def test_an_uploader_shares_files_and_a_folder_cancels_one_and_copies_the_link_o
     sending.wait_for()
     # "1.0 MB of 3.0 MB · 1.0 MB/s · 2 s left", or in Chinese "… /秒 · 还剩 2 秒".
     page.wait_for_function(
-        "(document.querySelector('.queue-item[data-state=sending] .queue-status') || {}).textContent"
+        "() => (document.querySelector('.queue-item[data-state=sending] .queue-status') || {}).textContent"
         " ?.match(/\\/(s|秒) · \\S/)"
     )
     shot(page, f"upload-progress-{locale}-{viewport['width']}")
@@ -195,7 +195,9 @@ def test_an_uploader_shares_files_and_a_folder_cancels_one_and_copies_the_link_o
     # Copy on plain HTTP: no clipboard API, yet the link reaches the clipboard.
     page.click("[data-copy='#result-link']")
     copied = "复制" if locale.startswith("zh") else "Copied"
-    page.wait_for_function(f"document.querySelector(\"[data-copy='#result-link']\").textContent.includes('{copied}')")
+    page.wait_for_function(
+        f"() => document.querySelector(\"[data-copy='#result-link']\").textContent.includes('{copied}')"
+    )
     reader = watched.context.new_page()
     watched.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     reader.goto(f"{server.url}/")
@@ -401,7 +403,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(server, chromiu
     def check(label: str) -> None:
         for summary in page.locator(".share-details summary").all():
             summary.click()
-        page.add_script_tag(content=axe_source)
+        inject_script(page, axe_source)
         violations = page.evaluate(AXE_RUN)
         if violations:
             found[label] = violations

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from project.testing import guarded_context
+
 from .test_texts import xss_payloads
 
 pytestmark = pytest.mark.browser
@@ -139,7 +141,7 @@ def test_a_markdown_share_of_the_xss_corpus_runs_no_script_in_chromium(daphne_se
 
     # Copy gives the raw Markdown exactly; the download gives its bytes.
     page.click(".item-copy")
-    page.wait_for_function("document.querySelector('.item-copy').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('.item-copy').textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == corpus
     with page.expect_download() as download_info:
         page.click(".item-download")
@@ -180,7 +182,7 @@ def test_audio_plays_and_a_pdf_opens_in_the_browser_viewer(daphne_server, browse
     open_with_code(page, daphne_server, info)
     page.locator(".preview audio").wait_for()
     assert page.get_attribute(".preview audio", "src") == f"/f/{info['id']}/items/{audio_id}/preview"
-    page.wait_for_function("document.querySelector('.preview audio').readyState >= 1", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('.preview audio').readyState >= 1", timeout=10_000)
     assert abs(page.eval_on_selector(".preview audio", "audio => audio.duration") - 0.5) < 0.05
     assert page.locator(".preview iframe, .preview object, .preview embed").count() == 0
 
@@ -280,7 +282,7 @@ def test_locked_codes_disable_the_button_until_the_wait_is_over(daphne_server, b
 
 def test_the_upload_page_text_tab_shares_a_text_with_a_password(daphne_server, chromium, uploader, tmp_path):
     text = "# Shopping\n\n- 苹果 🍎\n- bread\n\nthen:\n\n    indented code\n\nend without newline"
-    owner = chromium.new_context(locale="en-US")
+    owner = guarded_context(chromium, locale="en-US")
     page = owner.new_page()
     page.goto(f"{daphne_server.url}/login/")
     page.fill("#id_username", uploader["name"])
@@ -305,7 +307,7 @@ def test_the_upload_page_text_tab_shares_a_text_with_a_password(daphne_server, c
     link = page.input_value("#result-link")
     owner.close()
 
-    receiver = chromium.new_context(locale="en-US", accept_downloads=True)
+    receiver = guarded_context(chromium, locale="en-US", accept_downloads=True)
     page = receiver.new_page()
     page.goto(link)  # the link carries the code: it is pre-filled
     page.click("#unlock-button")
@@ -322,7 +324,7 @@ def test_the_upload_page_text_tab_shares_a_text_with_a_password(daphne_server, c
 
 
 def test_existing_flows_still_upload_files_from_the_files_tab(daphne_server, chromium, uploader):
-    owner = chromium.new_context(locale="en-US")
+    owner = guarded_context(chromium, locale="en-US")
     page = owner.new_page()
     page.goto(f"{daphne_server.url}/login/")
     page.fill("#id_username", uploader["name"])

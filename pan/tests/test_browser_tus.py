@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from project.testing_browser import DESKTOP, PHONE, axe_violations, log_in, throttle
+from project.testing_browser import DESKTOP, PHONE, axe_violations, guarded_context, inject_script, log_in, throttle
 
 from .tus_browser import (
     BIG,
@@ -103,7 +103,7 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
     server = request.getfixturevalue("server" if kind == "daphne" else "uvicorn_live")
     name = uploader(server)
     path = big_file(tmp_path)
-    context = chromium.new_context(locale=locale, viewport=viewport)
+    context = guarded_context(chromium, locale=locale, viewport=viewport)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -132,7 +132,7 @@ def test_a_40_mib_file_goes_through_tus_and_arrives_byte_identical(
 def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, chromium, tmp_path):
     name = uploader(server)
     path = big_file(tmp_path)
-    context = chromium.new_context(locale="en-US", viewport=DESKTOP)
+    context = guarded_context(chromium, locale="en-US", viewport=DESKTOP)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -170,7 +170,7 @@ def test_a_network_that_drops_mid_upload_resumes_without_the_user(server, chromi
 def test_a_reloaded_page_resumes_the_share_from_where_the_file_stopped(server, chromium, tmp_path):
     name = uploader(server)
     path = big_file(tmp_path, "长视频.bin")
-    context = chromium.new_context(locale="zh-CN", viewport=PHONE)
+    context = guarded_context(chromium, locale="zh-CN", viewport=PHONE)
     record_statuses(context)
     page = context.new_page()
     errors = watch(page)
@@ -257,10 +257,10 @@ def test_tus_js_client_uploads_and_resumes_against_pan(server, chromium):
 
     name = uploader(server)
     size = 5 * 1024 * 1024 + 123
-    context = chromium.new_context(locale="en-US")
+    context = guarded_context(chromium, locale="en-US")
     page = context.new_page()
     log_in(page, server.url, name)
-    page.add_script_tag(path=str(VENDORED))
+    inject_script(page, VENDORED.read_text(encoding="utf-8"))
     csrf = page.input_value("input[name=csrfmiddlewaretoken]")
     result = page.evaluate(TUS_CLIENT, [size, 3 * 1024 * 1024, csrf])
 

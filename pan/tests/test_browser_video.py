@@ -44,7 +44,7 @@ def test_a_video_plays_and_seeks_in_chromium(daphne_server, browser_context, web
     page.click("text=Watch the video")
     page.wait_for_url(f"**/videos/{ids['video']}/")
 
-    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=15000)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=15000)
     duration = page.evaluate("document.getElementById('player').duration")
     assert 3.5 < duration < 4.5
     seeked = page.evaluate(

@@ -1,4 +1,4 @@
-"""Django's standard middleware and WhiteNoise, run in the event loop.
+"""Django's standard middleware, django-csp's and WhiteNoise, run in the event loop.
 
 Under ASGI, Django runs every hook of a `MiddlewareMixin` middleware through
 `sync_to_async`: a thread hand-off each (about 70 µs here, and they
@@ -21,6 +21,7 @@ docs/performance.md for what it measured.
 """
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from csp import middleware as csp
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
@@ -72,6 +73,11 @@ class AuthenticationMiddleware(InlineHooks, auth.AuthenticationMiddleware):
 
 class XFrameOptionsMiddleware(InlineHooks, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+class CSPMiddleware(InlineHooks, csp.CSPMiddleware):
+    """django-csp's: a lazy `request.csp_nonce` on the way in, the policy
+    header (with the nonce if a template used it) on the way out."""
 
 
 class SessionMiddleware(InlineHooks, sessions.SessionMiddleware):

@@ -65,5 +65,5 @@ def test_the_echo_page_sends_and_shows_the_echo(daphne_server, browser_context):
     # Enter sends too, and the order holds.
     page.fill("#ws-message", "second")
     page.press("#ws-message", "Enter")
-    page.wait_for_function("document.querySelectorAll('.ws-received').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.ws-received').length === 2")
     assert received.nth(1).text_content() == "second"

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from project.testing import csp_guard_of
+
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
 
@@ -39,6 +41,8 @@ def test_redoc_renders_from_this_server_only(daphne_server, browser_context):
     assert outside == []
     # The page's policy refuses ReDoc's Redocly logo and nothing else: the docs themselves work.
     assert all("cdn.redoc.ly/redoc/logo-mini.svg" in error for error in errors), errors
+    blocked = [(violation["directive"], violation["blocked"]) for violation in csp_guard_of(browser_context).take()]
+    assert blocked == [("img-src", "https://cdn.redoc.ly/redoc/logo-mini.svg")]
 
 
 def test_swagger_ui_renders_from_this_server_only(daphne_server, browser_context):

@@ -28,7 +28,7 @@ def test_shorten_in_the_browser_copy_the_link_and_see_the_qr_code(daphne_server,
     assert qr.count() == 1 and qr.bounding_box()["width"] > 50
 
     page.click("#copy-short-url")
-    page.wait_for_function("document.querySelector('#copy-short-url').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('#copy-short-url').textContent === 'Copied'")
     assert page.evaluate("navigator.clipboard.readText()") == short_url
 
     # Following the link would leave this machine; check the redirect itself.

@@ -7,6 +7,8 @@ import secrets
 import httpx
 import pytest
 
+from project.testing import guarded_context
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "Lantern-Field-71"
@@ -25,7 +27,7 @@ def test_an_owner_manages_a_link_and_a_visitor_passes_its_password_page(daphne_s
     )
     assert made.status_code == 201, made.text
 
-    owner = chromium.new_context(locale="en-US").new_page()
+    owner = guarded_context(chromium, locale="en-US").new_page()
     errors = []
     owner.on("console", lambda message: message.type == "error" and errors.append(message.text))
     owner.goto(f"{daphne_server.url}/login/")
@@ -46,7 +48,7 @@ def test_an_owner_manages_a_link_and_a_visitor_passes_its_password_page(daphne_s
     tools.locator("button[value=pause]").click()
     owner.wait_for_load_state()
 
-    visitor_context = chromium.new_context(locale="zh-CN")
+    visitor_context = guarded_context(chromium, locale="zh-CN")
     visitor_context.route("https://example.com/**", lambda route: route.fulfill(body="target reached"))
     visitor = visitor_context.new_page()
     paused = visitor.goto(f"{daphne_server.url}/s/{slug}")
