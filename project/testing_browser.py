@@ -13,7 +13,6 @@ from contextlib import contextmanager
 
 from project.testing import BASE_DIR, CHROMIUM, CHROMIUM_ARGS, guarded_context, inject_script
 
-
 PASSWORD = "Lantern-Field-71"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}

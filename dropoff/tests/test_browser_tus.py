@@ -22,8 +22,7 @@ from pan.tests.tus_browser import (
     token,
     uploader,
 )
-from project.testing_browser import guarded_context
-from project.testing_browser import DESKTOP, PHONE, axe_violations, throttle
+from project.testing_browser import DESKTOP, PHONE, axe_violations, guarded_context, throttle
 
 pytestmark = pytest.mark.browser
 

@@ -182,7 +182,8 @@ def test_the_admin_door_and_the_dashboard(server, chromium, axe_source, locale, 
     log_in(page, server.url, member)
     response = page.goto(f"{server.url}/admin/")
     assert response.status == 403
-    assert page.locator(".site-header").count() == 1 and page.locator('.error-page[data-reason="admin_only"] .error-message').is_visible()
+    assert page.locator(".site-header").count() == 1
+    assert page.locator('.error-page[data-reason="admin_only"] .error-message').is_visible()
     assert page.locator("input[name=password]").count() == 0
     if viewport == PHONE:
         assert fits(page)
