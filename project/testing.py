@@ -562,6 +562,31 @@ class LiveServer:
             if response.status != 201:
                 raise RuntimeError(f"registering {username} answered {response.status}")
 
+    def uploader(self, prefix: str, password: str) -> tuple[str, str]:
+        """A new account with the `uploaders` role, and its JWT access token."""
+        import httpx
+
+        name = f"{prefix}-{secrets.token_hex(3)}"
+        self.register(name, password)
+        self.manage("grant_role", name, "uploaders")
+        answer = httpx.post(f"{self.url}/api/login", json={"username": name, "password": password}, timeout=10)
+        if answer.status_code != 200:
+            raise RuntimeError(f"signing in {name} answered {answer.status_code}")
+        return name, answer.json()["access"]
+
+    def session_cookie(self, username: str, password: str) -> str:
+        """The `Cookie` header of a browser session signed in through the sign-in page."""
+        import httpx
+
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            client.get("/login/")
+            csrf = client.cookies["csrftoken"]
+            form = {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
+            signed_in = client.post("/login/", data=form)
+            if signed_in.status_code != 302:
+                raise RuntimeError(f"signing in {username} answered {signed_in.status_code}")
+            return "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.cookies.jar)
+
 
 class FreezableProxy:
     """A TCP proxy on 127.0.0.1 to a service (PostgreSQL, Redis) that a test can freeze.

@@ -4,8 +4,6 @@ user Markdown could run nothing even if the sanitiser let it through, that
 the admin works under it, and that report-only mode reports and blocks
 nothing."""
 
-import secrets
-
 import httpx
 import pytest
 
@@ -43,11 +41,7 @@ STYLE_ATTRIBUTE = """() => {
 
 
 def uploader(server) -> tuple[str, str]:
-    name = f"csp-{secrets.token_hex(3)}"
-    server.register(name, PASSWORD)
-    server.manage("grant_role", name, "uploaders")
-    token = httpx.post(f"{server.url}/api/login", json={"username": name, "password": PASSWORD}).json()["access"]
-    return name, token
+    return server.uploader("csp", PASSWORD)
 
 
 def log_in(page, server, name: str) -> None:

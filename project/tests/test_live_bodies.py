@@ -70,12 +70,7 @@ def login(server, name: str) -> str:
 
 def session_of(server, name: str) -> str:
     """The `Cookie` header of a signed-in browser session (sessionid and csrftoken)."""
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        client.get("/login/")
-        csrf = client.cookies["csrftoken"]
-        signed_in = client.post("/login/", data={"username": name, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
-        assert signed_in.status_code == 302, signed_in.text
-        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.cookies.jar)
+    return server.session_cookie(name, PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,8 @@ TRUSTED = "http://pan.example.test:8443"
 
 
 def session_cookie(server: LiveServer, name: str) -> str:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        client.get("/login/")
-        csrf = client.cookies["csrftoken"]
-        signed_in = client.post("/login/", data={"username": name, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
-        assert signed_in.status_code == 302, signed_in.text
-        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.cookies.jar)
+    """The `Cookie` header of a signed-in browser session (sessionid and csrftoken)."""
+    return server.session_cookie(name, PASSWORD)
 
 
 def ws_url(server: LiveServer) -> str:

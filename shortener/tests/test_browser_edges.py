@@ -5,8 +5,6 @@ width, a new link is brought into view and focused, the chart's bars take
 the accent colour with labelled axes (or say there are no visits), and each
 request link has a copy button and a QR code, without stray bullets."""
 
-import secrets
-
 import httpx
 import pytest
 
@@ -37,11 +35,7 @@ def server():
 
 
 def uploader(server) -> tuple[str, str]:
-    name = f"edge-{secrets.token_hex(3)}"
-    server.register(name, PASSWORD)
-    server.manage("grant_role", name, "uploaders")
-    token = httpx.post(f"{server.url}/api/login", json={"username": name, "password": PASSWORD}).json()["access"]
-    return name, token
+    return server.uploader("edge", PASSWORD)
 
 
 def signed_in(chromium, server, name, viewport, locale, scheme):
