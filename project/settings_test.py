@@ -48,3 +48,8 @@ SHORT_LINK_STATS_FLUSH_SECONDS = 3600.0
 # so a page opened right after shows them whatever the machine's load; the
 # budget's own tests set a short wait.
 PAN_TEXT_RENDER_WAIT = 30.0
+
+# In-process tests run a task as it is enqueued (Django's immediate backend);
+# the queue, its workers and retries are tested with the database backend
+# (jobs/tests/) and on live servers.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
