@@ -178,8 +178,13 @@ class LiveServer:
         server: str = "daphne",
         migrate: bool = True,
         database_port: int | None = None,
+        task_workers: int = 0,
     ):
         self.tmp = Path(tempfile.mkdtemp(prefix="pan-live-"))
+        # Background task workers beside the server (`make run` starts one): `task_workers`
+        # at start, more with start_task_worker(); polling quickly, as tests wait on them.
+        self.task_workers_wanted = task_workers
+        self.task_procs: list[subprocess.Popen] = []
         self.env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         self.env.update(
             {
@@ -193,6 +198,8 @@ class LiveServer:
                 "SQLITE_PATH": str(self.tmp / "live.sqlite3"),
                 "CACHE_KEY_PREFIX": f"pan-live-{secrets.token_hex(4)}",
                 "PYTHONUNBUFFERED": "1",
+                "PAN_TASK_POLL_INTERVAL": "0.05",
+                "PAN_TASK_RETRY_BACKOFF": "0.2",
                 "ENV_FILE": "",  # never the developer's .env: this server's settings are all here
             }
         )
@@ -247,7 +254,26 @@ class LiveServer:
             self.sockets.append(listener)
             self.ports.append(listener.getsockname()[1])
             self._spawn(listener)
+        for _ in range(self.task_workers_wanted):
+            self.start_task_worker()
         return self
+
+    def start_task_worker(self, env: dict | None = None) -> subprocess.Popen:
+        """One more `manage.py tasks_worker` on this server's database (`env` adds to its settings)."""
+        log = open(self.tmp / "tasks.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(  # noqa: S603 - our own worker
+            [sys.executable, "manage.py", "tasks_worker"],
+            cwd=BASE_DIR,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.task_procs.append(proc)
+        return proc
+
+    def tasks_log(self) -> str:
+        path = self.tmp / "tasks.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def restart(self) -> "LiveServer":
         """Start the server processes again on the same sockets, with the same
@@ -308,14 +334,16 @@ class LiveServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
+        for proc in [*self.procs, *self.task_procs]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in [*self.procs, *self.task_procs]:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.procs.clear()
+        self.task_procs.clear()
         for listener in self.sockets:
             listener.close()
         self.sockets.clear()
@@ -324,7 +352,7 @@ class LiveServer:
             self.own_database = False
 
     @contextmanager
-    def production_command(self, *, workers: int, metrics_dir: Path):
+    def production_command(self, *, workers: int, metrics_dir: Path, task_workers: int = 0, server: str = "uvicorn"):
         """`python -m project.serve --workers N` (what `make serve` runs last)
         with this server's settings, on a socket bound here (`--fd`); yields
         its base URL, which `url`, `register` and `manage` then use. Stopped
@@ -333,7 +361,19 @@ class LiveServer:
         with listening_socket() as listener, open(self.tmp / "serve.log", "wb") as log:
             port, fd = listener.getsockname()[1], listener.fileno()
             proc = subprocess.Popen(  # noqa: S603 - our own production command
-                [sys.executable, "-m", "project.serve", "--fd", str(fd), "--workers", str(workers)],
+                [
+                    sys.executable,
+                    "-m",
+                    "project.serve",
+                    "--fd",
+                    str(fd),
+                    "--workers",
+                    str(workers),
+                    "--task-workers",
+                    str(task_workers),
+                    "--server",
+                    server,
+                ],
                 cwd=BASE_DIR,
                 env=env,
                 stdout=log,
