@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class JobsConfig(AppConfig):
     name = "jobs"
-    verbose_name = "Background tasks"
+    verbose_name = _("Background tasks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

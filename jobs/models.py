@@ -2,6 +2,7 @@
 runs were enqueued, and which tasks already did their one-time effect."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 
 
@@ -58,5 +59,5 @@ class FailedTask(DBTaskResult):
 
     class Meta:
         proxy = True
-        verbose_name = "task"
-        verbose_name_plural = "tasks"
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")

@@ -528,9 +528,7 @@ PAN_DOWNLOAD_LEASE_SECONDS = env.int("PAN_DOWNLOAD_LEASE_SECONDS", default=120)
 # uploads, stored objects without an item, and shares left "still
 # uploading" that are older than this (seconds).
 PAN_UPLOAD_LEFTOVER_AGE = env.int("PAN_UPLOAD_LEFTOVER_AGE", default=24 * 3600)
-# Each server process also removes upload leftovers of that age once when it
-# starts, in a thread of its own (pan/leftovers.py).
-PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = env.bool("PAN_UPLOAD_LEFTOVERS_PURGE_AT_START", default=True)
+# The task workers remove them with the periodic purge (PAN_PURGE_INTERVAL, pan/leftovers.py).
 # Resumable uploads (tus, uploads/, docs/uploads.md): an unfinished upload
 # expires this long after it was created (Upload-Expires; s), and the
 # periodic purge then removes its bytes, S3 multipart upload included.

@@ -13,6 +13,7 @@ database, such as a `FreezableProxy`, the TCP proxy that the
 frozen-service tests freeze (project/tests/test_faults_*_frozen.py).
 """
 
+import asyncio
 import json
 import os
 import re
@@ -400,6 +401,34 @@ class LiveServer:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             if response.status != 201:
                 raise RuntimeError(f"registering {username} answered {response.status}")
+
+
+class Mailbox:
+    """An SMTP server's handler: refuses the first `refusals` messages, can hold a
+    conversation at RCPT until released, and keeps what it accepted."""
+
+    def __init__(self):
+        self.accepted: list[bytes] = []
+        self.refusals = 0
+        self.refused = 0
+        self.hold = False
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold:
+            self.held.set()
+            await asyncio.to_thread(self.release.wait)  # the conversation waits for the test to release it
+            return "421 closing"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refused < self.refusals:
+            self.refused += 1
+            return "451 try again later"
+        self.accepted.append(envelope.content)
+        return "250 OK"
 
 
 class FreezableProxy:

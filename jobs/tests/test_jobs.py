@@ -1,6 +1,7 @@
 """The queue's own rules, in process on the database backend: retries with backoff, a dead
 worker's task given back, periodic runs once per period, failed tasks in admin."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -106,3 +107,23 @@ def test_a_receipt_for_a_user_deleted_meanwhile_finishes_quietly(queue, dana, se
     assert drain(Worker(interval=0)) == 1
     assert DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL"
     assert mail.outbox == []
+
+
+def test_metrics_show_tasks_by_name_and_state_retries_and_the_oldest_queued_age(queue, settings, client):
+    settings.METRICS_TOKEN = token = "a-metrics-token-long-enough-for-anyone-0123"
+    flaky.enqueue(key="m-1", failures=1)
+    flaky.enqueue(key="m-2", failures=10)
+    worker = Worker(interval=0)
+    worker._beat_once()
+    drain(worker)
+    waiting = flaky.enqueue(key="m-3", failures=0)
+    DBTaskResult.objects.filter(pk=waiting.id).update(enqueued_at=timezone.now() - timedelta(seconds=90))
+    text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
+    assert 'pan_tasks{state="succeeded",task="flaky"} 1.0' in text
+    assert 'pan_tasks{state="failed",task="flaky"} 1.0' in text
+    assert 'pan_tasks{state="queued",task="flaky"} 1.0' in text
+    assert 'pan_tasks{state="running",task="flaky"} 0.0' in text
+    assert 'pan_task_retries_total{task="flaky"} 3.0' in text  # one for m-1, two for m-2
+    oldest = float(re.search(r"\npan_tasks_oldest_queued_seconds (\S+)", text).group(1))
+    assert 89 <= oldest < 120
+    assert "\npan_task_workers 1.0" in text

@@ -1,55 +1,12 @@
 """Background tasks on live processes, with a real SMTP server (aiosmtpd) and real
 task workers (`manage.py tasks_worker`): on SQLite, and on PostgreSQL with DATABASE_URL."""
 
-import asyncio
 import json
 import os
 import signal
-import threading
 import time
 
-import pytest
-from aiosmtpd.controller import Controller
-
-from project.testing import LiveServer, free_port, wait_until
-
-
-class Mailbox:
-    """An SMTP server's handler: refuses the first `refusals` messages, can hold a
-    conversation at RCPT until released, and keeps what it accepted."""
-
-    def __init__(self):
-        self.accepted: list[bytes] = []
-        self.refusals = 0
-        self.refused = 0
-        self.hold = False
-        self.held = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.hold:
-            self.held.set()
-            await asyncio.to_thread(self.release.wait)  # the conversation waits for the test to release it
-            return "421 closing"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refused < self.refusals:
-            self.refused += 1
-            return "451 try again later"
-        self.accepted.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield box, controller.port
-    box.release.set()
-    controller.stop()
+from project.testing import LiveServer, wait_until
 
 
 def _site(port: int, **extra) -> LiveServer:
