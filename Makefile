@@ -1,5 +1,5 @@
 # Pan: `make run` starts the service, `make test` runs the whole suite,
-# `make serve WORKERS=N` is the production server (uvicorn, N processes).
+# `make serve WORKERS=N TASK_WORKERS=M` is the production server (uvicorn, N processes, M task workers).
 # Both set themselves up first on a fresh machine (Python and pip only).
 PYTHON ?= python3
 VENV := .venv
@@ -11,6 +11,9 @@ PORT ?= 8000
 SERVER ?= daphne
 # make serve: server processes; more than one needs REDIS_URL (the start is refused otherwise).
 WORKERS ?= 1
+# Background task workers started and stopped with the server (make run and make serve;
+# docs/operations.md, "Background tasks"). 0: run `manage.py tasks_worker` yourself.
+TASK_WORKERS ?= 1
 
 .PHONY: run serve setup setup-dev lock lock-check test lint format messages browser vendor bench clean
 
@@ -18,11 +21,7 @@ run: setup
 	$(BIN)/python -m project.envfile
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-ifeq ($(SERVER),uvicorn)
-	$(BIN)/uvicorn --host $(HOST) --port $(PORT) --no-access-log --reset-contextvars --loop uvloop --http httptools --ws websockets project.asgi:application
-else
-	$(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
-endif
+	$(BIN)/python -m project.serve --server $(SERVER) --host $(HOST) --port $(PORT) --task-workers $(TASK_WORKERS)
 
 # Production: settings from the environment or .env (no secrets generated
 # here), then uvicorn with WORKERS processes on one socket (project/serve.py).
@@ -30,7 +29,7 @@ serve: setup
 	$(BIN)/python -m project.serve --workers $(WORKERS) --check
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/python -m project.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(BIN)/python -m project.serve --host $(HOST) --port $(PORT) --workers $(WORKERS) --task-workers $(TASK_WORKERS)
 
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed

@@ -268,3 +268,18 @@ def uvicorn_server():
 
     with LiveServer(server="uvicorn") as server:
         yield server
+
+
+@pytest.fixture
+def mailbox():
+    """A real SMTP server (aiosmtpd) on a free port: (its `Mailbox`, the port)."""
+    from aiosmtpd.controller import Controller
+
+    from project.testing import Mailbox, free_port
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield box, controller.port
+    box.release.set()
+    controller.stop()

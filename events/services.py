@@ -15,23 +15,27 @@ interval and skipped: an event is a courtesy, never a reason to fail.
 
 E-mail receipts: owners who turned them on (`User.receipts_by_email`) get
 one message per completed download and per drop, in their language
-(`User.language`, else LANGUAGE_CODE), through Django's e-mail backend.
+(`User.language`, else LANGUAGE_CODE), through Django's e-mail backend, sent
+by a background task (`events.tasks.receipt_send`, queued on commit, retried).
 """
 
 import asyncio
 import hashlib
 import hmac
 import logging
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from redis import TimeoutError as RedisTimeout
 
+from jobs.services import task_done, task_enqueue_on_commit, task_once
 from project.lib.optional_cache import WarnOncePerInterval
 from project.lib.redis_breaker import breaker
 
@@ -121,18 +125,30 @@ def event_publish(
 
 
 def receipt_mail(*, user, kind: str, context: dict) -> None:
-    """One e-mail to `user` about a download or a drop, if they asked for them, after commit."""
+    """Queue one e-mail to `user` about a download or a drop, if they asked for them, once the
+    transaction commits; the task `events.tasks.receipt_send` sends it (retried when the mail
+    server refuses or does not answer; the download or drop is never held up by it)."""
     if not getattr(user, "receipts_by_email", False) or not user.email:
         return
+    from .tasks import receipt_send
 
-    def deliver():
-        language = getattr(user, "language", "") or settings.LANGUAGE_CODE
-        with translation.override(language):
-            subject = render_to_string(f"events/mail_{kind}_subject.txt", context).strip()
-            body = render_to_string(f"events/mail_{kind}.txt", context)
-        try:
-            send_mail(" ".join(subject.split()), body, None, [user.email])
-        except Exception:  # noqa: BLE001 - a mail server down must not fail the download
-            logger.warning("receipts: could not send a %s receipt to user %s", kind, user.pk, exc_info=True)
+    task_enqueue_on_commit(receipt_send, receipt=uuid.uuid4().hex, user_id=user.pk, kind=kind, context=context)
 
-    transaction.on_commit(deliver)
+
+def receipt_deliver(*, receipt: str, user_id, kind: str, context: dict) -> str:
+    """Send the receipt `receipt` (a key: each is sent once, however often this runs).
+    A user deleted meanwhile, or who turned receipts off, gets nothing."""
+    key = f"receipt:{receipt}"
+    if task_once(key):
+        return "already sent"
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not getattr(user, "receipts_by_email", False) or not user.email:
+        return "not wanted"
+    language = getattr(user, "language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        subject = render_to_string(f"events/mail_{kind}_subject.txt", context).strip()
+        body = render_to_string(f"events/mail_{kind}.txt", context)
+    # A refusal or a timeout (EMAIL_TIMEOUT) raises: the worker tries again later.
+    send_mail(" ".join(subject.split()), body, None, [user.email])
+    task_done(key)
+    return "sent"

@@ -16,6 +16,7 @@ class PanConfig(AppConfig):
     def ready(self):
         from accounts.services import PROFILE_FACTS
         from events.services import FOLLOW_CHECKS
+        from jobs.services import periodic_register
 
         from .access import share_follow_group
         from .models import Item
@@ -26,6 +27,10 @@ class PanConfig(AppConfig):
             FOLLOW_CHECKS.append(share_follow_group)  # who may follow a share (events/consumers.py)
         if quota_facts not in PROFILE_FACTS:
             PROFILE_FACTS.append(quota_facts)  # `/api/me`'s stored bytes and quota (accounts/services.py)
+        # The periodic purge, run by the task workers (jobs/services.py).
+        periodic_register(
+            name="purge_expired", task_path="pan.tasks.purge_expired", interval_setting="PAN_PURGE_INTERVAL"
+        )
 
         # Items removed by a cascade (a deleted share or user) lose their bytes too.
         post_delete.connect(_delete_stored_bytes, sender=Item, dispatch_uid="pan-delete-stored-bytes")

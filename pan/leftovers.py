@@ -16,21 +16,19 @@ removes, once older than `PAN_UPLOAD_LEFTOVER_AGE` seconds:
 The age is what keeps uploads in progress safe. A storage that cannot be
 reached is logged and reported as an `error:` line: it never stops the purge.
 
-A server process also runs it once when it starts (`purge_at_start`, from
-project/asgi.py), in a thread of its own so that a slow or unreachable
-storage never delays start-up; `PAN_UPLOAD_LEFTOVERS_PURGE_AT_START=false`
-turns that off.
+The task workers run it with the periodic purge (`pan.tasks.purge_expired`,
+every `PAN_PURGE_INTERVAL` seconds, and when a worker starts in a new period),
+so what a killed process left goes soon after Pan starts again, and no server
+process waits on a slow or unreachable storage.
 """
 
 import logging
 import os
 import re
-import threading
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import close_old_connections
 from django.utils import timezone
 
 from .models import Item
@@ -64,27 +62,6 @@ def upload_leftovers_purge(*, now: datetime | None = None) -> list[str]:
         *_unreferenced_objects_purge(before),
         *_multipart_uploads_abort(before),
     ]
-
-
-def purge_at_start() -> threading.Thread | None:
-    """Run `upload_leftovers_purge` once in a daemon thread, unless turned off; return the thread."""
-    if not settings.PAN_UPLOAD_LEFTOVERS_PURGE_AT_START:
-        return None
-    thread = threading.Thread(target=_purge_at_start, name="pan-leftovers-at-start", daemon=True)
-    thread.start()
-    return thread
-
-
-def _purge_at_start() -> None:
-    try:
-        lines = upload_leftovers_purge()
-    except Exception:  # a database outage at start-up: the next purge_expired retries
-        logger.warning("upload leftovers: the purge at start-up failed", exc_info=True)
-        return
-    finally:
-        close_old_connections()
-    for line in lines:
-        logger.info("upload leftovers at start-up: %s", line)
 
 
 def _error(what: str, exc: BaseException) -> str:

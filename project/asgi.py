@@ -17,7 +17,6 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from pan import leftovers  # noqa: E402
 from project.lib import daphne_fixes  # noqa: E402
 from project.lib.bodies import BodySizeGuard  # noqa: E402
 from project.routing import origin_checked, websocket_urlpatterns  # noqa: E402
@@ -28,10 +27,6 @@ from uploads.asgi import TusBodies  # noqa: E402
 # downloads in memory and drops over-size WebSocket messages without a close
 # code (see the module).
 daphne_fixes.apply_all()
-
-# What a process killed mid-upload left behind goes now, not only at the
-# next purge_expired (in a thread: start-up never waits on the storage).
-leftovers.purge_at_start()
 
 application = ProtocolTypeRouter(
     {

@@ -10,17 +10,22 @@ OpenAPI schema.
 
 import hmac
 import ipaddress
+import logging
 from functools import lru_cache
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.cache import add_never_cache_headers
 
+from jobs.metrics import tasks_exposition
 from project.lib.hidden import unknown_path_unless
 from project.lib.metrics import metrics_exposition
 from project.lib.net import client_address
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
@@ -54,10 +59,22 @@ def metrics_allowed(request) -> bool:
     return _token_matches(request) or _from_allowed_network(request)
 
 
+def _tasks_series() -> bytes:
+    # The queue's series come from the database: one that does not answer leaves them out.
+    try:
+        return tasks_exposition()
+    except DatabaseError:
+        logger.warning("metrics: the task queue's series are left out (the database did not answer)", exc_info=True)
+        return b""
+    finally:
+        connection.close()  # this worker thread's own connection
+
+
 @unknown_path_unless(metrics_allowed)
 async def metrics(request):
     # In multi-process mode this reads every process's files: off the event loop.
     body, content_type = await sync_to_async(metrics_exposition, thread_sensitive=False)()
+    body += await sync_to_async(_tasks_series, thread_sensitive=False)()
     response = HttpResponse(body, content_type=content_type)
     # Only here: a Cache-Control on the 404 would set it apart from other 404s.
     add_never_cache_headers(response)

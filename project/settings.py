@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "csp",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "project",
     "accounts",
     "pan",
@@ -104,6 +106,7 @@ INSTALLED_APPS = [
     "dropoff",
     "events",
     "uploads",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -594,9 +597,7 @@ PAN_DOWNLOAD_LEASE_SECONDS = env.int("PAN_DOWNLOAD_LEASE_SECONDS", default=120)
 # uploads, stored objects without an item, and shares left "still
 # uploading" that are older than this (seconds).
 PAN_UPLOAD_LEFTOVER_AGE = env.int("PAN_UPLOAD_LEFTOVER_AGE", default=24 * 3600)
-# Each server process also removes upload leftovers of that age once when it
-# starts, in a thread of its own (pan/leftovers.py).
-PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = env.bool("PAN_UPLOAD_LEFTOVERS_PURGE_AT_START", default=True)
+# The task workers remove them with the periodic purge (PAN_PURGE_INTERVAL, pan/leftovers.py).
 # Resumable uploads (tus, uploads/, docs/uploads.md): an unfinished upload
 # expires this long after it was created (Upload-Expires; s), and the
 # periodic purge then removes its bytes, S3 multipart upload included.
@@ -743,3 +744,28 @@ LOGGING = {
         "pan.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
     },
 }
+
+# Background tasks (jobs/, docs/operations.md "Background tasks"): the Django
+# Tasks API with django-tasks-db, whose queue is a table in Pan's database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How often an idle worker looks for a task (s).
+PAN_TASK_POLL_INTERVAL = env.float("PAN_TASK_POLL_INTERVAL", default=1.0)
+# A worker not seen for this long (s) is taken for dead: its running task goes back to the queue.
+PAN_TASK_WORKER_LEASE = env.float("PAN_TASK_WORKER_LEASE", default=30.0)
+# A failed task's first retry waits this long (s); each further one twice as long, at most an hour.
+PAN_TASK_RETRY_BACKOFF = env.float("PAN_TASK_RETRY_BACKOFF", default=30.0)
+# Finished tasks stay in admin (and the queue table) this many days.
+PAN_TASK_RESULTS_KEEP = env.int("PAN_TASK_RESULTS_KEEP", default=7)
+# The periodic purge (expired shares, upload leftovers, expired resumable uploads,
+# old audit addresses, old task results) runs every this many seconds (0: never).
+PAN_PURGE_INTERVAL = env.float("PAN_PURGE_INTERVAL", default=300.0)
+
+# E-mail receipts go out through SMTP (a background task, retried).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+# A mail server that does not answer within this (s) fails the try; it is retried later.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)

@@ -49,10 +49,6 @@ SECURE_HSTS_SECONDS = 0
 if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "project.sqlite"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.mkdtemp(prefix="pan-test-db-"), "test.sqlite3")}  # noqa: F405
 
-# Tests that import project.asgi in-process start no purge thread of their
-# own; live servers (project.settings) do, and pan/tests/test_leftovers.py
-# checks it.
-PAN_UPLOAD_LEFTOVERS_PURGE_AT_START = False
 # In-process tests flush link statistics themselves (shortener/stats.py);
 # live servers flush every 2 s as configured.
 SHORT_LINK_STATS_FLUSH_SECONDS = 3600.0
@@ -60,3 +56,8 @@ SHORT_LINK_STATS_FLUSH_SECONDS = 3600.0
 # so a page opened right after shows them whatever the machine's load; the
 # budget's own tests set a short wait.
 PAN_TEXT_RENDER_WAIT = 30.0
+
+# In-process tests run a task as it is enqueued (Django's immediate backend);
+# the queue, its workers and retries are tested with the database backend
+# (jobs/tests/) and on live servers.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

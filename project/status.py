@@ -1,7 +1,7 @@
 """`GET /server-status?token=…` for uptime monitors (Uptime Kuma and the like).
 
 With the right token: 200 and `{"status": "ok", "database": "ok", "cache":
-"ok", "limits": "ok", "channel_layer": "ok", "storage": "ok"}`, or 503 with
+"ok", "limits": "ok", "channel_layer": "ok", "storage": "ok", "tasks": "ok"}`, or 503 with
 an error string in place of each "ok" that failed. A probe that works but
 warns (the limits' store: Redis's `maxmemory-policy` is not `noeviction`, or
 the in-process store is full) answers a string starting with "warning:", and
@@ -36,6 +36,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 
+from jobs.metrics import tasks_status
 from project.lib.hidden import unknown_path_unless
 from project.lib.limit_store import LimitStore, limits_cache, redis_eviction_policy, redis_eviction_warning
 
@@ -100,6 +101,13 @@ def _probe_storage() -> None:
         default_storage.delete(saved)
 
 
+def _probe_tasks() -> str:
+    try:
+        return tasks_status()
+    finally:
+        connections[DEFAULT_DB_ALIAS].close()  # this worker thread's own connection
+
+
 async def _probe_channel_layer() -> None:
     from channels.layers import get_channel_layer
 
@@ -132,6 +140,7 @@ async def _probe_all(seconds: float) -> dict[str, str]:
         "limits": sync_to_async(_probe_limits, thread_sensitive=False)(),
         "channel_layer": _probe_channel_layer(),
         "storage": sync_to_async(_probe_storage, thread_sensitive=False)(),
+        "tasks": sync_to_async(_probe_tasks, thread_sensitive=False)(),
     }
     tasks = {name: asyncio.ensure_future(probe) for name, probe in probes.items()}
     await asyncio.wait(tasks.values(), timeout=seconds)

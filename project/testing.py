@@ -13,6 +13,7 @@ database, such as a `FreezableProxy`, the TCP proxy that the
 frozen-service tests freeze (project/tests/test_faults_*_frozen.py).
 """
 
+import asyncio
 import json
 import os
 import re
@@ -378,8 +379,13 @@ class LiveServer:
         server: str = "daphne",
         migrate: bool = True,
         database_port: int | None = None,
+        task_workers: int = 0,
     ):
         self.tmp = Path(tempfile.mkdtemp(prefix="pan-live-"))
+        # Background task workers beside the server (`make run` starts one): `task_workers`
+        # at start, more with start_task_worker(); polling quickly, as tests wait on them.
+        self.task_workers_wanted = task_workers
+        self.task_procs: list[subprocess.Popen] = []
         self.env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         self.env.update(
             {
@@ -393,6 +399,8 @@ class LiveServer:
                 "SQLITE_PATH": str(self.tmp / "live.sqlite3"),
                 "CACHE_KEY_PREFIX": f"pan-live-{secrets.token_hex(4)}",
                 "PYTHONUNBUFFERED": "1",
+                "PAN_TASK_POLL_INTERVAL": "0.05",
+                "PAN_TASK_RETRY_BACKOFF": "0.2",
                 "ENV_FILE": "",  # never the developer's .env: this server's settings are all here
             }
         )
@@ -448,7 +456,26 @@ class LiveServer:
             self.sockets.append(listener)
             self.ports.append(listener.getsockname()[1])
             self._spawn(listener)
+        for _ in range(self.task_workers_wanted):
+            self.start_task_worker()
         return self
+
+    def start_task_worker(self, env: dict | None = None) -> subprocess.Popen:
+        """One more `manage.py tasks_worker` on this server's database (`env` adds to its settings)."""
+        log = open(self.tmp / "tasks.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(  # noqa: S603 - our own worker
+            [sys.executable, "manage.py", "tasks_worker"],
+            cwd=BASE_DIR,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.task_procs.append(proc)
+        return proc
+
+    def tasks_log(self) -> str:
+        path = self.tmp / "tasks.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def restart(self) -> "LiveServer":
         """Start the server processes again on the same sockets, with the same
@@ -509,14 +536,16 @@ class LiveServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
+        for proc in [*self.procs, *self.task_procs]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in [*self.procs, *self.task_procs]:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.procs.clear()
+        self.task_procs.clear()
         for listener in self.sockets:
             listener.close()
         self.sockets.clear()
@@ -525,7 +554,7 @@ class LiveServer:
             self.own_database = False
 
     @contextmanager
-    def production_command(self, *, workers: int, metrics_dir: Path):
+    def production_command(self, *, workers: int, metrics_dir: Path, task_workers: int = 0, server: str = "uvicorn"):
         """`python -m project.serve --workers N` (what `make serve` runs last)
         with this server's settings, on a socket bound here (`--fd`); yields
         its base URL, which `url`, `register` and `manage` then use. Stopped
@@ -534,7 +563,19 @@ class LiveServer:
         with listening_socket() as listener, open(self.tmp / "serve.log", "wb") as log:
             port, fd = listener.getsockname()[1], listener.fileno()
             proc = subprocess.Popen(  # noqa: S603 - our own production command
-                [sys.executable, "-m", "project.serve", "--fd", str(fd), "--workers", str(workers)],
+                [
+                    sys.executable,
+                    "-m",
+                    "project.serve",
+                    "--fd",
+                    str(fd),
+                    "--workers",
+                    str(workers),
+                    "--task-workers",
+                    str(task_workers),
+                    "--server",
+                    server,
+                ],
                 cwd=BASE_DIR,
                 env=env,
                 stdout=log,
@@ -586,6 +627,34 @@ class LiveServer:
             if signed_in.status_code != 302:
                 raise RuntimeError(f"signing in {username} answered {signed_in.status_code}")
             return "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.cookies.jar)
+
+
+class Mailbox:
+    """An SMTP server's handler: refuses the first `refusals` messages, can hold a
+    conversation at RCPT until released, and keeps what it accepted."""
+
+    def __init__(self):
+        self.accepted: list[bytes] = []
+        self.refusals = 0
+        self.refused = 0
+        self.hold = False
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold:
+            self.held.set()
+            await asyncio.to_thread(self.release.wait)  # the conversation waits for the test to release it
+            return "421 closing"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refused < self.refusals:
+            self.refused += 1
+            return "451 try again later"
+        self.accepted.append(envelope.content)
+        return "250 OK"
 
 
 class FreezableProxy:

@@ -253,12 +253,12 @@ def test_unreachable_storage_is_reported_and_the_rest_is_still_purged(spool, set
 
 
 @pytest.mark.live
-def test_a_server_process_purges_old_leftovers_when_it_starts():
-    # The live server (project.settings) purges at start-up; the suite's own
-    # settings turn that off for in-process imports of project.asgi.
+def test_a_task_worker_purges_old_leftovers_when_it_starts():
+    # The periodic purge runs when a worker starts in a new period (jobs/services.py),
+    # so a restart after a crash cleans up at once, interval or not.
     from project.testing import LiveServer
 
-    server = LiveServer(extra_env={"PAN_UPLOAD_LEFTOVER_AGE": str(AGE)})
+    server = LiveServer(extra_env={"PAN_UPLOAD_LEFTOVER_AGE": str(AGE), "PAN_PURGE_INTERVAL": "3600"}, task_workers=1)
     spool_dir = server.tmp / "media" / ".upload-tmp"
     items_dir = server.tmp / "media" / "items"
     spool_dir.mkdir(parents=True, exist_ok=True)  # the first server of a run may have made it migrating
@@ -279,7 +279,7 @@ def test_a_server_process_purges_old_leftovers_when_it_starts():
         assert fresh_object.exists()
         # The purge logs what it removed once it has removed everything.
         with contextlib.suppress(AssertionError):
-            wait_until(lambda: "removed unreferenced stored object" in server.log(), timeout=15)
-        log = server.log()
-    assert f"upload leftovers at start-up: removed temporary upload file {old_spool}" in log
-    assert "upload leftovers at start-up: removed unreferenced stored object items/killedmidwaykilledmidway" in log
+            wait_until(lambda: "purge_expired" in server.tasks_log(), timeout=15)
+        log = server.tasks_log()
+    assert f"purge: removed temporary upload file {old_spool}" in log
+    assert "purge: removed unreferenced stored object items/killedmidwaykilledmidway" in log

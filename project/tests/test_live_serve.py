@@ -32,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from conftest import PASSWORD
-from project.testing import BASE_DIR, LiveServer, refusing_port
+from project.testing import BASE_DIR, LiveServer, refusing_port, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -65,13 +65,32 @@ async def two_recipients(urls: list[str], code: str) -> list[tuple[int, bytes]]:
 
 
 @on_postgres_and_redis
-def test_two_processes_share_uploads_download_limits_and_the_channel_layer(object_store):
+def test_two_processes_share_uploads_download_limits_and_the_channel_layer(object_store, mailbox):
     bucket = f"pan-serve-{secrets.token_hex(4)}"
     object_store.create_bucket(bucket)
-    with LiveServer(extra_env=object_store.env(bucket), processes=2, server="uvicorn") as server:
+    box, smtp_port = mailbox
+    env = {**object_store.env(bucket), "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)}
+    with LiveServer(extra_env=env, processes=2, server="uvicorn", task_workers=1) as server:
         one, other = (f"http://127.0.0.1:{port}" for port in server.ports)
         server.register("serve-admin", PASSWORD)
         auth = admin_token(one)
+
+        # A drop-off through the other process: its receipt e-mail, sent once by the task worker.
+        me = {"email": "serve-admin@example.com", "receipts_by_email": True}
+        assert httpx.patch(f"{one}/api/me", json=me, headers=auth, timeout=10).status_code == 200
+        request = httpx.post(f"{one}/api/requests", json={"title": "Papers"}, headers=auth, timeout=10).json()
+        dropped = httpx.post(
+            f"{other}/api/requests/{request['code'].replace('-', '')}/drops",
+            files=[("file", ("papers.txt", b"signed"))],
+            data={"name": "Mallory"},
+            timeout=30,
+        )
+        assert dropped.status_code == 201, dropped.text
+
+        def drop_receipts() -> int:
+            return sum(b"Mallory" in message for message in box.accepted)
+
+        wait_until(lambda: drop_receipts() == 1, timeout=30, message="the drop's receipt e-mail")
 
         # Uploaded through one process, downloaded byte for byte through the other.
         data = secrets.token_bytes(3 * 1024 * 1024 + 17)
@@ -125,6 +144,9 @@ def test_two_processes_share_uploads_download_limits_and_the_channel_layer(objec
         assert rest.status_code == 204, rest.text
         done = httpx.get(f"{one}/api/shares/{rest.headers['Pan-Share']}", headers=auth, timeout=10).json()
         assert done["items"][0]["sha256"] == hashlib.sha256(big).hexdigest()
+
+        # Still one receipt for the drop (the downloads above had theirs: the owner asked for receipts).
+        assert drop_receipts() == 1
 
         # The channel layer both would use is one (Redis), and the echo answers through each.
         token = server.env["SERVER_STATUS_TOKEN"]

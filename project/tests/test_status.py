@@ -43,8 +43,28 @@ async def test_the_right_token_gets_the_state_of_every_dependency():
         "limits": limits,
         "channel_layer": "ok",
         "storage": "ok",
+        "tasks": "ok",
     }
     assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.asyncio
+async def test_a_task_worker_not_seen_for_the_lease_makes_the_status_degraded():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.models import TaskWorker
+
+    seen = timezone.now() - timedelta(seconds=settings.PAN_TASK_WORKER_LEASE + 5)
+    await TaskWorker.objects.acreate(worker_id="gone", host="h", pid=1, started_at=seen, seen_at=seen)
+    response = await AsyncClient().get("/server-status", {"token": settings.SERVER_STATUS_TOKEN})
+    body = response.json()
+    assert response.status_code == 200 and body["tasks"].startswith("warning: no task worker seen"), body
+    assert body["status"] == "degraded"
+    await TaskWorker.objects.filter(worker_id="gone").aupdate(seen_at=timezone.now())
+    body = (await AsyncClient().get("/server-status", {"token": settings.SERVER_STATUS_TOKEN})).json()
+    assert body["tasks"] == "ok"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Background tasks: Pan's layer over the Django Tasks API (docs/operations.md, "Background tasks")."""
