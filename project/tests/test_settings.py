@@ -317,7 +317,7 @@ def test_a_placeholder_metrics_token_stops_the_start():
     assert "METRICS_TOKEN is a placeholder" in result.stderr
 
 
-@pytest.mark.parametrize("token", ["", secrets.token_urlsafe(32)])
+@pytest.mark.parametrize("token", ["", secrets.token_urlsafe(32)], ids=["empty", "good"])
 def test_an_empty_or_good_metrics_token_is_accepted(token):
     result = _start(METRICS_TOKEN=token)
     assert result.returncode == 0, result.stderr
