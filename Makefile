@@ -19,7 +19,7 @@ run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 ifeq ($(SERVER),uvicorn)
-	$(BIN)/uvicorn --host $(HOST) --port $(PORT) --no-access-log --reset-contextvars --loop uvloop --http httptools --ws websockets project.asgi:application
+	$(BIN)/uvicorn --host $(HOST) --port $(PORT) --no-access-log --lifespan on --reset-contextvars --loop uvloop --http httptools --ws websockets project.asgi:application
 else
 	$(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
 endif
