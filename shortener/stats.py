@@ -127,7 +127,8 @@ def stats_flush() -> int:
                     LinkStatsBatch.objects.create(pk=batch_id, written_at=now)
                     # Links deleted since their visits: dropped (a link deleted during the
                     # flush fails the batch at commit; it is retried, and dropped then).
-                    alive = set(ShortLink.objects.filter(pk__in={key[0] for key in counts}).values_list("pk", flat=True))
+                    link_ids = {key[0] for key in counts}
+                    alive = set(ShortLink.objects.filter(pk__in=link_ids).values_list("pk", flat=True))
                     for (link_id, day, referrer, browser, os_family, bot, country), visits in counts.items():
                         if link_id in alive:
                             _upsert(link_id, day, referrer, browser, os_family, bot, country, visits)
@@ -149,7 +150,8 @@ def _unwritten(taken: Counter) -> Counter:
     """`taken` plus the visits of the batches in doubt whose row is not there."""
     counts = Counter(taken)
     if _pending:
-        written = set(LinkStatsBatch.objects.filter(pk__in=[batch for batch, _ in _pending]).values_list("pk", flat=True))
+        in_doubt = [batch for batch, _ in _pending]
+        written = set(LinkStatsBatch.objects.filter(pk__in=in_doubt).values_list("pk", flat=True))
         for batch, visits in _pending:
             if batch not in written:
                 counts.update(visits)
