@@ -19,6 +19,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from project.lib import daphne_fixes  # noqa: E402
 from project.lib.bodies import BodySizeGuard  # noqa: E402
+from project.lib.stopping import Lifespan  # noqa: E402
 from project.routing import origin_checked, websocket_urlpatterns  # noqa: E402
 from shortener.asgi import ShortLinkFastPath  # noqa: E402
 from uploads.asgi import TusBodies  # noqa: E402
@@ -28,17 +29,22 @@ from uploads.asgi import TusBodies  # noqa: E402
 # code (see the module).
 daphne_fixes.apply_all()
 
-application = ProtocolTypeRouter(
-    {
-        # Successful short-link redirects are answered before Django's
-        # middleware (shortener/asgi.py); bodies over their limit are
-        # refused before Django spools them (project/lib/bodies.py), under
-        # daphne too (it streams bodies to the application, see daphne_fixes).
-        # tus bodies go to their views as a stream instead (uploads/asgi.py).
-        "http": ShortLinkFastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
-        # Channels' canonical wiring, with an origin check that lets clients
-        # without `Origin` in (project/routing.py); unknown paths end in a
-        # catch-all route that refuses them.
-        "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+# The lifespan protocol (uvicorn's graceful shutdown) runs what a stopping
+# process must still write, such as buffered link statistics
+# (project/lib/stopping.py; under daphne, which has no lifespan, atexit does).
+application = Lifespan(
+    ProtocolTypeRouter(
+        {
+            # Successful short-link redirects are answered before Django's
+            # middleware (shortener/asgi.py); bodies over their limit are
+            # refused before Django spools them (project/lib/bodies.py), under
+            # daphne too (it streams bodies to the application, see daphne_fixes).
+            # tus bodies go to their views as a stream instead (uploads/asgi.py).
+            "http": ShortLinkFastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
+            # Channels' canonical wiring, with an origin check that lets clients
+            # without `Origin` in (project/routing.py); unknown paths end in a
+            # catch-all route that refuses them.
+            "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

@@ -57,9 +57,10 @@ def server_command(*, host: str, port: int, workers: int, fd: int | None = None)
         # Client addresses are Pan's business (TRUSTED_PROXIES): uvicorn would
         # otherwise believe X-Forwarded-For from any local peer.
         "--no-proxy-headers",
-        # Django and Channels speak no lifespan protocol.
+        # Pan answers the lifespan protocol: its shutdown event writes what the
+        # process buffered (project/lib/stopping.py: link statistics).
         "--lifespan",
-        "off",
+        "on",
         # A pipelined keep-alive request would otherwise start with the
         # previous request's context variables (project/lib/request_context.py;
         # the application guards against it too).

@@ -641,12 +641,19 @@ except OSError as exc:
 POST_CACHE_SECONDS = env.int("POST_CACHE_SECONDS", default=3600)
 
 
+# --- Stopping ---------------------------------------------------------------
+# What a server process writes when it stops normally (project/lib/stopping.py:
+# buffered link statistics) gets at most this many seconds in all.
+STOP_CALLBACKS_SECONDS = env.float("STOP_CALLBACKS_SECONDS", default=10.0)
+
+
 # --- Short links (shortener) ----------------------------------------------
 # The public address short links are printed with (`<base>/s/<key>`); empty:
 # taken from each request (and http://127.0.0.1:8000 for `manage.py shorten`).
 SHORT_LINK_BASE_URL = env.str("SHORT_LINK_BASE_URL", default="")
 # Link statistics (shortener/stats.py): recorded per visit in memory and
-# written every this many seconds; a killed process loses at most that much.
+# written every this many seconds and when the server stops (SIGTERM); a
+# killed (SIGKILL) process loses at most that interval's statistics.
 SHORT_LINK_STATS = env.bool("SHORT_LINK_STATS", default=True)
 SHORT_LINK_STATS_FLUSH_SECONDS = env.float("SHORT_LINK_STATS_FLUSH_SECONDS", default=2.0)
 # How long a key -> target lookup stays cached (changes drop it at once).

@@ -114,3 +114,16 @@ class LinkVisitDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_id} {self.day}: {self.visits}"
+
+
+class LinkStatsBatch(models.Model):
+    """One written flush of a process's statistics buffer, by its id: a flush
+    whose outcome was unknown (its commit failed to answer) is retried with
+    the same id, and dropped if this row says it was written
+    (shortener/stats.py). Rows older than a day are deleted by later flushes."""
+
+    id = models.CharField(primary_key=True, max_length=32)
+    written_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.id

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import segno
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -318,6 +319,18 @@ async def _load(key: str) -> dict | None:
     return entry
 
 
+@sync_to_async
+def _visit_count(matches, *, now: datetime, link_id: int, visitor: Visitor | None) -> int:
+    """Count the visit and, if it counted, put it in the statistics buffer: in
+    one call in the ORM's thread (what `aupdate` would run), so a request
+    cancelled while it runs (daphne cancels what is still running when it
+    stops) cannot count a visit that the statistics never see."""
+    hit = matches.update(visit_count=F("visit_count") + 1, last_visit=now)
+    if hit and visitor is not None:
+        visit_record(link_id=link_id, **visitor._asdict())
+    return hit
+
+
 async def short_link_visit(
     *, key: str, count: bool = True, visitor: Visitor | None = None, password_checked: bool = False
 ) -> str:
@@ -360,14 +373,12 @@ async def short_link_visit(
         if entry["max"] is not None:
             matches = matches.filter(visit_count__lt=F("max_visits"))
         if count:
-            hit = await matches.aupdate(visit_count=F("visit_count") + 1, last_visit=now)
+            hit = await _visit_count(matches, now=now, link_id=entry["id"], visitor=visitor)
         else:
             hit = await matches.aexists()
         if hit:
             if count:
                 SHORT_LINK_VISITS.inc()
-                if visitor is not None:
-                    visit_record(link_id=entry["id"], **visitor._asdict())
             return entry["url"]
         if not from_cache:
             # Freshly read and still no match: ask the row why.

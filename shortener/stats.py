@@ -7,31 +7,39 @@ the referrer's host, browser and OS families, a bot flag and a country
 (`project.lib.clients`), added to a buffer in this process's memory — no
 database write, no network round trip. A background thread flushes the
 buffer every `SHORT_LINK_STATS_FLUSH_SECONDS` (default 2) in one
-transaction of upserts into `LinkVisitDay`, and once more when the process
-exits normally. A process killed loses at most that interval's statistics;
-the visit counts and limits are unaffected. `SHORT_LINK_STATS=false` turns
-recording off.
+transaction of upserts into `LinkVisitDay`, and once more when the server
+stops normally (SIGTERM of daphne or uvicorn: `project.lib.stopping`), so
+a normal stop loses nothing. A process killed (SIGKILL) loses at most that
+interval's statistics; the visit counts and limits are unaffected. A flush
+is idempotent (`stats_flush`). `SHORT_LINK_STATS=false` turns recording off.
 """
 
-import atexit
 import logging
 import threading
+import uuid
 from collections import Counter
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from project.lib.clients import client_summary
+from project.lib.stopping import on_stop
 
-from .models import LinkVisitDay, ShortLink
+from .models import LinkStatsBatch, LinkVisitDay, ShortLink
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _buffer: Counter = Counter()
+# Batches whose write failed, by id: maybe committed, maybe not (stats_flush).
+_pending: list[tuple[str, Counter]] = []
+_flush_lock = threading.Lock()
+# How long the ids of written batches are kept to answer "was it written?".
+BATCH_IDS_KEPT = timedelta(days=1)
 _flusher: threading.Thread | None = None
 _wake = threading.Event()
 
@@ -94,26 +102,65 @@ def _flush_forever() -> None:
 
 
 def stats_flush() -> int:
-    """Write the buffered visits; return how many visits were written. On a
-    database error the visits go back into the buffer."""
+    """Write the buffered visits (and any batch whose write is in doubt);
+    return how many visits were written.
+
+    Idempotent: each write is one transaction that also inserts a
+    `LinkStatsBatch` row with the batch's id. When a flush fails, its batch
+    is kept with that id (the commit may have happened without the answer
+    arriving); the next flush looks the id up and drops the batch if its
+    row is there, or writes its visits with the new ones if not. So a flush
+    interrupted and retried counts each visit once."""
     global _buffer
-    with _lock:
-        taken, _buffer = _buffer, Counter()
-    if not taken:
-        return 0
-    try:
-        with transaction.atomic():
-            # Links deleted since their visits: dropped (a link deleted during the
-            # flush fails the batch at commit; it is retried, and dropped then).
-            alive = set(ShortLink.objects.filter(pk__in={key[0] for key in taken}).values_list("pk", flat=True))
-            for (link_id, day, referrer, browser, os_family, bot, country), visits in taken.items():
-                if link_id in alive:
-                    _upsert(link_id, day, referrer, browser, os_family, bot, country, visits)
-    except Exception:
+    with _flush_lock:  # one flush at a time: the flusher thread, a stop, a test
         with _lock:
-            _buffer.update(taken)
-        raise
-    return sum(taken.values())
+            taken, _buffer = _buffer, Counter()
+        if not taken and not _pending:
+            return 0
+        batch_id = uuid.uuid4().hex
+        counts = None
+        try:
+            with transaction.atomic():
+                counts = _unwritten(taken)
+                if counts:
+                    now = timezone.now()
+                    LinkStatsBatch.objects.create(pk=batch_id, written_at=now)
+                    # Links deleted since their visits: dropped (a link deleted during the
+                    # flush fails the batch at commit; it is retried, and dropped then).
+                    link_ids = {key[0] for key in counts}
+                    alive = set(ShortLink.objects.filter(pk__in=link_ids).values_list("pk", flat=True))
+                    for (link_id, day, referrer, browser, os_family, bot, country), visits in counts.items():
+                        if link_id in alive:
+                            _upsert(link_id, day, referrer, browser, os_family, bot, country, visits)
+                    LinkStatsBatch.objects.filter(written_at__lt=now - BATCH_IDS_KEPT).delete()
+            _settled()
+        except BaseException:
+            if counts is None:  # the earlier batches are still undecided: keep them apart
+                if taken:
+                    _pending.append((batch_id, taken))
+            elif counts:  # written or not, all of it is under this batch's id now
+                _pending[:] = [(batch_id, counts)]
+            else:
+                _pending.clear()
+            raise
+        return sum(counts.values())
+
+
+def _unwritten(taken: Counter) -> Counter:
+    """`taken` plus the visits of the batches in doubt whose row is not there."""
+    counts = Counter(taken)
+    if _pending:
+        in_doubt = [batch for batch, _ in _pending]
+        written = set(LinkStatsBatch.objects.filter(pk__in=in_doubt).values_list("pk", flat=True))
+        for batch, visits in _pending:
+            if batch not in written:
+                counts.update(visits)
+    return counts
+
+
+def _settled() -> None:
+    """The commit answered: no batch is in doubt any more."""
+    _pending.clear()
 
 
 def _upsert(link_id, day, referrer, browser, os_family, bot, country, visits) -> None:
@@ -136,14 +183,21 @@ def _upsert(link_id, day, referrer, browser, os_family, bot, country, visits) ->
         LinkVisitDay.objects.filter(**fields).update(visits=F("visits") + visits)
 
 
-def _flush_at_exit() -> None:
+def _flush_at_stop() -> None:
+    """The last write of this process's buffer, when the server stops normally
+    (project/lib/stopping.py: uvicorn's lifespan shutdown, or atexit under daphne)."""
     try:
-        stats_flush()
-    except Exception:  # noqa: BLE001 - nothing more can be done at exit
-        logger.warning("link statistics: could not write the last buffered visits at exit", exc_info=True)
+        written = stats_flush()
+    except Exception:  # noqa: BLE001 - nothing more can be done while stopping
+        logger.warning("link statistics: could not write the last buffered visits while stopping", exc_info=True)
+    else:
+        if written:
+            logger.info("link statistics: wrote the last %d buffered visits while stopping", written)
+    finally:
+        connections.close_all()  # this thread's connections
 
 
-atexit.register(_flush_at_exit)
+on_stop(_flush_at_stop)
 
 
 # --- Reading -------------------------------------------------------------------

@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from shortener import stats
-from shortener.models import LinkVisitDay, ShortLink
+from shortener.models import LinkStatsBatch, LinkVisitDay, ShortLink
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +121,63 @@ def test_csv_rows_escape_nothing_away_and_name_no_client(link):
     rows = list(stats.link_stats_rows(link=link))
     assert rows[0] == ["day", "referrer", "browser", "os", "bot", "country", "visits"]
     assert rows[1][1] == "evil.example" and rows[1][-1] == 1
+
+
+@pytest.fixture
+def _no_batch_in_doubt():
+    stats._pending.clear()
+    yield
+    stats._pending.clear()
+
+
+@pytest.mark.usefixtures("_no_batch_in_doubt")
+def test_a_flush_whose_commit_went_unanswered_is_retried_and_counted_once(link, monkeypatch):
+    """The write committed but the flush never learnt it (the commit's answer
+    lost, the process stopped right then): the retry counts nothing twice."""
+    for _ in range(5):
+        stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+
+    def answer_lost():
+        raise ConnectionError("the commit's answer never came")
+
+    monkeypatch.setattr(stats, "_settled", answer_lost)
+    with pytest.raises(ConnectionError):
+        stats.stats_flush()
+    monkeypatch.undo()
+    assert LinkVisitDay.objects.get().visits == 5  # it was written
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+    assert stats.stats_flush() == 1  # the batch in doubt is found written and dropped
+    assert LinkVisitDay.objects.get().visits == 6
+    assert stats.stats_flush() == 0
+    assert LinkVisitDay.objects.get().visits == 6
+
+
+@pytest.mark.usefixtures("_no_batch_in_doubt")
+def test_a_flush_that_failed_before_its_commit_is_written_on_retry_once(link, monkeypatch):
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+    real_upsert = stats._upsert
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(stats, "_upsert", broken)
+    with pytest.raises(RuntimeError):
+        stats.stats_flush()
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+    with pytest.raises(RuntimeError):
+        stats.stats_flush()  # the first batch is looked up, not written, and joins the second
+    monkeypatch.setattr(stats, "_upsert", real_upsert)
+    assert stats.stats_flush() == 2
+    assert LinkVisitDay.objects.get().visits == 2
+    assert stats.stats_flush() == 0
+
+
+@pytest.mark.usefixtures("_no_batch_in_doubt")
+def test_written_batch_ids_are_kept_a_day(link):
+    stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+    stats.stats_flush()
+    assert LinkStatsBatch.objects.count() == 1
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
+        stats.visit_record(link_id=link.pk, user_agent="curl/8", referer=None, client="x")
+        stats.stats_flush()
+    assert LinkStatsBatch.objects.count() == 1  # the old one went
