@@ -39,6 +39,7 @@ from yarl import URL
 from .ceilings import Nginx, cat_throughput
 from .load import http_load, websocket_echo
 from .memory import PeakSampler
+from .receipts import mail_env, receipt_rows, smtp_sink
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -264,6 +265,8 @@ class Plan:
     parts: list[Path]
     username: str
     password: str
+    smtp_port: int = 0
+    mailbox: object = None  # the SMTP sink's (bench/receipts.py)
 
     def n(self, full: int, small: int) -> int:
         return small if self.quick else full
@@ -326,7 +329,9 @@ async def measure_pan(plan: Plan, kind: str, args) -> list[dict]:
     if args.url:
         base, pid = args.url.rstrip("/"), args.server_pid
     else:
-        server = LiveServer(extra_env=BENCH_ENV, server=kind).start()
+        # As `make run` starts it: with a task worker, which sends the receipts to plan.mailbox.
+        env = {**BENCH_ENV, **mail_env(plan.smtp_port)}
+        server = LiveServer(extra_env=env, server=kind, task_workers=1).start()
         base, pid = server.url, server.procs[0].pid
     plan.pin_server(pid)
     try:
@@ -363,6 +368,10 @@ async def measure_pan(plan: Plan, kind: str, args) -> list[dict]:
                 row = await download(session, name, zip_url, None, pid, headers={"X-Share-Code": share["code"]})
                 row["vs_single_download"] = round(row["mib_per_s"] / single_rate, 2)
                 rows.append(row)
+            if server:
+                # Issue 23: a drop that queues an e-mail receipt, as its sender waits for it.
+                steps = [(1, plan.n(200, 20)), (8, plan.n(400, 40))]
+                rows += await receipt_rows(session, base, auth, plan.mailbox, steps=steps)
             if server and kind == SERVERS[0]:
                 rows += await redirect_without_statistics(session, plan, kind, rows)
     finally:
@@ -481,9 +490,11 @@ async def run(args) -> dict:
     if unknown:
         raise SystemExit(f"unknown server(s): {', '.join(sorted(unknown))} (choose from {', '.join(SERVERS)})")
     rows: list[dict] = []
+    plan.smtp_port = free_port()
     try:
-        for kind in servers:
-            rows += await measure_pan(plan, kind, args)
+        with smtp_sink(plan.smtp_port) as plan.mailbox:
+            for kind in servers:
+                rows += await measure_pan(plan, kind, args)
         if not args.no_fastapi:
             rows += await measure_tutorial(plan)
         rows += await ceilings(plan)
@@ -611,6 +622,7 @@ def table(report: dict) -> str:
             + ("" if row.get("bytes_ok", True) else "  SIZE MISMATCH")
             + (f"  {row['vs_single_download']}x single-file" if "vs_single_download" in row else "")
             + (f"  on/off {row['statistics_on_vs_off']}" if "statistics_on_vs_off" in row else "")
+            + (f"  receipts sent {row['receipts_received']}" if "receipts_received" in row else "")
         )
     return "\n".join(lines)
 

@@ -39,6 +39,11 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="pan-test-media-")
 FILE_UPLOAD_TEMP_DIR = os.path.join(MEDIA_ROOT, ".upload-tmp")
 os.makedirs(FILE_UPLOAD_TEMP_DIR, mode=0o700)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# A folder of their own (the fixture `collected_static` fills it, copying only): live
+# servers collect into STATIC_ROOT with the manifest storage, which deletes and
+# rewrites hashed files, and a test process listing the folder meanwhile (WhiteNoise
+# does, for every test client) would find files gone under it.
+STATIC_ROOT = BASE_DIR / "var" / "test-static"  # noqa: F405
 HTTPS = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0

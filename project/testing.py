@@ -449,7 +449,14 @@ class LiveServer:
             self.manage("migrate", "--noinput", "-v0")
         if not _static_collected:  # one STATIC_ROOT for every server
             with static_collection_lock():
-                self.manage("collectstatic", "--noinput", "-v0")
+                # Once per run, not per test process: a second collect would
+                # rewrite hashed files under servers the first process started.
+                run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+                marker = BASE_DIR / "staticfiles" / f".collected-{run}"
+                if not (run and marker.exists()):
+                    self.manage("collectstatic", "--noinput", "-v0")
+                    if run:
+                        marker.touch()
             _static_collected = True
         for _ in range(self.processes_wanted):
             listener = listening_socket()
