@@ -681,9 +681,10 @@ class FreezableProxy:
 
     _POLL = 0.05  # seconds between checks of the frozen flag while idle
 
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", port: int = 0):
+        """`port`: listen there (a proxy stopped earlier, back on its old port), else on a free one."""
         self.target = (target_host, target_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port = self._listener.getsockname()[1]
         self._flowing = threading.Event()
         self._flowing.set()

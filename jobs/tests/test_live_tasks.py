@@ -5,8 +5,11 @@ import json
 import os
 import signal
 import time
+from urllib.parse import urlsplit, urlunsplit
 
-from project.testing import LiveServer, wait_until
+import pytest
+
+from project.testing import FreezableProxy, LiveServer, wait_until
 
 
 def _site(port: int, **extra) -> LiveServer:
@@ -89,3 +92,37 @@ def test_the_periodic_purge_runs_on_its_own_beside_the_embedded_server(tmp_path)
             assert int(states) >= 1
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="takes PostgreSQL away behind a proxy; the embedded SQLite is a local file",
+)
+def test_a_worker_waits_out_a_database_that_went_away_and_then_sends_what_was_queued(mailbox):
+    box, port = mailbox
+    database = urlsplit(os.environ["DATABASE_URL"])
+    proxy = FreezableProxy(database.port or 5432).start()
+    try:
+        with _site(port) as server:
+            # The worker alone reaches the database through the proxy; the test and the server directly.
+            own = urlsplit(server.env["DATABASE_URL"])
+            host = f"127.0.0.1:{proxy.port}"
+            userinfo = own.netloc.rpartition("@")[0]
+            through_proxy = own._replace(netloc=f"{userinfo}@{host}" if userinfo else host)
+            env = {"DATABASE_URL": urlunsplit(through_proxy), "DATABASE_CONNECT_TIMEOUT": "1"}
+            worker = server.start_task_worker(env=env)
+            wait_until(lambda: "started" in server.tasks_log(), timeout=30, message="the worker up")
+            proxy.stop()  # the database is gone: connections cut, new ones refused
+            _enqueue_receipt(server, "outage")
+            wait_until(
+                lambda: "did not answer" in server.tasks_log(),
+                timeout=30,
+                message="the worker noticing the database is gone",
+            )
+            assert box.accepted == [] and worker.poll() is None  # waiting, not dead, nothing sent
+            proxy = FreezableProxy(database.port or 5432, port=proxy.port).start()  # the database is back
+            wait_until(lambda: len(box.accepted) == 1, timeout=60, message="the queued receipt sent after the outage")
+            wait_until(lambda: [state for state, _ in _task_states(server).values()] == ["SUCCESSFUL"], timeout=10)
+            assert len(box.accepted) == 1 and worker.poll() is None
+    finally:
+        proxy.stop()
