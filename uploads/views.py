@@ -373,9 +373,7 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
         return outcome
 
     def record() -> None:
-        services.upload_record(upload=upload, lease=lease, recorded={})  # still ours, before the tail is written
-        session.flush()
-        services.upload_record(upload=upload, lease=lease, recorded=session.recorded())
+        services.upload_record(upload=upload, lease=lease, recorded=session_state())
 
     await sync_to_async(record)()
     services.upload_digest_keep(upload=upload, digest=digest)
