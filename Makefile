@@ -15,7 +15,7 @@ WORKERS ?= 1
 # docs/operations.md, "Background tasks"). 0: run `manage.py tasks_worker` yourself.
 TASK_WORKERS ?= 1
 
-.PHONY: run serve setup setup-dev lock lock-check test lint format messages browser vendor bench clean
+.PHONY: run serve setup setup-dev lock lock-check test lint format messages browser oidc vendor bench clean
 
 run: setup
 	$(BIN)/python -m project.envfile
@@ -77,6 +77,13 @@ browser:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	@test -f var/axe/node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent --prefix var/axe axe-core@$(AXE_VERSION)
 
+# A real OpenID provider for the single sign-on tests (accounts/tests/oidc_provider.mjs, docs/sign-in.md):
+# node's oidc-provider from npm into var/oidc (git-ignored).
+OIDC_PROVIDER_VERSION := 9.13.3
+oidc:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@test -f var/oidc/node_modules/oidc-provider/package.json || npm install --no-audit --no-fund --silent --prefix var/oidc oidc-provider@$(OIDC_PROVIDER_VERSION)
+
 # tus-js-client (the pages' resumable uploads) is vendored under static/vendor/ and
 # committed, so `make run` needs no npm; `make vendor` refreshes it from npm.
 TUS_JS_CLIENT_VERSION := 4.3.1
@@ -91,7 +98,7 @@ vendor:
 # TEST_WORKERS processes (pytest-xdist) share the files between them, a file's tests in one
 # process (its module's server and Chromium are started once); TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
-test: setup-dev browser
+test: setup-dev browser oidc
 	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # Starts Pan on daphne (make run) and on uvicorn (make serve), each on a free

@@ -88,3 +88,33 @@ class User(AbstractUser):
 
     def pan_permissions(self) -> list[str]:
         return sorted(p for p in PERMISSIONS if self.has_perm(f"accounts.{p}"))
+
+
+class ExternalIdentity(models.Model):
+    """An account at an OpenID provider that signs in as `user` (docs/sign-in.md).
+
+    The provider names its account by `sub`, unique only within its issuer:
+    the link is the pair, never the e-mail address or the username, which
+    the provider's users may change.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="external_identities",
+    )
+    issuer = models.CharField(_("issuer"), max_length=255)
+    subject = models.CharField(_("subject"), max_length=255)
+    created_at = models.DateTimeField(_("linked"), auto_now_add=True)
+    last_sign_in = models.DateTimeField(_("last sign-in"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="accounts_external_identity_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.issuer} {self.subject}"

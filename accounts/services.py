@@ -4,7 +4,9 @@ Every interface (API, pages, admin, management commands) calls these.
 """
 
 import hashlib
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
@@ -26,8 +29,16 @@ from project.lib.attempts import Layer, attempts_give_back, attempts_reset, atte
 from project.lib.errors import TooManyRequests, ValidationFailed
 from project.lib.net import client_key
 
-from .errors import InvalidCredentials, InvalidToken, UnknownRole, UnknownUser, UsernameTaken
-from .models import ROLE_ADMIN
+from .errors import (
+    InvalidCredentials,
+    InvalidToken,
+    LocalPasswordsOff,
+    SignInRefused,
+    UnknownRole,
+    UnknownUser,
+    UsernameTaken,
+)
+from .models import ROLE_ADMIN, ExternalIdentity
 from .signals import user_sync_admin_flags
 from .tokens import PanRefreshToken, user_id_claim_valid
 from .validators import LOOK_ALIKE_MESSAGE, username_skeleton
@@ -47,6 +58,8 @@ def user_register(*, username: str, password: str) -> User:
     looks like one that does (`username_skeleton`, SPEC §3); nothing is
     written on error.
     """
+    if local_passwords_off():
+        raise LocalPasswordsOff()
     username = User.normalize_username(username or "")
     errors: dict[str, list] = {}
     try:
@@ -200,6 +213,10 @@ def user_login(*, username: str, password: str, client: str, device: str = "") -
     the hasher for unknown users, so the timing matches too).
     """
     username = username or ""
+    if local_passwords_off() and username not in settings.OIDC_BREAK_GLASS_USERS:
+        # Refused before any password is checked or counted: nothing to guess here.
+        _login_audit(Action.LOGIN_FAILED, username, client, reason="local_passwords_off")
+        raise LocalPasswordsOff()
     user_layer, client_layer = _login_layers(username, client)
     nonce = _login_device_nonce(device, username)
     try:
@@ -218,17 +235,190 @@ def user_login(*, username: str, password: str, client: str, device: str = "") -
     return SignedIn(user=user, device=login_device_issue(user=user))
 
 
-def _login_audit(action: Action, username: str, client: str) -> None:
+def _login_audit(action: Action, username: str, client: str, reason: str = "") -> None:
     # The account, when the name tried is one; never the text tried otherwise
     # (people type their password into the name field).
     user = User.objects.filter(username=username).only("pk").first() if username else None
+    detail = {} if user else {"unknown_user": True}
+    if reason:
+        detail["reason"] = reason
     audit_record(
         action,
         object_type="user",
         object_id=str(user.pk) if user else "",
         client=client,
-        detail={} if user else {"unknown_user": True},
+        detail=detail,
     )
+
+
+# --- Single sign-on (OpenID Connect; accounts/oidc.py, docs/sign-in.md) -----
+
+
+def local_passwords_off() -> bool:
+    """`OIDC_ONLY` with single sign-on set up: local passwords only for the
+    break-glass accounts (`OIDC_BREAK_GLASS_USERS`), no registration."""
+    return bool(settings.OIDC_ONLY and settings.OIDC_ISSUER and settings.OIDC_CLIENT_ID)
+
+
+def sso_failure_record(*, reason: str, client: str) -> None:
+    """One audit row for a single sign-on that failed or was refused (`reason`: which check)."""
+    audit_record(
+        Action.LOGIN_FAILED,
+        object_type="user",
+        client=client,
+        detail={"method": "sso", "issuer": settings.OIDC_ISSUER, "reason": reason[:64]},
+    )
+
+
+_USERNAME_CHARACTERS = re.compile(r"[^\w.\-]+")
+
+
+def _sso_username_base(text) -> str:
+    """A username from a claim: NFKC, what the username rules refuse dropped (or
+    made `-`), at most 140 characters so a `-N` fits; empty when nothing is left."""
+    if not isinstance(text, str):
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith(("M", "C")))
+    text = _USERNAME_CHARACTERS.sub("-", text).strip("-.")[:140]
+    return text if len(text) >= 2 else ""
+
+
+def _username_free(username: str) -> bool:
+    try:
+        User.username_validator(username)
+    except ValidationError:
+        return False
+    return not User.objects.filter(
+        Q(username__iexact=username) | Q(username_skeleton=username_skeleton(username))
+    ).exists()
+
+
+def sso_username_pick(*, claims: dict) -> str:
+    """A free username for a new account: `preferred_username`, else the e-mail
+    address's local part, made to pass the username rules (SPEC §3); taken, or
+    looking like a taken one, it gets `-2`, `-3` … (then a random suffix)."""
+    email = claims.get("email") if isinstance(claims.get("email"), str) else ""
+    for base in (
+        _sso_username_base(claims.get("preferred_username")),
+        _sso_username_base(email.partition("@")[0]),
+        "user",
+    ):
+        if not base:
+            continue
+        for number in range(1, 10):
+            candidate = base if number == 1 else f"{base}-{number}"
+            if _username_free(candidate):
+                return candidate
+    while True:
+        candidate = f"user-{secrets.token_hex(4)}"
+        if _username_free(candidate):
+            return candidate
+
+
+def _claim_true(value) -> bool:
+    # Some providers send booleans as strings.
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _sso_roles(claims: dict) -> list[Group] | None:
+    """The roles the claim maps to (`OIDC_ROLES_CLAIM`, `OIDC_ROLES_MAP`), or None
+    when no claim is set up (roles are then Pan's to give)."""
+    if not settings.OIDC_ROLES_CLAIM:
+        return None
+    values = claims.get(settings.OIDC_ROLES_CLAIM)
+    if isinstance(values, str):
+        values = values.replace(",", " ").split()
+    if not isinstance(values, list):
+        values = []  # absent: no mapped role (never the roles the account had)
+    names = {
+        settings.OIDC_ROLES_MAP[value]
+        for value in values
+        if isinstance(value, str) and value in settings.OIDC_ROLES_MAP
+    }
+    return list(Group.objects.filter(name__in=names))
+
+
+def _sso_link_by_email(claims: dict, issuer: str):
+    if not settings.OIDC_LINK_BY_EMAIL or not _claim_true(claims.get("email_verified")):
+        return None
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        return None
+    matches = list(User.objects.filter(email__iexact=email).exclude(external_identities__issuer=issuer)[:2])
+    # Only one account, not linked to this provider yet: two would be a guess.
+    return matches[0] if len(matches) == 1 else None
+
+
+def _sso_account(issuer: str, subject: str, claims: dict) -> tuple[User, str]:
+    """The account linked to (issuer, subject), linked now by e-mail, or created."""
+    identity = ExternalIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+    if identity is not None:
+        return identity.user, "linked"
+    user = _sso_link_by_email(claims, issuer)
+    how = "linked_by_email"
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                if user is None:
+                    how = "created"
+                    email = claims.get("email")
+                    verified = (
+                        isinstance(email, str) and len(email) <= 254 and _claim_true(claims.get("email_verified"))
+                    )
+                    user = User(username=sso_username_pick(claims=claims), email=email if verified else "")
+                    user.set_unusable_password()
+                    user.save()
+                    if _sso_roles(claims) is None:
+                        user.groups.add(*Group.objects.filter(name__in=settings.DEFAULT_ROLES))
+                ExternalIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+            return user, how
+        except IntegrityError:
+            # Signed in twice at once (the identity exists now) or a name taken meanwhile.
+            identity = ExternalIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+            if identity is not None:
+                return identity.user, "linked"
+            if how == "created":
+                user = None
+    raise SignInRefused(reason="account_not_created")
+
+
+def user_sso_sign_in(*, claims: dict, client: str) -> User:
+    """The Pan account of a verified ID token's `claims` (`iss`, `sub`, and the
+    profile): linked by (issuer, subject); else, with `OIDC_LINK_BY_EMAIL`, the one
+    account with the provider's verified e-mail address; else a new account with a
+    username from `preferred_username` or the e-mail address (`sso_username_pick`)
+    and no password. With `OIDC_ROLES_CLAIM`, the account's roles become the mapped
+    ones at each sign-in (each change audited by accounts.signals; `admin` makes
+    staff). Raises `SignInRefused` for a disabled account. Audited either way.
+    """
+    issuer, subject = claims["iss"], claims["sub"]
+    if len(issuer) > 255 or len(subject) > 255:
+        raise SignInRefused(reason="subject_too_long")
+    user, how = _sso_account(issuer, subject, claims)
+    if not user.is_active:
+        audit_record(
+            Action.LOGIN_FAILED,
+            object_type="user",
+            object_id=str(user.pk),
+            client=client,
+            detail={"method": "sso", "issuer": issuer, "reason": "account_inactive"},
+        )
+        raise SignInRefused(reason="account_inactive")
+    roles = _sso_roles(claims)
+    if roles is not None and set(roles) != set(user.groups.all()):
+        user.groups.set(roles)  # accounts.signals: one audit row per role given or taken, staff follows admin
+        user_sync_admin_flags(user)
+    ExternalIdentity.objects.filter(issuer=issuer, subject=subject).update(last_sign_in=timezone.now())
+    audit_record(
+        Action.LOGIN,
+        object_type="user",
+        object_id=str(user.pk),
+        actor=user,
+        client=client,
+        detail={"method": "sso", "issuer": issuer, "account": how},
+    )
+    return user
 
 
 # --- Tokens -----------------------------------------------------------------

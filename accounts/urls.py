@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, oidc, views
 
 api_urlpatterns = [
     path("register", api.RegisterApi.as_view(), name="api-register"),
@@ -15,4 +15,7 @@ page_urlpatterns = [
     path("register/", views.register_page, name="register"),
     path("logout/", views.logout_page, name="logout"),
     path("welcome/", views.welcome_page, name="welcome"),
+    # Single sign-on (docs/sign-in.md): the provider's redirect URI is <site>/oidc/callback/.
+    path("oidc/login/", oidc.SignInStart.as_view(), name="oidc-login"),
+    path("oidc/callback/", oidc.SignInCallback.as_view(), name="oidc-callback"),
 ]

@@ -8,12 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from project.lib.error_pages import page_with_error
+from project.lib.error_pages import error_page, page_with_error
 from project.lib.errors import ApplicationError
 from project.lib.net import client_address
 
-from . import services
+from . import oidc, services
 from .cookies import device_cookie_read, device_cookie_set
+from .errors import LocalPasswordsOff
 from .forms import LoginForm, RegisterForm
 from .models import User
 
@@ -28,7 +29,7 @@ def _next_url(request) -> str:
     return "/welcome/"
 
 
-def _form_error_response(request, template, form, exc: ApplicationError):
+def _form_error_response(request, template, form, exc: ApplicationError, extra: dict | None = None):
     """Show a service's error on the form, with the service's status."""
     for field, field_messages in exc.fields.items():
         for message in field_messages:
@@ -36,7 +37,7 @@ def _form_error_response(request, template, form, exc: ApplicationError):
     if not exc.fields:
         form.add_error(None, exc.message)
     # A 429 says how long, like the code pages (`retry_after`).
-    return page_with_error(request, template, {"form": form, "next": _next_url(request)}, exc)
+    return page_with_error(request, template, {"form": form, "next": _next_url(request), **(extra or {})}, exc)
 
 
 @sensitive_post_parameters("password")
@@ -49,7 +50,7 @@ def login_page(request):
                 **form.cleaned_data, client=client_address(request), device=device_cookie_read(request)
             )
         except ApplicationError as exc:
-            return _form_error_response(request, "accounts/login.html", form, exc)
+            return _form_error_response(request, "accounts/login.html", form, exc, _sso_context())
         login(request, signed_in.user, backend="django.contrib.auth.backends.ModelBackend")
         response = redirect(_next_url(request))
         device_cookie_set(response, request, signed_in.device)
@@ -62,12 +63,21 @@ def login_page(request):
         # rather than a bare form that looks like the link went astray.
         "sign_in_needed": request.method == "GET" and "next" in request.GET and not request.user.is_authenticated,
     }
-    return render(request, "accounts/login.html", context, status=status)
+    return render(request, "accounts/login.html", {**context, **_sso_context()}, status=status)
+
+
+def _sso_context() -> dict:
+    # No network here: the button shows from settings; the provider is asked once it is pressed.
+    if not oidc.oidc_enabled():
+        return {}
+    return {"sso_name": settings.OIDC_NAME, "local_passwords_off": services.local_passwords_off()}
 
 
 @sensitive_post_parameters("password", "password2")
 @require_http_methods(["GET", "POST"])
 def register_page(request):
+    if services.local_passwords_off():
+        return error_page(request, LocalPasswordsOff())
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -84,10 +94,12 @@ def register_page(request):
 
 @require_POST
 def logout_page(request):
+    # Signed in through the provider: its logout too (RP-initiated logout), when it offers one.
+    provider_logout = oidc.end_session_url(request, request.session.get(oidc.SESSION_ID_TOKEN))
     logout(request)
     # After the session is gone: the message travels in the messages cookie.
     messages.success(request, _("You are signed out."))
-    return redirect("home")
+    return redirect(provider_logout) if provider_logout else redirect("home")
 
 
 @login_required

@@ -327,6 +327,41 @@ LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 LOGIN_DEVICE_FAILURE_LIMIT = env.int("LOGIN_DEVICE_FAILURE_LIMIT", default=10)
 LOGIN_DEVICE_COOKIE_AGE = env.int("LOGIN_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
 
+# --- Single sign-on (OpenID Connect; docs/sign-in.md) ----------------------
+# Off unless OIDC_ISSUER and OIDC_CLIENT_ID are set: no button, nothing changes.
+# The issuer exactly as the provider's discovery document spells it (a trailing slash counts).
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid profile email")
+# The provider's name on the login page's button ("Sign in with <name>").
+OIDC_NAME = env.str("OIDC_NAME", default="") or "SSO"
+# Roles from a claim at each sign-in: the user's roles become exactly the mapped ones.
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", default="")
+OIDC_ROLES_MAP = env.dict("OIDC_ROLES_MAP", default={})
+# Link a provider account to an existing Pan account with the same e-mail address,
+# when the provider says the address is verified (email_verified).
+OIDC_LINK_BY_EMAIL = env.bool("OIDC_LINK_BY_EMAIL", default=False)
+# Local passwords off, except for these break-glass accounts (usernames).
+OIDC_ONLY = env.bool("OIDC_ONLY", default=False)
+OIDC_BREAK_GLASS_USERS = env.list("OIDC_BREAK_GLASS_USERS", default=[])
+# The ID token's signature algorithms Pan accepts (asymmetric only: never "none" or HS*).
+OIDC_SIGN_ALGORITHMS = env.list("OIDC_SIGN_ALGORITHMS", default=["RS256"])
+# Seconds: each call to the provider (discovery, keys, token, userinfo); the discovery
+# document is kept this long before it is fetched again.
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)
+OIDC_DISCOVERY_CACHE = env.int("OIDC_DISCOVERY_CACHE", default=300)
+# What mozilla-django-oidc (accounts/oidc.py) reads under its own names.
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = " ".join(dict.fromkeys(["openid", *OIDC_SCOPES.split()]))
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+OIDC_REDIRECT_FIELD_NAME = "next"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "accounts.oidc.PanOIDCBackend"]
+
 PASSWORD_HASHERS = [
     "accounts.hashers.PanArgon2PasswordHasher",
     # Older hashes still verify and are upgraded to Argon2id on login.
