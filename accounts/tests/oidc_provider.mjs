@@ -4,7 +4,10 @@
 // Everything comes from the environment:
 //   OIDC_PROVIDER_MODULE  path of oidc-provider's lib/index.js (var/oidc/node_modules/...)
 //   PORT                  port to listen on (0: the OS picks one)
-//   CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS, POST_LOGOUT_REDIRECT_URIS (comma-separated)
+//   CLIENT_ID, CLIENT_SECRET  the one client (Pan)
+//   URIS_FILE             a JSON file {"redirect_uris": [...], "post_logout_redirect_uris": [...]}
+//                         read at each check (matched exactly), so a test can name a server it
+//                         starts after the provider (whose issuer that server needs)
 //   USERS_FILE            a JSON file {"<login>": {claims}} read at each sign-in, so a test can
 //                         change a user's groups between two sign-ins
 // It prints one line `READY <issuer>` on stdout once it listens, and stops on SIGTERM.
@@ -14,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 
 const { default: Provider } = await import(pathToFileURL(process.env.OIDC_PROVIDER_MODULE).href);
 
-const list = (name) => (process.env[name] || '').split(',').filter(Boolean);
+const uris = () => JSON.parse(readFileSync(process.env.URIS_FILE, 'utf8'));
 const users = () => JSON.parse(readFileSync(process.env.USERS_FILE, 'utf8'));
 
 const server = http.createServer();
@@ -25,8 +28,7 @@ const provider = new Provider(issuer, {
   clients: [{
     client_id: process.env.CLIENT_ID,
     client_secret: process.env.CLIENT_SECRET,
-    redirect_uris: list('REDIRECT_URIS'),
-    post_logout_redirect_uris: list('POST_LOGOUT_REDIRECT_URIS'),
+    redirect_uris: ['http://127.0.0.1/registered-in-uris-file'],
     token_endpoint_auth_method: 'client_secret_post',
   }],
   // Pan must send a PKCE challenge (S256, the only method oidc-provider accepts).
@@ -55,6 +57,8 @@ const provider = new Provider(issuer, {
     return grant;
   },
 });
+provider.Client.prototype.redirectUriAllowed = (value) => uris().redirect_uris.includes(value);
+provider.Client.prototype.postLogoutRedirectUriAllowed = (value) => (uris().post_logout_redirect_uris || []).includes(value);
 provider.on('server_error', (ctx, error) => console.error('server_error', error));
 server.on('request', provider.callback());
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
