@@ -217,7 +217,8 @@ def test_simultaneous_wrong_codes_get_at_most_the_limit_of_checks(bob, settings,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_completions_of_one_challenge_give_one_sign_in(bob, only_the_login_limits):
+def test_simultaneous_completions_of_one_challenge_give_one_sign_in(bob, only_the_login_limits, settings):
+    settings.LOGIN_FAILURE_LIMIT = 20  # room for every attempt: the challenge alone decides
     codes = totp_on(bob, SECRET)
     challenge = login(APIClient()).json()["challenge"]
     attempts = 8
@@ -237,4 +238,6 @@ def test_simultaneous_completions_of_one_challenge_give_one_sign_in(bob, only_th
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200] + [401] * (attempts - 1), statuses
+    # The losers' recovery codes were rolled back with their attempt.
+    assert factors.recovery_codes_left(user=bob) == 9
     assert LoginChallenge.objects.filter(used_at__isnull=False).count() == 1
