@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -7,22 +7,34 @@ from rest_framework.views import APIView
 from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
 
-from . import services
+from . import factors, services
 from .cookies import DEVICE_COOKIE, device_cookie_read, device_cookie_set
 from .serializers import (
     CredentialsSerializer,
     LoginAnswerSerializer,
     LoginSerializer,
+    MfaRequiredSerializer,
     PreferencesSerializer,
     ProfileSerializer,
     RefreshInputSerializer,
     RegistrationSerializer,
+    SecondStepSerializer,
     TokenPairSerializer,
 )
 
 # What only these views answer; the shared errors come from project/lib/openapi.py.
 _NAME_TAKEN = OpenApiResponse(ErrorSerializer, description="The name exists (in any case) or looks like one that does.")
 _WRONG_CREDENTIALS = OpenApiResponse(ErrorSerializer, description="The username or password is not correct.")
+_WRONG_CODE = OpenApiResponse(
+    ErrorSerializer,
+    description="The challenge is unknown, expired or used (`mfa_challenge_invalid`), or the code is wrong "
+    "(`mfa_code_invalid`) or was used before (`mfa_code_used`).",
+)
+_LOGIN_RESULT = PolymorphicProxySerializer(
+    component_name="LoginResult",
+    serializers=[LoginAnswerSerializer, MfaRequiredSerializer],
+    resource_type_field_name=None,
+)
 _BAD_REFRESH = OpenApiResponse(ErrorSerializer, description="The refresh token is not valid, has expired or was used.")
 _DEVICE_COOKIE = OpenApiParameter(
     DEVICE_COOKIE,
@@ -52,7 +64,7 @@ class LoginApi(APIView):
     @extend_schema(
         request=LoginSerializer,
         parameters=[_DEVICE_COOKIE],
-        responses={200: LoginAnswerSerializer, 401: _WRONG_CREDENTIALS},
+        responses={200: _LOGIN_RESULT, 401: _WRONG_CREDENTIALS},
     )
     def post(self, request):
         data = LoginSerializer(data=request.data)
@@ -63,9 +75,41 @@ class LoginApi(APIView):
             client=client_address(request),
             device=data.validated_data.get("device") or device_cookie_read(request),
         )
-        response = Response({**services.tokens_for_user(user=signed_in.user), "device": signed_in.device})
-        device_cookie_set(response, request, signed_in.device)
-        return response
+        if isinstance(signed_in, factors.SecondFactorNeeded):
+            # No tokens yet: `POST /api/login/mfa` with this challenge and a code.
+            return Response(
+                {
+                    "mfa_required": True,
+                    "challenge": signed_in.challenge,
+                    "methods": signed_in.methods,
+                    "expires_in": signed_in.expires_in,
+                }
+            )
+        return _signed_in_response(request, signed_in)
+
+
+def _signed_in_response(request, signed_in) -> Response:
+    response = Response({**services.tokens_for_user(user=signed_in.user), "device": signed_in.device})
+    device_cookie_set(response, request, signed_in.device)
+    return response
+
+
+class LoginSecondStepApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        request=SecondStepSerializer,
+        responses={200: LoginAnswerSerializer, 401: _WRONG_CODE},
+    )
+    def post(self, request):
+        """Complete a sign-in that answered `mfa_required`: a TOTP code or a recovery code."""
+        data = SecondStepSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        signed_in = factors.login_second_step(
+            challenge=data.validated_data["challenge"], code=data.validated_data["code"], client=client_address(request)
+        )
+        return _signed_in_response(request, signed_in)
 
 
 class TokenRefreshApi(APIView):

@@ -118,3 +118,83 @@ class ExternalIdentity(models.Model):
 
     def __str__(self):
         return f"{self.issuer} {self.subject}"
+
+
+# --- The second factor (accounts/factors.py, docs/second-factor.md) ----------
+
+
+class TotpDevice(models.Model):
+    """An authenticator app's shared secret (RFC 6238: SHA-1, 30 s, 6 digits)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(max_length=64)  # base32, as the app was given it
+    # The last time step a code was accepted for: a code of this step or an
+    # earlier one is refused (RFC 6238 §5.2, "MUST NOT" accept it twice).
+    last_step = models.BigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def __str__(self):
+        return f"TOTP of user {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, kept as a keyed hash (the code is shown once)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "digest"], name="accounts_recovery_code_unique")]
+
+    def __str__(self):
+        return f"recovery code {self.pk} of user {self.user_id}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (platform or roaming authenticator)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(_("name"), max_length=100)
+    # base64url of the credential id, unique across users (WebAuthn §6.1: an
+    # authenticator never gives one id to two accounts).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+
+    def __str__(self):
+        return self.name
+
+
+class LoginChallenge(models.Model):
+    """A sign-in whose password was right and whose second factor is awaited.
+
+    The token handed out is random; only its hash is kept. Single use: the
+    step that completes it sets `used_at` under a row lock and a conditional
+    update. `layer` names the login-limit layer the password was counted in
+    (the device's or the username's): wrong codes count there too.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    layer = models.CharField(max_length=120)
+    # The WebAuthn challenge a passkey must sign to complete this sign-in.
+    webauthn_challenge = models.BinaryField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"sign-in challenge {self.pk} of user {self.user_id}"

@@ -75,6 +75,26 @@ class LoginAnswerSerializer(TokenPairSerializer):
     )
 
 
+class MfaRequiredSerializer(serializers.Serializer):
+    """The password was right and the account has a second factor: no tokens yet."""
+
+    mfa_required = serializers.BooleanField(help_text=_("Always true: complete with POST /api/login/mfa."))
+    challenge = serializers.CharField(help_text=_("Single use, bound to this account, valid for expires_in seconds."))
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "passkey", "recovery_code"]),
+        help_text=_("What the account can complete the sign-in with (passkeys only on the sign-in page)."),
+    )
+    expires_in = serializers.IntegerField()
+
+
+class SecondStepSerializer(serializers.Serializer):
+    challenge = serializers.CharField(max_length=128, help_text=_("The challenge POST /api/login answered."))
+    code = serializers.CharField(
+        max_length=64,
+        help_text=_("A 6-digit code of the authenticator app, or one of the recovery codes (each works once)."),
+    )
+
+
 class ProfileSerializer(serializers.Serializer):
     username = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())

@@ -38,6 +38,7 @@ from .errors import (
     UnknownUser,
     UsernameTaken,
 )
+from .factors import SecondFactorNeeded, login_challenge_issue, user_has_factor
 from .models import ROLE_ADMIN, ExternalIdentity
 from .signals import user_sync_admin_flags
 from .tokens import PanRefreshToken, user_id_claim_valid
@@ -158,14 +159,22 @@ def _login_device_nonce(device: str, username: str) -> str | None:
     return nonce
 
 
-def _login_layers(username: str, client: str) -> tuple[Layer, Layer]:
+def login_layers(username: str, client: str) -> tuple[Layer, Layer]:
     """The username layer and the client layer of the login limit."""
     # Hashed: usernames may hold characters some cache backends refuse in keys.
     digest = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
-    window = settings.LOGIN_FAILURE_WINDOW
     return (
-        Layer(f"login:user:{digest}", settings.LOGIN_FAILURE_LIMIT, window, TooManyRequests),
-        Layer(f"login:client:{client_key(client)}", settings.LOGIN_CLIENT_FAILURE_LIMIT, window, TooManyRequests),
+        Layer(f"login:user:{digest}", settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_FAILURE_WINDOW, TooManyRequests),
+        client_layer_for(client),
+    )
+
+
+def client_layer_for(client: str) -> Layer:
+    return Layer(
+        f"login:client:{client_key(client)}",
+        settings.LOGIN_CLIENT_FAILURE_LIMIT,
+        settings.LOGIN_FAILURE_WINDOW,
+        TooManyRequests,
     )
 
 
@@ -174,6 +183,13 @@ def _device_layer(nonce: str) -> Layer:
     return Layer(
         f"login:device:{digest}", settings.LOGIN_DEVICE_FAILURE_LIMIT, settings.LOGIN_FAILURE_WINDOW, TooManyRequests
     )
+
+
+def layer_named(key: str) -> Layer:
+    """The username or device layer whose key is `key` (kept by a second-factor challenge)."""
+    device = key.startswith("login:device:")
+    limit = settings.LOGIN_DEVICE_FAILURE_LIMIT if device else settings.LOGIN_FAILURE_LIMIT
+    return Layer(key, limit, settings.LOGIN_FAILURE_WINDOW, TooManyRequests)
 
 
 def _login_take(user_layer: Layer, client_layer: Layer, device_layer: Layer | None) -> Layer:
@@ -193,8 +209,12 @@ def _login_take(user_layer: Layer, client_layer: Layer, device_layer: Layer | No
     return user_layer
 
 
-def user_login(*, username: str, password: str, client: str, device: str = "") -> SignedIn:
+def user_login(*, username: str, password: str, client: str, device: str = "") -> "SignedIn | SecondFactorNeeded":
     """Check credentials within the login limits; return the user and a fresh device token.
+
+    For an account with a second factor the answer is `SecondFactorNeeded`
+    instead (a challenge for `factors.login_second_step`), and no session or
+    token may be given yet (accounts/factors.py).
 
     Every attempt is counted before the password is checked, per client
     (`LOGIN_CLIENT_FAILURE_LIMIT`, IPv6 by /64) and per username
@@ -217,7 +237,7 @@ def user_login(*, username: str, password: str, client: str, device: str = "") -
         # Refused before any password is checked or counted: nothing to guess here.
         _login_audit(Action.LOGIN_FAILED, username, client, reason="local_passwords_off")
         raise LocalPasswordsOff()
-    user_layer, client_layer = _login_layers(username, client)
+    user_layer, client_layer = login_layers(username, client)
     nonce = _login_device_nonce(device, username)
     try:
         counted = _login_take(user_layer, client_layer, _device_layer(nonce) if nonce else None)
@@ -228,6 +248,10 @@ def user_login(*, username: str, password: str, client: str, device: str = "") -
     if user is None:
         _login_audit(Action.LOGIN_FAILED, username, client)
         raise InvalidCredentials()
+    if user_has_factor(user=user):
+        # The attempt stays counted (nothing given back, nothing reset) until
+        # the second step succeeds: repeating the password buys no code guesses.
+        return login_challenge_issue(user=user, layer=counted)
     attempts_give_back([client_layer])
     attempts_reset([counted])
     audit_record(Action.LOGIN, object_type="user", object_id=str(user.pk), actor=user, client=client)

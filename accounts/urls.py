@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import api, oidc, views
+from . import api, oidc, views, views_factors
 
 api_urlpatterns = [
     path("register", api.RegisterApi.as_view(), name="api-register"),
     path("login", api.LoginApi.as_view(), name="api-login"),
+    path("login/mfa", api.LoginSecondStepApi.as_view(), name="api-login-mfa"),
     path("token/refresh", api.TokenRefreshApi.as_view(), name="api-token-refresh"),
     path("logout", api.LogoutApi.as_view(), name="api-logout"),
     path("me", api.MeApi.as_view(), name="api-me"),
@@ -12,6 +13,8 @@ api_urlpatterns = [
 
 page_urlpatterns = [
     path("login/", views.login_page, name="login"),
+    path("login/verify/", views_factors.login_verify_page, name="login-verify"),
+    path("account/security/", views_factors.account_security_page, name="account-security"),
     path("register/", views.register_page, name="register"),
     path("logout/", views.logout_page, name="logout"),
     path("welcome/", views.welcome_page, name="welcome"),

@@ -15,8 +15,10 @@ from project.lib.net import client_address
 from . import oidc, services
 from .cookies import device_cookie_read, device_cookie_set
 from .errors import LocalPasswordsOff
+from .factors import SecondFactorNeeded
 from .forms import LoginForm, RegisterForm
 from .models import User
+from .views_factors import login_pending
 
 # Role (Group) names are data and stay English in the database; pages show them translated.
 ROLE_LABELS = {"admin": _("administrator"), "uploaders": _("uploader"), "users": _("user")}
@@ -51,6 +53,8 @@ def login_page(request):
             )
         except ApplicationError as exc:
             return _form_error_response(request, "accounts/login.html", form, exc, _sso_context())
+        if isinstance(signed_in, SecondFactorNeeded):
+            return login_pending(request, signed_in, _next_url(request))
         login(request, signed_in.user, backend="django.contrib.auth.backends.ModelBackend")
         response = redirect(_next_url(request))
         device_cookie_set(response, request, signed_in.device)

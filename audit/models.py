@@ -34,6 +34,10 @@ class Action(models.TextChoices):
     DROP = "drop", _("Files dropped")
     ROLE_GRANT = "role_grant", _("Role granted")
     ROLE_REVOKE = "role_revoke", _("Role revoked")
+    FACTOR_ADD = "factor_add", _("Second factor added")
+    FACTOR_REMOVE = "factor_remove", _("Second factor removed")
+    FACTOR_FAILED = "factor_failed", _("Second factor refused")
+    RECOVERY_CODES = "recovery_codes", _("Recovery codes renewed")
 
 
 class Via(models.TextChoices):

@@ -144,6 +144,9 @@ MIDDLEWARE = [
     "project.middleware.RateLimitMiddleware",
     "project.lib.native.MessageMiddleware",
     "project.lib.native.XFrameOptionsMiddleware",
+    # Last: MFA_REQUIRED_FOR_ADMINS: an admin without a second factor sees only the
+    # page that sets one up (accounts/middleware.py).
+    "accounts.middleware.SecondFactorSetupMiddleware",
 ]
 
 # Django's deploy checks look for its own middleware paths; ours subclass
@@ -326,6 +329,19 @@ LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 # this many seconds.
 LOGIN_DEVICE_FAILURE_LIMIT = env.int("LOGIN_DEVICE_FAILURE_LIMIT", default=10)
 LOGIN_DEVICE_COOKIE_AGE = env.int("LOGIN_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
+# A second factor (docs/second-factor.md): TOTP, recovery codes, passkeys.
+# How long a sign-in whose password was right waits for its second step.
+MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
+# True: holders of the admin role without a second factor are sent to set one
+# up before anything else (pages redirect, the API answers 403 mfa_setup_required).
+MFA_REQUIRED_FOR_ADMINS = env.bool("MFA_REQUIRED_FOR_ADMINS", default=False)
+# The name authenticator apps show beside the account.
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="") or SITE_NAME
+# Passkeys: the WebAuthn relying party. The RP ID is the site's host name
+# (empty: the host of each request, without the port); passkeys made for one
+# RP ID work only there.
+MFA_WEBAUTHN_RP_ID = env.str("MFA_WEBAUTHN_RP_ID", default="")
+MFA_WEBAUTHN_RP_NAME = env.str("MFA_WEBAUTHN_RP_NAME", default="") or SITE_NAME
 
 # --- Single sign-on (OpenID Connect; docs/sign-in.md) ----------------------
 # Off unless OIDC_ISSUER and OIDC_CLIENT_ID are set: no button, nothing changes.
@@ -518,8 +534,10 @@ CORS_EXPOSE_HEADERS = [
 # --- REST framework, JWT, OpenAPI ------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # simplejwt's and DRF's, refusing an admin without a second factor
+        # under MFA_REQUIRED_FOR_ADMINS (accounts/authentication.py).
+        "accounts.authentication.PanJWTAuthentication",
+        "accounts.authentication.PanSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -1,0 +1,48 @@
+"""`MFA_REQUIRED_FOR_ADMINS`: an admin without a second factor is sent to set one up.
+
+A signed-in holder of `admin` with no TOTP app and no passkey is redirected
+from every page to `/account/security/`, except that page, signing out,
+the language switch and static files. The API is guarded by
+accounts/authentication.py (403 `mfa_setup_required`). Off by default: the
+middleware then does nothing, not even a query.
+"""
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from .factors import user_must_set_up_factor
+
+_SETUP = "account-security"
+
+
+def _exempt(path: str) -> bool:
+    allowed = (reverse(_SETUP), reverse("logout"), reverse("set_language"), settings.STATIC_URL, "/api/")
+    return any(path.startswith(prefix) for prefix in allowed) or path in ("/favicon.ico", "/server-status", "/metrics")
+
+
+class SecondFactorSetupMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.async_mode:
+            return self.__acall__(request)
+        if settings.MFA_REQUIRED_FOR_ADMINS and not _exempt(request.path):
+            if user_must_set_up_factor(user=request.user):
+                return redirect(_SETUP)
+        return self.get_response(request)
+
+    async def __acall__(self, request):
+        if settings.MFA_REQUIRED_FOR_ADMINS and not _exempt(request.path):
+            user = await request.auser()
+            if user.is_authenticated and await sync_to_async(user_must_set_up_factor)(user=user):
+                return redirect(_SETUP)
+        return await self.get_response(request)
