@@ -34,6 +34,8 @@ class Action(models.TextChoices):
     DROP = "drop", _("Files dropped")
     ROLE_GRANT = "role_grant", _("Role granted")
     ROLE_REVOKE = "role_revoke", _("Role revoked")
+    WEBHOOK_CREATE = "webhook_create", _("Webhook added")
+    WEBHOOK_DELETE = "webhook_delete", _("Webhook deleted")
 
 
 class Via(models.TextChoices):
