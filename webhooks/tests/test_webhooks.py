@@ -15,7 +15,7 @@ from pan.tests.conftest import body_of, post_share
 from shortener.models import ShortLink
 from shortener.services import short_link_create, short_link_visit, short_links_announce_expired
 from webhooks.models import Delivery, Endpoint
-from webhooks.services import delivery_attempt
+from webhooks.services import DeliveryFailed, delivery_attempt
 
 from .helpers import Nameserver, Receiver
 
@@ -165,7 +165,7 @@ def test_a_name_that_turns_private_after_registration_is_never_called(api_as, da
     delivery = Delivery.objects.create(
         endpoint=Endpoint.objects.get(), event="share.created", message_id="msg_rebind", body="{}"
     )
-    with pytest.raises(Exception, match="refused"):
+    with pytest.raises(DeliveryFailed, match="refused"):
         delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.last_status_code is None and "refused" in delivery.last_error
@@ -256,7 +256,7 @@ def test_a_closed_port_and_a_silent_receiver_are_failures_with_their_error(api_a
         owner=dana, url=f"http://127.0.0.1:{refusing_port()}/", events=ALL, secret="whsec_" + "A" * 44
     )
     delivery = Delivery.objects.create(endpoint=endpoint, event="share.created", message_id="msg_closed", body="{}")
-    with pytest.raises(Exception):
+    with pytest.raises(DeliveryFailed):
         delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.last_status_code is None and "Connection" in delivery.last_error
@@ -266,7 +266,7 @@ def test_a_closed_port_and_a_silent_receiver_are_failures_with_their_error(api_a
         silent.listen(4)
         endpoint.url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
         endpoint.save()
-        with pytest.raises(Exception):
+        with pytest.raises(DeliveryFailed):
             delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert "no answer" in delivery.last_error and delivery.attempts == 2
