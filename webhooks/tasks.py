@@ -11,3 +11,16 @@ from .services import delivery_attempt
 def webhook_deliver(*, delivery_id: int) -> str:
     """Deliver one event to one endpoint (webhooks.services.delivery_attempt)."""
     return delivery_attempt(delivery_id=delivery_id)
+
+
+@background(attempts=3)
+def deliveries_prune() -> int:
+    """Periodic (PAN_PURGE_INTERVAL): forget finished deliveries older than WEBHOOK_DELIVERIES_KEEP days."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .services import deliveries_purge
+
+    return deliveries_purge(before=timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERIES_KEEP))

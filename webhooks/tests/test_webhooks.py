@@ -365,3 +365,19 @@ def test_the_expiry_scan_is_a_registered_periodic_job():
 
     job = PERIODIC["short_links_expired"]
     assert job.task_path == "shortener.tasks.short_links_announce_expired"
+
+
+def test_finished_deliveries_are_forgotten_after_they_are_kept(dana, settings):
+    from webhooks.tasks import deliveries_prune
+
+    endpoint = Endpoint.objects.create(owner=dana, url=f"http://{PUBLIC}/", events=ALL, secret="whsec_" + "A" * 44)
+    old = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERIES_KEEP + 1)
+    for n, status in enumerate(["delivered", "failed", "pending"]):
+        Delivery.objects.create(
+            endpoint=endpoint, event="share.created", message_id=f"msg_{n}", body="{}", status=status, created_at=old
+        )
+    Delivery.objects.create(
+        endpoint=endpoint, event="share.created", message_id="msg_new", body="{}", status="delivered"
+    )
+    assert deliveries_prune.call() == 2
+    assert sorted(Delivery.objects.values_list("message_id", flat=True)) == ["msg_2", "msg_new"]
