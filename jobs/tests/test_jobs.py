@@ -87,7 +87,8 @@ def test_periodic_jobs_are_enqueued_once_per_period_whoever_schedules(queue, set
     assert sorted(periodic_enqueue_due(now=now)) == ["purge_expired", "tasks_prune", "webhook_deliveries_prune"]
     assert periodic_enqueue_due(now=now) == []  # a second scheduler, the same period
     assert DBTaskResult.objects.filter(task_path="pan.tasks.purge_expired").count() == 1
-    assert sorted(periodic_enqueue_due(now=now + timedelta(seconds=300))) == ["purge_expired", "tasks_prune", "webhook_deliveries_prune"]
+    later = now + timedelta(seconds=300)
+    assert sorted(periodic_enqueue_due(now=later)) == ["purge_expired", "tasks_prune", "webhook_deliveries_prune"]
     assert PeriodicRun.objects.filter(name="purge_expired").count() == 2
 
 
