@@ -38,6 +38,8 @@ class Action(models.TextChoices):
     FACTOR_REMOVE = "factor_remove", _("Second factor removed")
     FACTOR_FAILED = "factor_failed", _("Second factor refused")
     RECOVERY_CODES = "recovery_codes", _("Recovery codes renewed")
+    WEBHOOK_CREATE = "webhook_create", _("Webhook added")
+    WEBHOOK_DELETE = "webhook_delete", _("Webhook deleted")
 
 
 class Via(models.TextChoices):

@@ -34,6 +34,7 @@ from project.lib.secrets import (
     password_check,
     password_hash,
 )
+from webhooks.services import webhook_emit
 
 from .errors import RequestClosed, RequestExpired, RequestFull, RequestNotFound, TooManyDrops
 from .models import Drop, DropRequest, RequestState
@@ -276,6 +277,22 @@ def _announce(request: DropRequest, drop: Drop, *, files: int, size: int) -> Non
         # The request's totals after this drop: /requests/ shows them live.
         received_files=request.received_files,
         received_bytes=request.received_bytes,
+    )
+    # The owner's webhooks: never the request's code or password (anyone holding the code may drop).
+    webhook_emit(
+        owner_id=request.owner_id,
+        event="drop.received",
+        data={
+            "request": request.unique_name,
+            "title": request.title,
+            "share": drop.share.unique_name,
+            "name": drop.name,
+            "note": drop.note,
+            "files": files,
+            "size": size,
+            "received_files": request.received_files,
+            "received_bytes": request.received_bytes,
+        },
     )
     receipt_mail(
         user=request.owner,

@@ -45,14 +45,23 @@ DEFAULT_ATTEMPTS = 1
 
 # task module path -> runs in all (the first and its retries).
 ATTEMPTS: dict[str, int] = {}
+# task module path -> the setting naming its own retry schedule (seconds, comma-separated).
+SCHEDULES: dict[str, str] = {}
 
 
-def background(*, attempts: int = DEFAULT_ATTEMPTS, **options):
-    """`django_tasks.task` with `attempts` runs in all before the task is FAILED."""
+def background(*, attempts: int = DEFAULT_ATTEMPTS, schedule_setting: str | None = None, **options):
+    """`django_tasks.task` with `attempts` runs in all before the task is FAILED.
+
+    `schedule_setting`: the name of a setting holding the seconds before each
+    retry (`"30,120,600"`: the first retry after 30 s, the second 2 min after
+    the second failure …; the last repeats), instead of the doubling backoff.
+    """
 
     def wrap(function):
         made = django_task(**options)(function)
         ATTEMPTS[made.module_path] = attempts
+        if schedule_setting:
+            SCHEDULES[made.module_path] = schedule_setting
         return made
 
     return wrap
@@ -81,9 +90,21 @@ def task_done(key: str) -> None:
     TaskDone.objects.get_or_create(key=key)
 
 
-def retry_delay(attempt: int) -> float:
-    """Seconds before the try after `attempt` failed tries: the backoff, doubled each time."""
+def retry_delay(attempt: int, task_path: str | None = None) -> float:
+    """Seconds before the try after `attempt` failed tries: the task's own schedule
+    (`background(schedule_setting=...)`), else the backoff, doubled each time."""
+    if task_path in SCHEDULES:
+        schedule = retry_schedule(SCHEDULES[task_path])
+        if schedule:
+            return schedule[min(max(0, attempt - 1), len(schedule) - 1)]
     return min(MAX_BACKOFF, settings.PAN_TASK_RETRY_BACKOFF * 2 ** max(0, attempt - 1))
+
+
+def retry_schedule(setting: str) -> list[float]:
+    """The seconds listed in `settings.<setting>` (a list, or text like "30,120,600")."""
+    value = getattr(settings, setting)
+    items = value.split(",") if isinstance(value, str) else value
+    return [float(item) for item in items if str(item).strip()]
 
 
 def attempts_of(task_path: str) -> int:
@@ -99,7 +120,7 @@ def task_failed_attempt(*, result: DBTaskResult, error: BaseException, traceback
     now = timezone.now()
     DBTaskResult.objects.filter(pk=result.pk).update(
         status=READY,
-        run_after=now + timedelta(seconds=retry_delay(tries)),
+        run_after=now + timedelta(seconds=retry_delay(tries, result.task_path)),
         exception_class_path=f"{type(error).__module__}.{type(error).__qualname__}",
         traceback=traceback,
     )

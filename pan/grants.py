@@ -67,6 +67,7 @@ from events.services import DOWNLOAD, event_publish, receipt_mail
 from project.lib.clients import client_summary
 from project.lib.metrics import DOWNLOADS_COMPLETED
 from project.lib.net import client_key
+from webhooks.services import webhook_emit
 
 from .errors import FileExpired, FileRevoked, FileUsedUp
 from .models import DownloadGrant, Share, ShareState
@@ -381,6 +382,20 @@ def _receipt(share: Share, ticket: Ticket, now: datetime) -> None:
         downloads=share.download_count,
         downloads_left=downloads_left,
         **summary.as_dict(),
+    )
+    webhook_emit(
+        owner_id=share.owner_id,
+        event="download.completed",
+        data={
+            "share": share.unique_name,
+            "title": share.title,
+            "what": what,
+            "item": None if what == "zip" else ticket.target.removeprefix("item:"),
+            "downloads": share.download_count,
+            "downloads_left": downloads_left,
+            "browser": summary.browser,
+        },
+        at=now,
     )
     receipt_mail(
         user=share.owner,

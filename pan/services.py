@@ -24,6 +24,7 @@ from project.lib.fields import validate_expires_in, validate_flag, validate_text
 from project.lib.in_doubt import commit_doubt, undo_when_settled
 from project.lib.lifecycle import expiry_from
 from project.lib.secrets import new_share_code, password_hash
+from webhooks.services import webhook_emit
 
 from .errors import ShareNotFilling, ShareNotLive, TooManyItems
 from .models import Item, ItemKind, Share, ShareState
@@ -153,6 +154,8 @@ def share_create(
                 item.save()
             items += _items_create(share, stored, first_position=1)
             if audited:
+                # A drop (audited=False) is announced as drop.received by dropoff instead.
+                _webhook(share, "share.created", len(items), sum(item.size for item in items))
                 _audit(
                     Action.SHARE_CREATE,
                     share,
@@ -246,6 +249,26 @@ def _share_complete(share: Share) -> None:
     share.complete = True
     share.save(update_fields=["complete", "updated_at"])
     _progress_publish(share)
+    totals = share.items.aggregate(items=Count("id"), size=Sum("size"))
+    _webhook(share, "share.completed", totals["items"], totals["size"] or 0)
+
+
+def _webhook(share: Share, event: str, items: int, size: int) -> None:
+    """The owner's webhooks (after commit). Never the code or the password: the code is the share's secret."""
+    webhook_emit(
+        owner_id=share.owner_id,
+        event=event,
+        data={
+            "share": share.unique_name,
+            "title": share.title,
+            "items": items,
+            "size": size,
+            "complete": share.complete,
+            "expires_at": share.expires_at.isoformat() if share.expires_at else None,
+            "max_downloads": share.max_downloads,
+            "has_password": bool(share.password),
+        },
+    )
 
 
 def _progress_publish(share: Share) -> None:

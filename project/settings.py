@@ -6,6 +6,7 @@ local-memory cache, the in-memory channel layer and files under `media/`.
 Every variable is listed, with a comment, in `.env.example`.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -107,6 +108,7 @@ INSTALLED_APPS = [
     "events",
     "uploads",
     "jobs",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -711,6 +713,9 @@ SHORT_LINK_STATS = env.bool("SHORT_LINK_STATS", default=True)
 SHORT_LINK_STATS_FLUSH_SECONDS = env.float("SHORT_LINK_STATS_FLUSH_SECONDS", default=2.0)
 # How long a key -> target lookup stays cached (changes drop it at once).
 SHORT_LINK_CACHE_SECONDS = env.int("SHORT_LINK_CACHE_SECONDS", default=3600)
+# How often (s) the task workers look for short links whose time passed, to send
+# their owners' `link.expired` webhooks (docs/webhooks.md); 0: never.
+SHORT_LINK_EXPIRY_SCAN_INTERVAL = env.float("SHORT_LINK_EXPIRY_SCAN_INTERVAL", default=60.0)
 # Answer successful redirects before Django's middleware (shortener/asgi.py).
 SHORT_LINK_FAST_PATH = env.bool("SHORT_LINK_FAST_PATH", default=True)
 # Allow targets on loopback/private/link-local addresses, localhost and
@@ -819,6 +824,26 @@ PAN_TASK_RESULTS_KEEP = env.int("PAN_TASK_RESULTS_KEEP", default=7)
 # The periodic purge (expired shares, upload leftovers, expired resumable uploads,
 # old audit addresses, old task results) runs every this many seconds (0: never).
 PAN_PURGE_INTERVAL = env.float("PAN_PURGE_INTERVAL", default=300.0)
+
+# Webhooks (webhooks/, docs/webhooks.md).
+# Comma-separated CIDRs webhooks may be sent to although they are not public
+# (an intranet receiver: "10.1.2.0/24"); empty: public addresses only.
+WEBHOOK_ALLOWED_NETWORKS = env.str("WEBHOOK_ALLOWED_NETWORKS", default="")
+# Endpoints one account may register.
+WEBHOOKS_PER_USER = env.int("WEBHOOKS_PER_USER", default=20)
+# Seconds each socket operation of a delivery (and each DNS lookup) may take.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
+# Seconds before each retry of a failed delivery (the last repeats; 7 tries in all).
+WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="30,120,600,1800,3600,10800")
+# DNS servers deliveries resolve with ("10.0.0.53", "127.0.0.1:5353", "[::1]:53", comma-separated);
+# empty: the system resolver (getaddrinfo: /etc/hosts, then /etc/resolv.conf).
+WEBHOOK_DNS_SERVERS = env.str("WEBHOOK_DNS_SERVERS", default="")
+# Finished deliveries are kept this many days (the periodic purge forgets older ones).
+WEBHOOK_DELIVERIES_KEEP = env.int("WEBHOOK_DELIVERIES_KEEP", default=30)
+try:
+    [ipaddress.ip_network(_net.strip(), strict=False) for _net in WEBHOOK_ALLOWED_NETWORKS.split(",") if _net.strip()]
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_exc}") from None
 
 # E-mail receipts go out through SMTP (a background task, retried).
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

@@ -17,6 +17,8 @@ from project.lib.csp import csp_replaced
 from shortener.urls import api_urlpatterns as shortener_api
 from shortener.urls import page_urlpatterns as shortener_pages
 from uploads.urls import urlpatterns as uploads_api
+from webhooks.urls import api_urlpatterns as webhooks_api
+from webhooks.urls import page_urlpatterns as webhooks_pages
 
 from . import status, views
 
@@ -26,6 +28,7 @@ api_urlpatterns = [
     *dropoff_api,
     *uploads_api,
     *shortener_api,
+    *webhooks_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # ReDoc's styled-components write <style> elements without a nonce, and
@@ -49,6 +52,7 @@ urlpatterns = [
     *pan_pages,
     *dropoff_pages,
     *shortener_pages,
+    *webhooks_pages,
     path("api/", include(api_urlpatterns)),
     path("ws-echo/", TemplateView.as_view(template_name="ws_echo.html"), name="ws-echo"),
     path("server-status", status.server_status, name="server-status"),

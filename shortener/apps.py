@@ -7,4 +7,13 @@ class ShortenerConfig(AppConfig):
     verbose_name = _("Short links")
 
     def ready(self):
+        from jobs.services import periodic_register
+
         from . import signals  # noqa: F401 - connects the cache receivers
+
+        # link.expired for links whose time passed (used-up links are announced on their last visit).
+        periodic_register(
+            name="short_links_expired",
+            task_path="shortener.tasks.short_links_announce_expired",
+            interval_setting="SHORT_LINK_EXPIRY_SCAN_INTERVAL",
+        )

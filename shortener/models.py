@@ -65,6 +65,8 @@ class ShortLink(HasLifecycle, models.Model):
     # empty) is asked on a small page before the redirect.
     paused = models.BooleanField(_("paused"), default=False)
     password = models.CharField(_("password"), max_length=256, blank=True, default="")
+    # When the owner's webhooks were told it expired or was used up (`link.expired`, once per link).
+    expiry_announced_at = models.DateTimeField(_("expiry announced"), null=True, blank=True)
 
     objects = ShortLinkQuerySet.as_manager()
     lifecycle = LINK_LIFECYCLE

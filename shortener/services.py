@@ -32,6 +32,7 @@ from project.lib.lifecycle import has_expired
 from project.lib.metrics import SHORT_LINK_VISITS
 from project.lib.optional_cache import optional_cache
 from project.lib.secrets import guess_layers, password_check, password_hash
+from webhooks.services import webhook_emit
 
 from .errors import (
     InvalidExpiry,
@@ -331,6 +332,45 @@ def _visit_count(matches, *, now: datetime, link_id: int, visitor: Visitor | Non
     return hit
 
 
+@sync_to_async
+def _used_up_announce(link_id: int, now: datetime) -> None:
+    """After a counted visit to a link with a visit limit: if that visit used it up,
+    tell the owner's webhooks, once (the conditional UPDATE picks one announcer)."""
+    _expiry_announce(
+        ShortLink.objects.filter(pk=link_id, max_visits__isnull=False, visit_count__gte=F("max_visits")),
+        now=now,
+        reason="visits",
+    )
+
+
+def _expiry_announce(matches, *, now: datetime, reason: str) -> bool:
+    link = matches.filter(expiry_announced_at__isnull=True).values("pk", "key", "owner_id", "visit_count").first()
+    if link is None or not ShortLink.objects.filter(pk=link["pk"], expiry_announced_at__isnull=True).update(
+        expiry_announced_at=now
+    ):
+        return False
+    webhook_emit(
+        owner_id=link["owner_id"],
+        event="link.expired",
+        data={"link": link["key"], "reason": reason, "visits": link["visit_count"]},
+        at=now,
+    )
+    return True
+
+
+def short_links_announce_expired(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Tell owners' webhooks about links whose time passed (`link.expired`, reason "time"),
+    each once: run by the periodic task `shortener.tasks.short_links_announce_expired`.
+    Links without an owner have no webhooks and are left alone. Return how many."""
+    now = now or timezone.now()
+    due = ShortLink.objects.filter(expiry_announced_at__isnull=True, owner__isnull=False, expires_at__lte=now)
+    announced = 0
+    for pk in list(due.order_by("expires_at").values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            announced += _expiry_announce(ShortLink.objects.filter(pk=pk), now=now, reason="time")
+    return announced
+
+
 async def short_link_visit(
     *, key: str, count: bool = True, visitor: Visitor | None = None, password_checked: bool = False
 ) -> str:
@@ -379,6 +419,8 @@ async def short_link_visit(
         if hit:
             if count:
                 SHORT_LINK_VISITS.inc()
+                if entry["max"] is not None:
+                    await _used_up_announce(entry["id"], now)
             return entry["url"]
         if not from_cache:
             # Freshly read and still no match: ask the row why.

@@ -8,6 +8,11 @@ they were written (`0x7f.1`, `2130706433`, `0177.0.0.1` are what browsers
 read as 127.0.0.1), and non-ASCII characters in the path, query and fragment
 are percent-encoded, so the stored target is plain ASCII.
 
+The generic checks (form, host, address ranges) are the kernel's,
+`project/lib/addresses.py`, shared with webhook endpoints; what is the
+short links' own is here: the bare-host scheme, the length, and links back
+to this service's redirects.
+
 Refused (unless `SHORT_LINK_ALLOW_PRIVATE_TARGETS` is on): IP addresses that
 are loopback, private, shared (CGNAT), link-local, unspecified, reserved,
 multicast or otherwise not global — IPv6 too, including IPv4-mapped, 6to4
@@ -20,16 +25,22 @@ path is compared the way a browser, the server and a proxy would read it
 spelling makes a redirect loop.
 """
 
-import ipaddress
 import re
-import unicodedata
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
-import idna
 from django.conf import settings
 from django.urls import Resolver404, resolve
 from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext_lazy as _
+
+from project.lib.addresses import (
+    MSG_PRIVATE,
+    InvalidAddress,
+    IPAddress,
+    host_normalize,
+    host_refused_as_private,
+    url_parts_checked,
+)
 
 from .errors import InvalidTarget
 from .models import TARGET_MAX_LENGTH
@@ -37,8 +48,6 @@ from .models import TARGET_MAX_LENGTH
 ALLOWED_SCHEMES = ("http", "https")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.DOTALL)
 _PORT_THEN_PATH = re.compile(r"^\d+(?:[/?#]|$)")
-_IPV4_PART = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SLASHES = re.compile(r"/{2,}")
@@ -52,21 +61,9 @@ _NEXT_DEPTH = 3  # `next` inside `next`, as deep as anyone would nest it
 
 MSG_EMPTY = _("Enter a URL.")
 MSG_TOO_LONG = _("The URL is longer than 2048 characters.")
-MSG_SPACES = _("The URL must not contain spaces or control characters.")
 MSG_SCHEME = _("Only http and https links can be shortened.")
-MSG_NO_HOST = _("The URL must name a host.")
-MSG_CREDENTIALS = _("Links with a user name or password are not allowed.")
-MSG_BAD_HOST = _("The host name is not valid.")
-MSG_BAD_PORT = _("The port is not valid.")
-MSG_PRIVATE = _("Links to private, loopback or local network addresses are not allowed.")
 MSG_LOOP = _("Links to this service's own short links are not allowed.")
 MSG_OWN_REDIRECT = _("Links to pages of this service that redirect, such as the language switch, are not allowed.")
-
-
-def _has_space_or_control(text: str) -> bool:
-    # Cc: C0/C1 controls; Cf: format characters (zero-width, bidi overrides);
-    # Z*: every kind of space and line/paragraph separator.
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp") or ch.isspace() for ch in text)
 
 
 def _with_scheme(raw: str) -> str:
@@ -79,96 +76,11 @@ def _with_scheme(raw: str) -> str:
     return "https://" + raw
 
 
-def _ipv4_number(part: str) -> int | None:
-    """One part of a WHATWG IPv4 address: decimal, 0x hex or 0-led octal."""
-    if not _IPV4_PART.match(part):
-        return None
+def _normal_host(host: str) -> tuple[str, IPAddress | None]:
     try:
-        if part[:2].lower() == "0x":
-            return int(part[2:] or "0", 16)
-        if len(part) > 1 and part.startswith("0"):
-            return int(part[1:], 8)
-        return int(part, 10)
-    except ValueError:
-        return None
-
-
-def _parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
-    """Read `host` as browsers do (WHATWG URL "IPv4 parser"), or None.
-
-    A host whose last label is a number is an IPv4 address to a browser:
-    `2130706433`, `0x7f.1` and `127.1` all mean 127.0.0.1. If it looks
-    numeric but does not parse, it is no valid host at all.
-    """
-    parts = host.split(".")
-    if parts and parts[-1] == "":
-        parts.pop()
-    if not parts:
-        return None
-    last = parts[-1]
-    if not _IPV4_PART.match(last):
-        return None
-    if len(parts) > 4:
-        raise InvalidTarget(MSG_BAD_HOST)
-    numbers = [_ipv4_number(part) if part else None for part in parts]
-    if any(n is None for n in numbers):
-        raise InvalidTarget(MSG_BAD_HOST)
-    if any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
-        raise InvalidTarget(MSG_BAD_HOST)
-    value = numbers[-1]
-    for index, number in enumerate(numbers[:-1]):
-        value += number * 256 ** (3 - index)
-    return ipaddress.IPv4Address(value)
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    found = [ip.ipv4_mapped, ip.sixtofour]
-    if ip.teredo:
-        found.extend(ip.teredo)
-    if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64: the last 32 bits are the IPv4 address
-        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return [addr for addr in found if addr is not None]
-
-
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    candidates = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        candidates.extend(_embedded_ipv4(ip))
-    return not any(
-        c.is_loopback
-        or c.is_private
-        or c.is_link_local
-        or c.is_unspecified
-        or c.is_reserved
-        or c.is_multicast
-        or not c.is_global
-        for c in candidates
-    )
-
-
-def _normal_host(host: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None]:
-    """The ASCII host name (or canonical IP text) and the IP if it is one."""
-    if host.startswith("["):
-        try:
-            ip = ipaddress.IPv6Address(host[1:-1].split("%")[0] if host.endswith("]") else "")
-        except ValueError as exc:
-            raise InvalidTarget(MSG_BAD_HOST) from exc
-        if "%" in host:  # zone identifiers only make sense on the sender's machine
-            raise InvalidTarget(MSG_BAD_HOST)
-        return f"[{ip.compressed}]", ip
-    if not host.isascii():
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError, ValueError) as exc:
-            raise InvalidTarget(MSG_BAD_HOST) from exc
-    host = host.lower()
-    ip = _parse_ipv4(host)
-    if ip is not None:
-        return str(ip), ip
-    name = host[:-1] if host.endswith(".") else host
-    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
-        raise InvalidTarget(MSG_BAD_HOST)
-    return host, None
+        return host_normalize(host)
+    except InvalidAddress as exc:
+        raise InvalidTarget(exc.message) from exc
 
 
 def _own_sites(request_host: str | None) -> set[tuple[str, str]]:
@@ -316,38 +228,11 @@ def target_url_normalize(*, url: str, request_host: str | None = None) -> str:
         raise InvalidTarget(MSG_EMPTY)
     if len(url) > TARGET_MAX_LENGTH:
         raise InvalidTarget(MSG_TOO_LONG)
-    if _has_space_or_control(url):
-        raise InvalidTarget(MSG_SPACES)
-    if "\\" in url.split("?", 1)[0].split("#", 1)[0]:
-        # Browsers read "\" as "/" in http(s) URLs: "https://a.com\@b.com" goes to b.com.
-        raise InvalidTarget(MSG_BAD_HOST)
-
     try:
-        parts = urlsplit(_with_scheme(url))
-    except ValueError as exc:  # e.g. unbalanced or invalid [IPv6] brackets
-        raise InvalidTarget(MSG_BAD_HOST) from exc
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise InvalidTarget(MSG_SCHEME)
-    if "@" in parts.netloc:
-        raise InvalidTarget(MSG_CREDENTIALS)
-    hostport = parts.netloc
-    if not hostport:
-        raise InvalidTarget(MSG_NO_HOST)
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidTarget(MSG_BAD_PORT) from exc
-    if hostport.startswith("["):
-        raw_host = hostport[: hostport.find("]") + 1] if "]" in hostport else hostport
-    else:
-        raw_host = hostport.rsplit(":", 1)[0] if ":" in hostport else hostport
-    if raw_host in ("", "[]"):
-        raise InvalidTarget(MSG_NO_HOST)
-    if hostport.endswith(":"):
-        raise InvalidTarget(MSG_BAD_PORT)
-    if port == 0:
-        raise InvalidTarget(MSG_BAD_PORT)
-    host, ip = _normal_host(raw_host)
+        checked = url_parts_checked(_with_scheme(url), schemes=ALLOWED_SCHEMES, scheme_message=MSG_SCHEME)
+    except InvalidAddress as exc:
+        raise InvalidTarget(exc.message) from exc
+    parts, host, ip, port = checked.parts, checked.host, checked.ip, checked.port
 
     path = parts.path or "/"
     sites = _own_sites(request_host)
@@ -358,10 +243,7 @@ def target_url_normalize(*, url: str, request_host: str | None = None) -> str:
             raise InvalidTarget(reason)
 
     if not settings.SHORT_LINK_ALLOW_PRIVATE_TARGETS:
-        if ip is not None and not _is_public(ip):
-            raise InvalidTarget(MSG_PRIVATE)
-        bare = host.rstrip(".")
-        if ip is None and (bare == "localhost" or bare.endswith(".localhost") or "." not in bare):
+        if host_refused_as_private(host, ip):
             raise InvalidTarget(MSG_PRIVATE)
 
     netloc = host if port is None else f"{host}:{port}"

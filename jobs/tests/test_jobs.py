@@ -26,6 +26,7 @@ def queue(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.PAN_TASK_RETRY_BACKOFF = 0
     settings.PAN_PURGE_INTERVAL = 0
+    settings.SHORT_LINK_EXPIRY_SCAN_INTERVAL = 0
     cache.clear()
 
 
@@ -83,10 +84,11 @@ def test_a_running_task_whose_worker_stopped_answering_runs_again(queue, setting
 def test_periodic_jobs_are_enqueued_once_per_period_whoever_schedules(queue, settings):
     settings.PAN_PURGE_INTERVAL = 300
     now = timezone.now()
-    assert sorted(periodic_enqueue_due(now=now)) == ["purge_expired", "tasks_prune"]
+    assert sorted(periodic_enqueue_due(now=now)) == ["purge_expired", "tasks_prune", "webhook_deliveries_prune"]
     assert periodic_enqueue_due(now=now) == []  # a second scheduler, the same period
     assert DBTaskResult.objects.filter(task_path="pan.tasks.purge_expired").count() == 1
-    assert sorted(periodic_enqueue_due(now=now + timedelta(seconds=300))) == ["purge_expired", "tasks_prune"]
+    later = now + timedelta(seconds=300)
+    assert sorted(periodic_enqueue_due(now=later)) == ["purge_expired", "tasks_prune", "webhook_deliveries_prune"]
     assert PeriodicRun.objects.filter(name="purge_expired").count() == 2
 
 

@@ -57,6 +57,7 @@ RULES_IN_WORDS = [
     ("/api/register", "POST"),  # common or username-like passwords, look-alike names
     ("/api/short", "POST"),  # target URL rules, an expiry in the future, reserved slugs
     ("/api/short/{key}", "PATCH"),
+    ("/api/webhooks", "POST"),  # the target rules (a public host that resolves), WEBHOOKS_PER_USER
     ("/api/shares", "POST"),  # a file or a text; a text not blank, its format known
     ("/api/shares/{unique_name}", "PATCH"),  # a complete share cannot be reopened
     ("/api/short/{key}/stats", "GET"),  # the first day not after the last
