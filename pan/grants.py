@@ -70,6 +70,7 @@ from project.lib.net import client_key
 
 from .errors import FileExpired, FileRevoked, FileUsedUp
 from .models import DownloadGrant, Share, ShareState
+from .page_cache import share_page_changed
 
 SESSION_GRANTS = "pan_grants"
 
@@ -353,6 +354,8 @@ def download_complete(ticket: Ticket) -> None:
         grant.save(update_fields=["counted_at", "fetched", "lease_until", "streams", "starting", "held"])
         Share.objects.filter(pk=share.pk).update(download_count=F("download_count") + 1)
         share.download_count += 1
+        if share.max_downloads is not None:
+            share_page_changed(unique_name=share.unique_name)  # it may be used up now
         _receipt(share, ticket, now)
     DOWNLOADS_COMPLETED.inc()  # after the commit: a rolled-back count is no download
 

@@ -27,6 +27,7 @@ from project.lib.secrets import new_share_code, password_hash
 
 from .errors import ShareNotFilling, ShareNotLive, TooManyItems
 from .models import Item, ItemKind, Share, ShareState
+from .page_cache import share_page_changed
 from .previews import text_previews_prepare
 from .quotas import quota_check
 from .signals import purge_requested
@@ -245,6 +246,7 @@ def _share_complete(share: Share) -> None:
         raise ValidationFailed(fields={"file": [_("Add at least one file before completing the share.")]})
     share.complete = True
     share.save(update_fields=["complete", "updated_at"])
+    share_page_changed(unique_name=share.unique_name)  # no longer "still uploading"
     _progress_publish(share)
 
 
@@ -313,6 +315,7 @@ def share_update(*, share: Share, changes: dict) -> Share:
     with transaction.atomic():
         if fields:
             share.save(update_fields=[*fields, "updated_at"])
+            share_page_changed(unique_name=share.unique_name)  # its title, expiry, limit
         if complete in (True, "true") and not share.complete:
             _share_complete(share)
         elif complete in (False, "false") and share.complete:
@@ -376,6 +379,7 @@ def share_revoke(*, share: Share) -> Share:
             share_followers_drop(group=share_group(share))
             share.revoked_at = timezone.now()
             share.save(update_fields=["revoked_at", "updated_at"])
+            share_page_changed(unique_name=share.unique_name)
             _audit(Action.SHARE_REVOKE, share)
     return share
 
