@@ -5,7 +5,9 @@
     python -m bench --servers daphne
     python -m bench --url URL --username U --password P [--server-pid PID]
 
-For each server: login, short-link redirects, the share page, WebSocket
+For each server: login, short-link redirects, the share page (a visitor
+without a session: the page from the cache), short-link creation (a new
+URL each request, anonymous), WebSocket
 echo, a large upload and its download (with the server's peak resident
 memory), the same file as one resumable (tus) upload, and the zip of a
 several-file share as large as that file. Then
@@ -281,6 +283,7 @@ class Plan:
             "login": [(1, self.n(100, 10)), (8, self.n(200, 20))],
             "short-link redirect": [(1, self.n(2000, 100)), (32, self.n(10000, 300))],
             "share page": [(1, self.n(1000, 50)), (32, self.n(4000, 200))],
+            "short-link creation": [(1, self.n(500, 30)), (32, self.n(2000, 100))],
         }
 
     def pin_server(self, pid: int | None) -> None:
@@ -294,16 +297,23 @@ def tagged(rows: list[dict], target: str) -> list[dict]:
     return rows
 
 
-async def common_rows(session, plan: Plan, base: str, pid, *, login, redirect, page, ws, upload_url, auth):
+def new_urls():
+    """Each request its own URL to shorten (`http_load`'s `json_of`): every one creates a link."""
+    tag = secrets.token_hex(4)
+    return lambda n: {"url": f"https://example.com/bench/{tag}/{n}"}
+
+
+async def common_rows(session, plan: Plan, base: str, pid, *, login, redirect, page, create, ws, upload_url, auth):
     """The cases Pan and the tutorial app share, measured the same way on both."""
     rows = []
-    paths = {"login": login, "short-link redirect": redirect, "share page": page}
+    paths = {"login": login, "short-link redirect": redirect, "share page": page, "short-link creation": create}
     for name, steps in plan.http_steps().items():
         method, path, expect, kwargs = paths[name]
         for concurrency, total in steps:
+            each = {"json_of": new_urls()} if name == "short-link creation" else {}
             result = await http_load(
                 session, name, method, base + path, expect=expect,
-                concurrency=concurrency, total=total, seconds=20, **kwargs,
+                concurrency=concurrency, total=total, seconds=20, **kwargs, **each,
             )  # fmt: skip
             rows.append(result.summary())
     for connections, total in ((1, plan.n(5000, 200)), (50, plan.n(25000, 1000))):
@@ -350,6 +360,8 @@ async def measure_pan(plan: Plan, kind: str, args) -> list[dict]:
                 login=("POST", "/api/login", 200, {"json": credentials}),
                 redirect=("GET", f"/s/{link['key']}", 302, {}),
                 page=("GET", f"/f/{page_file['unique_name']}/", 200, {}),
+                # Anonymous, as the tutorial app's: the same-URL lookup, audit and checks still run.
+                create=("POST", "/api/short", 201, {}),
                 ws=base.replace("http", "ws", 1) + "/ws/echo/",
                 upload_url=f"{base}/api/files",
                 auth=auth,
@@ -436,6 +448,7 @@ async def measure_tutorial(plan: Plan) -> list[dict]:
                 login=("POST", "/token", 200, {"data": credentials}),
                 redirect=("GET", "/s/bench001", 302, {}),
                 page=("GET", "/f/unique-bench/", 200, {}),
+                create=("POST", "/links/", 201, {}),
                 ws=base.replace("http", "ws", 1) + "/ws/echo/",
                 upload_url=f"{base}/files/",
                 auth={"Authorization": f"Bearer {token['access_token']}"},
@@ -536,7 +549,9 @@ CASES = [
     ("short-link redirect rps (c=32)", "short-link redirect", 32, "rps", "higher", 1.5),
     ("short-link redirect p99 ms (c=32)", "short-link redirect", 32, "p99_ms", "lower", 1.0),
     ("share page rps (c=32)", "share page", 32, "rps", "higher", {"daphne": 0.6, "uvicorn": 1.0}),
-    ("share page p99 ms (c=32)", "share page", 32, "p99_ms", "lower", None),
+    ("share page p99 ms (c=32)", "share page", 32, "p99_ms", "lower", 1.0),
+    ("short-link creation rps (c=32)", "short-link creation", 32, "rps", "higher", 1.0),
+    ("short-link creation p99 ms (c=32)", "short-link creation", 32, "p99_ms", "lower", None),
     ("upload MiB/s", "upload", None, "mib_per_s", "higher", 1.0),
     ("download MiB/s", "download", None, "mib_per_s", "higher", 2.0),
     ("WebSocket echo, 1 connection (round trips/s)", "websocket echo x1", 1, "rps", "higher", 0.5),

@@ -11,6 +11,9 @@ the bench compares it with:
   "SQL (Relational) Databases": SQLModel on SQLite, one `Session` per
   request from a dependency; the redirect counts the visit and commits, the
   page renders with `Jinja2Templates` ("Templates");
+- short-link creation (`POST /links/`): "Request Body" and "SQL (Relational)
+  Databases": a pydantic model with an `HttpUrl`, a random key, one row
+  added and committed, the row returned as JSON;
 - upload (`POST /files/`): "Request Files", an `UploadFile` copied to disk;
 - download (`GET /files/{name}`): "Custom Response", `FileResponse`;
 - WebSocket echo (`/ws/echo/`): "WebSockets", accept then receive/send.
@@ -22,6 +25,7 @@ same client. Run alone: `BENCH_FASTAPI_DIR=/tmp/t uvicorn bench.fastapi_app:app`
 """
 
 import os
+import secrets
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +37,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.templating import Jinja2Templates
 from pwdlib import PasswordHash
+from pydantic import BaseModel, HttpUrl
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 DIRECTORY = Path(os.environ.get("BENCH_FASTAPI_DIR", "fastapi-bench"))
@@ -100,6 +105,19 @@ def redirect(key: str, session: SessionDep):
     session.add(link)
     session.commit()
     return RedirectResponse(link.target, status_code=302)
+
+
+class LinkCreate(BaseModel):
+    url: HttpUrl
+
+
+@app.post("/links/", status_code=201)
+def create_link(body: LinkCreate, session: SessionDep) -> Link:
+    link = Link(key=secrets.token_urlsafe(6), target=str(body.url))
+    session.add(link)
+    session.commit()
+    session.refresh(link)
+    return link
 
 
 @app.get("/f/{unique}/", response_class=HTMLResponse)

@@ -33,8 +33,11 @@ class LoadResult:
         return data
 
 
-async def http_load(session, name, method, url, *, expect, concurrency, total, seconds, **kwargs) -> LoadResult:
-    """`total` requests (or until `seconds` pass) from `concurrency` workers."""
+async def http_load(
+    session, name, method, url, *, expect, concurrency, total, seconds, json_of=None, **kwargs
+) -> LoadResult:
+    """`total` requests (or until `seconds` pass) from `concurrency` workers.
+    `json_of(n)`: the JSON body of the n-th request (each its own, e.g. a new URL to shorten)."""
     result = LoadResult(name=name, concurrency=concurrency)
     issued = 0
     deadline = time.monotonic() + seconds
@@ -43,9 +46,10 @@ async def http_load(session, name, method, url, *, expect, concurrency, total, s
         nonlocal issued
         while issued < total and time.monotonic() < deadline:
             issued += 1
+            body = {} if json_of is None else {"json": json_of(issued)}
             started = time.perf_counter()
             try:
-                async with session.request(method, url, allow_redirects=False, **kwargs) as response:
+                async with session.request(method, url, allow_redirects=False, **body, **kwargs) as response:
                     await response.read()
                     ok = response.status == expect
             except Exception:  # noqa: BLE001 - any failure counts as an error

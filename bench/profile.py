@@ -3,6 +3,7 @@
     python -m bench.profile page        # the share page, on daphne
     python -m bench.profile redirect --server uvicorn
     python -m bench.profile download --seconds 10
+    python -m bench.profile short       # short-link creation (POST /api/short, a new URL each)
 
 Starts Pan as the bench does (its own database and media, rate limits off),
 creates what the case needs, loads it from the other core for `--seconds`
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import collections
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -32,7 +34,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from project.testing import LiveServer  # noqa: E402
 
-CASES = ("page", "redirect", "download")
+CASES = ("page", "redirect", "download", "short")
 
 
 def parse_args(argv=None):
@@ -54,6 +56,8 @@ async def prepare(base: str, case: str) -> tuple[str, dict]:
         await api_json(session, "POST", f"{base}/api/register", json=credentials)
         tokens = await api_json(session, "POST", f"{base}/api/login", json=credentials)
         auth = {"Authorization": f"Bearer {tokens['access']}"}
+        if case == "short":
+            return f"{base}/api/short", {}
         if case == "redirect":
             link = await api_json(session, "POST", f"{base}/api/short", json={"url": "https://example.com/p"})
             return f"{base}/s/{link['key']}", {}
@@ -67,11 +71,15 @@ async def prepare(base: str, case: str) -> tuple[str, dict]:
 
 
 async def load(url: str, headers: dict, case: str, concurrency: int, seconds: float):
-    expect = 302 if case == "redirect" else 200
+    expect = {"redirect": 302, "short": 201}.get(case, 200)
+    method, json_of = "GET", None
+    if case == "short":
+        run = secrets.token_hex(4)
+        method, json_of = "POST", lambda n: {"url": f"https://example.com/profile/{run}/{n}"}
     async with client() as session:
         return await http_load(
-            session, case, "GET", url, expect=expect, concurrency=concurrency,
-            total=10**7, seconds=seconds, headers=headers,
+            session, case, method, url, expect=expect, concurrency=concurrency,
+            total=10**7, seconds=seconds, headers=headers, json_of=json_of,
         )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from project.lib.errors import ApplicationError
 from . import allowances, posts, services
 from .errors import FileTooLarge
 from .models import DownloadGrant, Item, Post, Share, ShareState, Video
+from .page_cache import share_page_changed
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -139,6 +140,10 @@ class ShareAdmin(admin.ModelAdmin):
             "count": count
         }
         self._apply(request, queryset, services.share_code_regenerate, message)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        share_page_changed(unique_name=obj.unique_name)  # title, expiry, limit (pan/page_cache.py)
 
     def delete_model(self, request, obj):
         services.share_delete(share=obj)

@@ -9,6 +9,12 @@ def _delete_stored_bytes(sender, instance, **kwargs):
     item_bytes_delete_on_commit(item=instance)
 
 
+def _forget_kept_page(sender, instance, **kwargs):
+    from .page_cache import share_page_changed
+
+    share_page_changed(unique_name=instance.unique_name)
+
+
 class PanConfig(AppConfig):
     name = "pan"
     verbose_name = _("Shares")
@@ -19,7 +25,7 @@ class PanConfig(AppConfig):
         from jobs.services import periodic_register
 
         from .access import share_follow_group
-        from .models import Item
+        from .models import Item, Share
         from .quotas import quota_facts
 
         # Lower apps offer hooks; pan registers its rules into them.
@@ -34,4 +40,6 @@ class PanConfig(AppConfig):
 
         # Items removed by a cascade (a deleted share or user) lose their bytes too.
         post_delete.connect(_delete_stored_bytes, sender=Item, dispatch_uid="pan-delete-stored-bytes")
+        # However a share goes (share_delete, purge, a deleted owner), its kept page goes (pan/page_cache.py).
+        post_delete.connect(_forget_kept_page, sender=Share, dispatch_uid="pan-forget-kept-page")
         from . import posts  # noqa: F401 - connects the post cache receivers

@@ -71,6 +71,7 @@ from webhooks.services import webhook_emit
 
 from .errors import FileExpired, FileRevoked, FileUsedUp
 from .models import DownloadGrant, Share, ShareState
+from .page_cache import share_page_changed
 
 SESSION_GRANTS = "pan_grants"
 
@@ -354,6 +355,8 @@ def download_complete(ticket: Ticket) -> None:
         grant.save(update_fields=["counted_at", "fetched", "lease_until", "streams", "starting", "held"])
         Share.objects.filter(pk=share.pk).update(download_count=F("download_count") + 1)
         share.download_count += 1
+        if share.max_downloads is not None:
+            share_page_changed(unique_name=share.unique_name)  # it may be used up now
         _receipt(share, ticket, now)
     DOWNLOADS_COMPLETED.inc()  # after the commit: a rolled-back count is no download
 

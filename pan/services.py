@@ -28,6 +28,7 @@ from webhooks.services import webhook_emit
 
 from .errors import ShareNotFilling, ShareNotLive, TooManyItems
 from .models import Item, ItemKind, Share, ShareState
+from .page_cache import share_page_changed
 from .previews import text_previews_prepare
 from .quotas import quota_check
 from .signals import purge_requested
@@ -248,6 +249,7 @@ def _share_complete(share: Share) -> None:
         raise ValidationFailed(fields={"file": [_("Add at least one file before completing the share.")]})
     share.complete = True
     share.save(update_fields=["complete", "updated_at"])
+    share_page_changed(unique_name=share.unique_name)  # no longer "still uploading"
     _progress_publish(share)
     totals = share.items.aggregate(items=Count("id"), size=Sum("size"))
     _webhook(share, "share.completed", totals["items"], totals["size"] or 0)
@@ -336,6 +338,7 @@ def share_update(*, share: Share, changes: dict) -> Share:
     with transaction.atomic():
         if fields:
             share.save(update_fields=[*fields, "updated_at"])
+            share_page_changed(unique_name=share.unique_name)  # its title, expiry, limit
         if complete in (True, "true") and not share.complete:
             _share_complete(share)
         elif complete in (False, "false") and share.complete:
@@ -399,6 +402,7 @@ def share_revoke(*, share: Share) -> Share:
             share_followers_drop(group=share_group(share))
             share.revoked_at = timezone.now()
             share.save(update_fields=["revoked_at", "updated_at"])
+            share_page_changed(unique_name=share.unique_name)
             _audit(Action.SHARE_REVOKE, share)
     return share
 

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_lazy
@@ -26,7 +27,7 @@ from project.lib.errors import ApplicationError, Gone, NotFound
 from project.lib.net import client_address
 from project.lib.streaming import file_response
 
-from . import access, downloads, grants, posts, selectors, services
+from . import access, downloads, grants, page_cache, posts, selectors, services
 from .errors import LoginRequiredToDownload, PasswordRejected, PasswordRequired, ShareStillUploading, VideoNotFound
 from .grants import grant_key_for_session
 from .models import Share, ShareState, Video
@@ -57,7 +58,7 @@ def _page_title(share, visible: bool) -> str:
     return access.share_public_title(share) or str(gettext_lazy("Shared files"))
 
 
-def _share_page_render(request, share, *, code="", error: ApplicationError | None = None):
+def _share_page_render(request, share, *, code="", error: ApplicationError | None = None, kept_at: str | None = None):
     manages = access.share_managed_by(user=request.user, share=share)
     # Locked, the page says only that the share exists and its public title (SPEC §4.3).
     unlocked = access.share_details_visible(user=request.user, share=share, session=request.session)
@@ -89,7 +90,23 @@ def _share_page_render(request, share, *, code="", error: ApplicationError | Non
     }
     if error:
         return page_with_error(request, "pan/file.html", context, error)
+    if kept_at is not None and _same_for_everyone(request, share, context):
+        marker = page_cache.csrf_marker()
+        html = render_to_string("pan/file.html", {**context, "csrf_token": marker}, request=request)
+        return page_cache.keep_page(request, kept_at, html=html, marker=marker, expires_at=share.expires_at)
     return render(request, "pan/file.html", context)
+
+
+def _same_for_everyone(request, share, context) -> bool:
+    """The locked page of a share anyone may open now, for a visitor who is
+    nobody yet (pan/page_cache.py): what every such visitor sees."""
+    return (
+        not context["unlocked"]
+        and not context["password_step"]
+        and not context["code"]
+        and not request.user.is_authenticated
+        and share.state() in (ShareState.ACTIVE, ShareState.UPLOADING)
+    )
 
 
 def _texts_counted(request, share, texts):
@@ -113,7 +130,11 @@ def _texts_counted(request, share, texts):
 def file_page(request, unique_name):
     """`/f/<id>/`: the share page. GET never counts as a download (link
     previews fetch it); POST checks the code and unlocks the share for
-    this browser session."""
+    this browser session. A visitor without a session gets the locked page
+    from the cache (pan/page_cache.py)."""
+    kept_at = page_cache.page_key(request, unique_name=unique_name) if page_cache.keepable(request) else None
+    if kept_at is not None and (kept := page_cache.cached_page(request, kept_at)) is not None:
+        return kept
     try:
         share = access.share_lookup(unique_name=unique_name)
         # A share still uploading shows its page (with the items so far) and says so.
@@ -122,7 +143,7 @@ def file_page(request, unique_name):
     except ApplicationError as exc:
         return _error_page(request, exc, unique_name=unique_name)
     if request.method != "POST":
-        return _share_page_render(request, share, code=request.GET.get("code", "")[:32])
+        return _share_page_render(request, share, code=request.GET.get("code", "")[:32], kept_at=kept_at)
     code = request.POST.get("code", "")[:32]
     code_passed = session_code_passed(request.session, share) and not code
     try:

@@ -676,6 +676,9 @@ PAN_DROP_NETWORK_LIMIT = env.int("PAN_DROP_NETWORK_LIMIT", default=100)
 PAN_DROP_WINDOW = env.int("PAN_DROP_WINDOW", default=3600)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
+# The share page as a visitor without a session sees it, kept in the cache
+# for up to this many seconds (pan/page_cache.py; 0 turns it off).
+PAN_SHARE_PAGE_CACHE_SECONDS = env.int("PAN_SHARE_PAGE_CACHE_SECONDS", default=300)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing
 # large is ever held in memory (pan/uploads.py).
 FILE_UPLOAD_HANDLERS = ["pan.uploads.HashingUploadHandler"]
