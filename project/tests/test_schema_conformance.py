@@ -229,6 +229,12 @@ def run_schemathesis(server: LiveServer, seeds: dict, tmp_path, *args: str, sche
         f"Authorization: Bearer {seeds['token']}",
         "--checks",
         "all",
+        # Path parameters are pinned (schemathesis_config), so a stateful link's
+        # value never reaches the request: "DELETE what POST /api/files just
+        # created" deletes the pinned spare, gone after its first deletion (404).
+        # That is not a created resource missing, which this check (ST302) reports.
+        "--exclude-checks",
+        "ensure_resource_availability",
         "--max-examples",
         str(MAX_EXAMPLES),
         "--seed",
