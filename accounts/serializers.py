@@ -122,6 +122,19 @@ class ApiKeyInputSerializer(serializers.Serializer):
         help_text=_("Seconds until the key stops working; missing or null: no end."),
     )
 
+    def validate(self, attrs):
+        # JSON's own types, as the schema states them: DRF would take 0 for "0" and "60" for 60.
+        raw = self.initial_data
+        errors = {}
+        if not isinstance(raw.get("name"), str):
+            errors["name"] = [_("Enter text.")]
+        expires_in = raw.get("expires_in")
+        if expires_in is not None and (type(expires_in) is not int):
+            errors["expires_in"] = [_("Enter a whole number.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
 
 class ApiKeySerializer(serializers.Serializer):
     """A key as lists show it: never the key itself."""
