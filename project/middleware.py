@@ -177,7 +177,10 @@ class RateLimitMiddleware(HybridMiddleware):
 
         authorization = cls._authorization(request)
         if api_key_attempted(authorization):
-            return api_key_owner_id(authorization)
+            try:
+                return api_key_owner_id(authorization)
+            except DATABASE_UNAVAILABLE_ERRORS:
+                return None  # counted by address; the view answers 503 (DatabaseUnavailableMiddleware)
         return bearer_user_id(authorization)
 
     @classmethod
@@ -187,7 +190,10 @@ class RateLimitMiddleware(HybridMiddleware):
 
         authorization = cls._authorization(request)
         if api_key_attempted(authorization):
-            return await sync_to_async(api_key_owner_id)(authorization)
+            try:
+                return await sync_to_async(api_key_owner_id)(authorization)
+            except DATABASE_UNAVAILABLE_ERRORS:
+                return None
         return bearer_user_id(authorization)
 
     @staticmethod

@@ -18,6 +18,7 @@ from accounts.authentication import api_key_in_header, api_key_websocket_owner
 from accounts.errors import ApiKeyNotValid
 from events.consumers import EventsConsumer
 from project.consumers import EchoConsumer
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_logged
 from project.lib.net import client_address_of, connection_is_secure
 
 
@@ -165,6 +166,9 @@ class ApiKeyHandshake:
             owner = await sync_to_async(_handshake_owner)(raw, scope)
         except ApiKeyNotValid:
             return await refuse_handshake(scope, receive, send, status=401)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            database_unavailable_logged(exc)
+            return await refuse_handshake(scope, receive, send, status=503)
         if owner is None:
             return await refuse_handshake(scope, receive, send, status=403)
         return await self.application({**scope, "user": owner}, receive, send)
