@@ -9,6 +9,8 @@ api_urlpatterns = [
     path("token/refresh", api.TokenRefreshApi.as_view(), name="api-token-refresh"),
     path("logout", api.LogoutApi.as_view(), name="api-logout"),
     path("me", api.MeApi.as_view(), name="api-me"),
+    path("keys", api.ApiKeyListApi.as_view(), name="api-keys"),
+    path("keys/<int:key_id>", api.ApiKeyDetailApi.as_view(), name="api-key"),
 ]
 
 page_urlpatterns = [
@@ -21,4 +23,6 @@ page_urlpatterns = [
     # Single sign-on (docs/sign-in.md): the provider's redirect URI is <site>/oidc/callback/.
     path("oidc/login/", oidc.SignInStart.as_view(), name="oidc-login"),
     path("oidc/callback/", oidc.SignInCallback.as_view(), name="oidc-callback"),
+    path("account/", views.account_page, name="account"),
+    path("account/keys/", views.keys_page, name="account-keys"),
 ]

@@ -40,6 +40,9 @@ class Action(models.TextChoices):
     RECOVERY_CODES = "recovery_codes", _("Recovery codes renewed")
     WEBHOOK_CREATE = "webhook_create", _("Webhook added")
     WEBHOOK_DELETE = "webhook_delete", _("Webhook deleted")
+    API_KEY_CREATE = "api_key_create", _("API key created")
+    API_KEY_NEW_CLIENT = "api_key_new_client", _("API key used from a new client")
+    API_KEY_REVOKE = "api_key_revoke", _("API key revoked")
 
 
 class Via(models.TextChoices):

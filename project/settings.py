@@ -380,6 +380,9 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
 OIDC_REDIRECT_FIELD_NAME = "next"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "accounts.oidc.PanOIDCBackend"]
 
+# API keys (docs/api-keys.md): how many one account may hold at once.
+API_KEYS_PER_USER = env.int("API_KEYS_PER_USER", default=50)
+
 PASSWORD_HASHERS = [
     "accounts.hashers.PanArgon2PasswordHasher",
     # Older hashes still verify and are upgraded to Argon2id on login.
@@ -536,6 +539,8 @@ CORS_EXPOSE_HEADERS = [
 # --- REST framework, JWT, OpenAPI ------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: `Bearer pan_…` is an API key and never reaches simplejwt (docs/api-keys.md).
+        "accounts.authentication.ApiKeyAuthentication",
         # simplejwt's and DRF's, refusing an admin without a second factor
         # under MFA_REQUIRED_FOR_ADMINS (accounts/authentication.py).
         "accounts.authentication.PanJWTAuthentication",
