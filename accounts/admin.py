@@ -5,7 +5,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from .models import User
+from . import services
+from .models import ApiKey, User
 
 # The admin is branded with the site's name and speaks the page's language.
 admin.site.site_header = format_lazy(_("{site} administration"), site=settings.SITE_NAME)
@@ -39,3 +40,41 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Everyone's API keys: seen (never the digest) and revoked through the service."""
+
+    list_display = ("name", "prefix", "owner", "scopes", "created", "expires", "last_used", "last_client")
+    list_filter = ("created", "last_used")
+    search_fields = ("name", "prefix", "owner__username")
+    list_select_related = ("owner",)
+    fields = ("name", "prefix", "owner", "scopes", "created", "expires", "last_used", "last_client")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # keys are made by their owners (the account page or the API): the key is shown once
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Revoke the selected API keys"), permissions=["delete"])
+    def revoke(self, request, queryset):
+        keys = list(queryset.select_related("owner"))
+        for key in keys:
+            services.api_key_revoke(key=key, actor=request.user)
+        self.message_user(request, _("%(count)d API keys revoked.") % {"count": len(keys)})
+
+    def delete_model(self, request, obj):
+        services.api_key_revoke(key=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for key in queryset.select_related("owner"):
+            services.api_key_revoke(key=key, actor=request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "revoke" says what it does and goes through the service
+        return actions

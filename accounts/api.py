@@ -1,15 +1,21 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
 
 from . import services
+from .authentication import ApiKeyAuthentication
 from .cookies import DEVICE_COOKIE, device_cookie_read, device_cookie_set
 from .serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyInputSerializer,
+    ApiKeySerializer,
     CredentialsSerializer,
     LoginAnswerSerializer,
     LoginSerializer,
@@ -24,6 +30,9 @@ from .serializers import (
 _NAME_TAKEN = OpenApiResponse(ErrorSerializer, description="The name exists (in any case) or looks like one that does.")
 _WRONG_CREDENTIALS = OpenApiResponse(ErrorSerializer, description="The username or password is not correct.")
 _BAD_REFRESH = OpenApiResponse(ErrorSerializer, description="The refresh token is not valid, has expired or was used.")
+_KEY_LIMIT = OpenApiResponse(
+    ErrorSerializer, description="`api_key_limit`: the account holds `API_KEYS_PER_USER` keys."
+)
 _DEVICE_COOKIE = OpenApiParameter(
     DEVICE_COOKIE,
     str,
@@ -35,7 +44,8 @@ _DEVICE_COOKIE = OpenApiParameter(
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # No session or JWT here; an API key is refused (403): this is the person's.
+    authentication_classes = [ApiKeyAuthentication]
 
     @extend_schema(request=RegistrationSerializer, responses={201: ProfileSerializer, 409: _NAME_TAKEN})
     def post(self, request):
@@ -47,7 +57,8 @@ class RegisterApi(APIView):
 
 class LoginApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # No session or JWT here; an API key is refused (403): this is the person's.
+    authentication_classes = [ApiKeyAuthentication]
 
     @extend_schema(
         request=LoginSerializer,
@@ -70,7 +81,8 @@ class LoginApi(APIView):
 
 class TokenRefreshApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # No session or JWT here; an API key is refused (403): this is the person's.
+    authentication_classes = [ApiKeyAuthentication]
 
     @extend_schema(request=RefreshInputSerializer, responses={200: TokenPairSerializer, 401: _BAD_REFRESH})
     def post(self, request):
@@ -81,7 +93,8 @@ class TokenRefreshApi(APIView):
 
 class LogoutApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # No session or JWT here; an API key is refused (403): this is the person's.
+    authentication_classes = [ApiKeyAuthentication]
 
     @extend_schema(request=RefreshInputSerializer, responses={204: None, 401: _BAD_REFRESH})
     def post(self, request):
@@ -92,6 +105,9 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
+    # Any key may read who it signs in as; changing the account is the person's.
+    api_key_scopes = {"GET": services.ANY_SCOPE}
+
     @extend_schema(responses={200: ProfileSerializer})
     def get(self, request):
         return Response(services.user_profile(user=request.user))
@@ -102,3 +118,55 @@ class MeApi(APIView):
         PreferencesSerializer(data=request.data).is_valid(raise_exception=True)
         services.user_preferences_update(user=request.user, changes=dict(request.data))
         return Response(services.user_profile(user=request.user))
+
+
+# --- API keys (docs/api-keys.md) ------------------------------------------------------
+#
+# The person's own: no `api_key_scopes`, so an API key is refused here (403).
+
+
+def api_key_body(key, raw: str | None = None) -> dict:
+    body = {
+        "id": key.pk,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": key.scopes,
+        "created": key.created,
+        "expires": key.expires,
+        "last_used": key.last_used,
+        "last_client": key.last_client,
+    }
+    if raw is not None:
+        body["key"] = raw
+    return body
+
+
+class ApiKeyListApi(GenericAPIView):
+    serializer_class = ApiKeySerializer
+    parser_classes = [DepthLimitedJSONParser]
+
+    @extend_schema(responses={200: ApiKeySerializer(many=True)})
+    def get(self, request):
+        """Your API keys, newest first (never the keys themselves), paginated."""
+        page = self.paginate_queryset(services.api_key_list(owner=request.user))
+        return self.get_paginated_response([api_key_body(key) for key in page])
+
+    @extend_schema(
+        request=ApiKeyInputSerializer,
+        responses={201: ApiKeyCreatedSerializer, 409: _KEY_LIMIT},
+    )
+    def post(self, request):
+        """Make an API key; the answer's `key` is the only time it is shown."""
+        data = ApiKeyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, raw = services.api_key_create(owner=request.user, **data.validated_data)
+        return Response(api_key_body(key, raw), status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, key_id):
+        """Revoke one of your keys: it answers 401 from then on."""
+        key = services.api_key_get_owned(owner=request.user, key_id=key_id)
+        services.api_key_revoke(key=key, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

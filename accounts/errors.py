@@ -30,3 +30,20 @@ class UnknownRole(NotFound):
 class UnknownUser(NotFound):
     code = "unknown_user"
     default_message = _("No such user.")
+
+
+class ApiKeyNotValid(ApplicationError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "api_key_not_valid"
+    # One message for a malformed, unknown, revoked or expired key and an inactive owner.
+    default_message = _("The API key is not valid, was revoked or has expired.")
+
+
+class ApiKeyLimitReached(Conflict):
+    code = "api_key_limit"
+    default_message = _("You have as many API keys as an account may have: revoke one first.")
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    default_message = _("No such API key.")

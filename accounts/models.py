@@ -88,3 +88,45 @@ class User(AbstractUser):
 
     def pan_permissions(self) -> list[str]:
         return sorted(p for p in PERMISSIONS if self.has_perm(f"accounts.{p}"))
+
+
+# --- API keys (SPEC §3) ------------------------------------------------------------
+#
+# What a key may do: one scope per kind of work; every API view names, per
+# method, the scope a key needs (`api_key_scopes`, accounts/authentication.py).
+API_KEY_SCOPES = {
+    "shares:read": _("Read shares"),
+    "shares:write": _("Create, change and delete shares, upload"),
+    "requests:write": _("Drop-off requests"),
+    "links:read": _("Read short links"),
+    "links:write": _("Create, change and delete short links"),
+}
+
+
+class ApiKey(models.Model):
+    """A named key that signs its owner in to the API, within its scopes.
+
+    Only `digest` (HMAC-SHA256 of the whole key under a server secret) and
+    `prefix` (the first characters, shown in lists and looked up by) are kept:
+    the key itself is shown once, when it is made (docs/api-keys.md).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, db_index=True)
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    expires = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_client = models.CharField(_("last client"), max_length=80, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from project.lib.openapi import ErrorSerializer  # noqa: F401 - its old home; new code imports it from there
 
+from .models import API_KEY_SCOPES
 from .validators import UsernameValidator
 
 
@@ -95,3 +96,60 @@ class PreferencesSerializer(serializers.Serializer):
         required=False, help_text=_("Needs an e-mail address: turning it on without one is refused with 400.")
     )
     language = serializers.ChoiceField(choices=["", *(code for code, _name in settings.LANGUAGES)], required=False)
+
+
+# --- API keys ----------------------------------------------------------------------
+
+
+class ApiKeyInputSerializer(serializers.Serializer):
+    """`POST /api/keys`: what `api_key_create` takes (it gives the messages)."""
+
+    name = serializers.RegexField(
+        r"^[^\x00]*[^\x00\s][^\x00]*$",
+        max_length=100,
+        help_text=_("1–100 characters, not only spaces: what the key is for."),
+    )
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(API_KEY_SCOPES)),
+        min_length=1,
+        help_text=_("What the key may do (see docs/api-keys.md for the scope each endpoint needs)."),
+    )
+    expires_in = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=settings.PAN_MAX_EXPIRY,
+        help_text=_("Seconds until the key stops working; missing or null: no end."),
+    )
+
+    def validate(self, attrs):
+        # JSON's own types, as the schema states them: DRF would take 0 for "0" and "60" for 60.
+        raw = self.initial_data
+        errors = {}
+        if not isinstance(raw.get("name"), str):
+            errors["name"] = [_("Enter text.")]
+        expires_in = raw.get("expires_in")
+        if expires_in is not None and (type(expires_in) is not int):
+            errors["expires_in"] = [_("Enter a whole number.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ApiKeySerializer(serializers.Serializer):
+    """A key as lists show it: never the key itself."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text=_("The key's first characters, to tell keys apart."))
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=list(API_KEY_SCOPES)))
+    created = serializers.DateTimeField()
+    expires = serializers.DateTimeField(allow_null=True)
+    last_used = serializers.DateTimeField(allow_null=True)
+    last_client = serializers.CharField(allow_blank=True, help_text=_("The address the key was last used from."))
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.RegexField(
+        r"^pan_[A-Za-z0-9_-]{32,64}$", help_text=_("The key: shown this once, never again. Keep it secret.")
+    )

@@ -4,8 +4,10 @@ Every interface (API, pages, admin, management commands) calls these.
 """
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
@@ -14,6 +16,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
@@ -24,10 +27,21 @@ from audit.models import Action
 from audit.services import audit_record
 from project.lib.attempts import Layer, attempts_give_back, attempts_reset, attempts_take
 from project.lib.errors import TooManyRequests, ValidationFailed
+from project.lib.fields import validate_text, validate_whole_number
+from project.lib.lifecycle import expiry_from, has_expired
 from project.lib.net import client_key
 
-from .errors import InvalidCredentials, InvalidToken, UnknownRole, UnknownUser, UsernameTaken
-from .models import ROLE_ADMIN
+from .errors import (
+    ApiKeyLimitReached,
+    ApiKeyNotFound,
+    ApiKeyNotValid,
+    InvalidCredentials,
+    InvalidToken,
+    UnknownRole,
+    UnknownUser,
+    UsernameTaken,
+)
+from .models import API_KEY_SCOPES, ROLE_ADMIN, ApiKey
 from .signals import user_sync_admin_flags
 from .tokens import PanRefreshToken, user_id_claim_valid
 from .validators import LOOK_ALIKE_MESSAGE, username_skeleton
@@ -396,3 +410,193 @@ def user_preferences_update(*, user: User, changes: dict) -> User:
     user.email, user.receipts_by_email, user.language = email, receipts, language
     user.save(update_fields=["email", "receipts_by_email", "language"])
     return user
+
+
+# --- API keys ---------------------------------------------------------------
+#
+# A key is `pan_` + 32 characters of `secrets.token_urlsafe` (192 random
+# bits). Kept: its first characters (`prefix`, indexed, shown in lists) and
+# an HMAC-SHA256 of the whole key under the server's secret (`digest`). A
+# presented key is looked up by its prefix and its HMAC compared in constant
+# time. Why a keyed fast hash and not a password hash: docs/api-keys.md.
+
+API_KEY_MARK = "pan_"
+API_KEY_RANDOM_BYTES = 24  # 32 URL-safe base64 characters
+API_KEY_PREFIX_LENGTH = len(API_KEY_MARK) + 8
+API_KEY_NAME_MAX = 100
+# What a key looks like (longer random parts are allowed for keys of a later
+# version); anything else is refused before the database is asked.
+API_KEY_PATTERN = re.compile(r"pan_[A-Za-z0-9_-]{32,64}")
+_API_KEY_SALT = "accounts.api-key"
+# Any scope will do: `api_key_scopes = {"GET": ANY_SCOPE}` (`/api/me`).
+ANY_SCOPE = "*"
+
+
+def api_key_digest(raw: str, *, secret: str | bytes | None = None) -> str:
+    """HMAC-SHA256 (hex) of a key under `secret` (default: `SECRET_KEY`)."""
+    return salted_hmac(_API_KEY_SALT, raw, secret=secret, algorithm="sha256").hexdigest()
+
+
+def _api_key_digests(raw: str) -> list[str]:
+    # The current secret first, then SECRET_KEY_FALLBACKS: rotating the
+    # secret (with the old one as a fallback) keeps keys working.
+    return [api_key_digest(raw, secret=secret) for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
+
+
+def _api_key_scopes_valid(scopes) -> list[str]:
+    if not isinstance(scopes, list | tuple) or not scopes:
+        raise ValidationFailed(fields={"scopes": [_("Choose at least one scope.")]})
+    unknown = [scope for scope in scopes if not isinstance(scope, str) or scope not in API_KEY_SCOPES]
+    if unknown:
+        raise ValidationFailed(
+            fields={"scopes": [_("Unknown scope. Choose from: %(scopes)s.") % {"scopes": ", ".join(API_KEY_SCOPES)}]}
+        )
+    return sorted(set(scopes))
+
+
+def api_key_create(*, owner: User, name, scopes, expires_in=None) -> tuple[ApiKey, str]:
+    """Make a key for `owner`; return it and the key itself (shown once, never kept).
+
+    `name`: 1 to 100 characters; `scopes`: a non-empty list of
+    `API_KEY_SCOPES`; `expires_in`: seconds from 1 to `PAN_MAX_EXPIRY`, or
+    None (no end). At most `API_KEYS_PER_USER` keys per account (checked
+    with the owner's row locked, so N requests at once cannot pass it).
+    Raises `ValidationFailed` or `ApiKeyLimitReached`; nothing is kept then.
+    """
+    errors: dict[str, list] = {}
+    try:
+        name = validate_text("name", name, API_KEY_NAME_MAX)
+        if not name:
+            errors["name"] = [_("Give the key a name.")]
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        scopes = _api_key_scopes_valid(scopes)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        seconds = validate_whole_number("expires_in", expires_in, low=1, high=settings.PAN_MAX_EXPIRY)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    raw = API_KEY_MARK + secrets.token_urlsafe(API_KEY_RANDOM_BYTES)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=owner.pk).values_list("pk", flat=True).first()
+        if ApiKey.objects.filter(owner=owner).count() >= settings.API_KEYS_PER_USER:
+            raise ApiKeyLimitReached()
+        key = ApiKey.objects.create(
+            owner=owner,
+            name=name,
+            prefix=raw[:API_KEY_PREFIX_LENGTH],
+            digest=api_key_digest(raw),
+            scopes=scopes,
+            expires=expiry_from(seconds, timezone.now(), default=0),
+        )
+        audit_record(
+            Action.API_KEY_CREATE,
+            obj=key,
+            actor=owner,
+            detail={"prefix": key.prefix, "name": key.name, "scopes": key.scopes},
+        )
+    return key, raw
+
+
+def api_key_list(*, owner: User):
+    """The keys of `owner`, newest first."""
+    return ApiKey.objects.filter(owner=owner)
+
+
+def api_key_get_owned(*, owner: User, key_id) -> ApiKey:
+    """One of `owner`'s keys; `ApiKeyNotFound` for any other (nothing to enumerate)."""
+    key = ApiKey.objects.filter(owner=owner, pk=key_id).first() if isinstance(key_id, int) else None
+    if key is None:
+        raise ApiKeyNotFound()
+    return key
+
+
+def api_key_revoke(*, key: ApiKey, actor: User | None = None) -> None:
+    """Revoke (delete) a key: from the commit on, it answers 401."""
+    with transaction.atomic():
+        deleted, _per_model = ApiKey.objects.filter(pk=key.pk).delete()
+        if deleted:
+            audit_record(
+                Action.API_KEY_REVOKE,
+                object_type="apikey",
+                object_id=str(key.pk),
+                actor=actor,
+                detail={"prefix": key.prefix, "name": key.name, "owner": key.owner.username},
+            )
+
+
+def api_key_check(*, raw: str, now=None) -> ApiKey:
+    """The live key `raw` is (its owner loaded), without recording its use.
+
+    Raises `ApiKeyNotValid` (401) for anything that is not one: malformed,
+    unknown, revoked, expired, or of an inactive owner.
+    """
+    if not isinstance(raw, str) or not API_KEY_PATTERN.fullmatch(raw):
+        raise ApiKeyNotValid()
+    digests = _api_key_digests(raw)
+    found = None
+    # Almost always one row; a shared prefix (48 random bits) is compared too.
+    for candidate in ApiKey.objects.select_related("owner").filter(prefix=raw[:API_KEY_PREFIX_LENGTH]):
+        if any(constant_time_compare(candidate.digest, digest) for digest in digests):
+            found = candidate
+    now = now or timezone.now()
+    if found is None or has_expired(found.expires, now) or not found.owner.is_active:
+        raise ApiKeyNotValid()
+    return found
+
+
+# A key's last use is written at most this often from one client (a new
+# client is written at once).
+API_KEY_USE_INTERVAL = timedelta(minutes=1)
+
+
+def api_key_touch(*, key: ApiKey, client: str, now=None) -> bool:
+    """Record a use of `key` from `client`; return True when a row was written.
+
+    No write when the row already says this client within the last
+    `API_KEY_USE_INTERVAL`. Otherwise one conditional UPDATE (the same
+    condition in its WHERE clause), so of N requests at once one writes and
+    the others find nothing to change: no read-modify-write race. A client
+    other than the one last recorded is written at once, and audited once
+    (`api_key_new_client`).
+    """
+    now = now or timezone.now()
+    client = (client or "")[:80]
+    cutoff = now - API_KEY_USE_INTERVAL
+    if key.last_client == client and key.last_used is not None and key.last_used > cutoff:
+        return False
+    changed = (
+        ApiKey.objects.filter(pk=key.pk)
+        .filter(~Q(last_client=client) | Q(last_used__isnull=True) | Q(last_used__lte=cutoff))
+        .update(last_used=now, last_client=client)
+    )
+    new_client = key.last_client != client
+    key.last_used, key.last_client = now, client
+    if changed and new_client:
+        audit_record(
+            Action.API_KEY_NEW_CLIENT,
+            object_type="apikey",
+            object_id=str(key.pk),
+            actor=key.owner,
+            client=client,
+            detail={"prefix": key.prefix, "name": key.name},
+        )
+    return bool(changed)
+
+
+def api_key_authenticate(*, raw: str, client: str) -> ApiKey:
+    """`api_key_check`, then `api_key_touch`: the key a request signs in with."""
+    key = api_key_check(raw=raw)
+    api_key_touch(key=key, client=client)
+    return key
+
+
+def api_key_allows(*, key: ApiKey, scope: str | None) -> bool:
+    """Does `key` hold `scope` (`ANY_SCOPE`: any key)? None, no scope declared: never."""
+    if scope is None:
+        return False
+    return scope == ANY_SCOPE or scope in key.scopes

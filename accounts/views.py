@@ -15,7 +15,7 @@ from project.lib.net import client_address
 from . import services
 from .cookies import device_cookie_read, device_cookie_set
 from .forms import LoginForm, RegisterForm
-from .models import User
+from .models import API_KEY_SCOPES, User
 
 # Role (Group) names are data and stay English in the database; pages show them translated.
 ROLE_LABELS = {"admin": _("administrator"), "uploaders": _("uploader"), "users": _("user")}
@@ -127,3 +127,67 @@ def welcome_page(request):
         admins = User.objects.filter(groups__name="admin", is_active=True).order_by("date_joined")
         context["admins"] = list(admins.values_list("username", flat=True)[:3])
     return render(request, "accounts/welcome.html", context)
+
+
+# --- The account's pages -------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def account_page(request):
+    """`/account/`: the account's pages, one link each."""
+    return render(request, "accounts/account.html")
+
+
+# The expiries the page offers (seconds; 0: no end).
+KEY_EXPIRIES = [
+    (0, _("No end")),
+    (30 * 86400, _("30 days")),
+    (90 * 86400, _("90 days")),
+    (365 * 86400, _("1 year")),
+]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def keys_page(request):
+    """`/account/keys/`: list, make (the key shown once, on this answer) and revoke API keys."""
+    error, created = None, None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "create":
+                expires_in = request.POST.get("expires_in") or None
+                key, raw = services.api_key_create(
+                    owner=request.user,
+                    name=request.POST.get("name"),
+                    scopes=request.POST.getlist("scopes"),
+                    expires_in=None if expires_in in (None, "0") else expires_in,
+                )
+                created = {"key": key, "raw": raw}
+            elif action == "revoke":
+                key_id = request.POST.get("id", "")
+                key = services.api_key_get_owned(
+                    owner=request.user,
+                    key_id=int(key_id) if key_id.isascii() and key_id.isdigit() and len(key_id) <= 18 else None,
+                )
+                services.api_key_revoke(key=key, actor=request.user)
+                messages.success(request, _("The key “%(name)s” is revoked.") % {"name": key.name})
+                return redirect("account-keys")
+            else:
+                return redirect("account-keys")
+        except ApplicationError as exc:
+            error = exc
+    context = {
+        "keys": list(services.api_key_list(owner=request.user)),
+        "scopes": [{"name": name, "label": label} for name, label in API_KEY_SCOPES.items()],
+        "expiries": KEY_EXPIRIES,
+        "created": created,
+        "error": error,
+        "form": request.POST if error else None,
+    }
+    response = render(request, "accounts/keys.html", context, status=error.status_code if error else 200)
+    if created:
+        # The only page that ever shows the key: not kept by any cache.
+        response["Cache-Control"] = "no-store"
+    return response

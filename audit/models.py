@@ -34,6 +34,9 @@ class Action(models.TextChoices):
     DROP = "drop", _("Files dropped")
     ROLE_GRANT = "role_grant", _("Role granted")
     ROLE_REVOKE = "role_revoke", _("Role revoked")
+    API_KEY_CREATE = "api_key_create", _("API key created")
+    API_KEY_NEW_CLIENT = "api_key_new_client", _("API key used from a new client")
+    API_KEY_REVOKE = "api_key_revoke", _("API key revoked")
 
 
 class Via(models.TextChoices):

@@ -50,6 +50,8 @@ _SENDER_ERRORS = {
 
 
 class RequestListApi(CreatingNeedsUpload, GenericAPIView):
+    # What an API key needs here (accounts/authentication.py, docs/api-keys.md).
+    api_key_scopes = {"GET": "requests:write", "POST": "requests:write"}
     serializer_class = RequestSerializer
     parser_classes = [DepthLimitedJSONParser]
 
@@ -81,6 +83,7 @@ class RequestListApi(CreatingNeedsUpload, GenericAPIView):
 
 class RequestDetailApi(APIView):
     permission_classes = [IsAuthenticated]
+    api_key_scopes = {"GET": "requests:write", "DELETE": "requests:write"}
 
     @extend_schema(responses={200: RequestDetailSerializer})
     def get(self, request, unique_name):
@@ -97,6 +100,7 @@ class RequestDetailApi(APIView):
 
 class _RequestActionApi(APIView):
     permission_classes = [IsAuthenticated]
+    api_key_scopes = {"POST": "requests:write"}
     service = None
 
     @extend_schema(request=None, responses={200: RequestSerializer})

@@ -29,6 +29,9 @@ CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
+    # An API key in the handshake's `Authorization` (docs/api-keys.md).
+    api_key_scopes = {"GET": "shares:read"}
+
     async def __call__(self, scope, receive, send):
         # With Redis unreachable, joining a group or waiting on the channel
         # fails: the page gets a closed socket (events.js retries later) and

@@ -8,7 +8,8 @@ or an allowance of None, gets the small limit (`MAX_SMALL_BODY`, 1 MiB).
   `POST /api/shares/<id>/items`): the upload limits below, only for an
   `Authorization: Bearer` access token that verifies as DRF verifies it
   (simplejwt: signature, expiry, type, audience, issuer, then the user:
-  exists and is active) and whose user holds the `upload` permission; for
+  exists and is active), or an API key with `shares:write`
+  (accounts/authentication.py), and whose user holds the `upload` permission; for
   a share's items, also only a share that user may change (owner or
   `manage`, as the view itself looks it up). No token, a token that does
   not verify, a browser session, or a user without `upload`: None. Browser
@@ -34,10 +35,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
 
+from accounts.authentication import bearer_user
 from accounts.permissions import user_has_pan_permission
 from project.lib.errors import ApplicationError
 
@@ -67,18 +66,12 @@ def _cookie(scope, name: str) -> str:
     return parse_cookie(cookies).get(name, "")
 
 
-def bearer_uploader(authorization: bytes, *, share_name: str | None = None) -> bool:
-    """True when `authorization` is a Bearer access token of an active user
-    with `upload` (and, given `share_name`, who may change that share)."""
-    authentication = JWTAuthentication()
-    try:
-        raw = authentication.get_raw_token(authorization)
-        if raw is None:
-            return False
-        user = authentication.get_user(authentication.get_validated_token(raw))
-    except (AuthenticationFailed, InvalidToken):
-        return False
-    if not user_has_pan_permission(user, "upload"):
+def bearer_uploader(authorization: bytes, *, view, share_name: str | None = None) -> bool:
+    """True when `authorization` is a Bearer credential (an API key allowed on
+    `view`'s POST, or a JWT access token) of an active user with `upload`
+    (and, given `share_name`, who may change that share)."""
+    user = bearer_user(authorization, view=view, method="POST")
+    if user is None or not user_has_pan_permission(user, "upload"):
         return False
     if share_name is not None:
         try:
@@ -103,7 +96,8 @@ async def share_upload_allowance(scope) -> int | None:
     if scope.get("method") != "POST":
         return None
     share_name = scope["url_route"]["kwargs"].get("unique_name")
-    if await sync_to_async(bearer_uploader)(_header(scope, b"authorization"), share_name=share_name):
+    view = scope["url_route"].get("view")  # the scopes an API key needs are the view's own
+    if await sync_to_async(bearer_uploader)(_header(scope, b"authorization"), view=view, share_name=share_name):
         return share_allowance()
     return None
 
@@ -112,7 +106,8 @@ async def file_upload_allowance(scope) -> int | None:
     """`POST /api/files` (one file)."""
     if scope.get("method") != "POST":
         return None
-    if await sync_to_async(bearer_uploader)(_header(scope, b"authorization")):
+    view = scope["url_route"].get("view")
+    if await sync_to_async(bearer_uploader)(_header(scope, b"authorization"), view=view):
         return file_allowance()
     return None
 

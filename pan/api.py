@@ -160,6 +160,8 @@ class _MultipartPost:
 
 class ShareListApi(CreatingNeedsUpload, _MultipartPost, GenericAPIView):
     serializer_class = ShareSerializer
+    # What an API key needs here (accounts/authentication.py, docs/api-keys.md).
+    api_key_scopes = {"GET": "shares:read", "POST": "shares:write"}
     # How large a body may be before it is read (pan/allowances.py).
     body_allowance = staticmethod(allowances.share_upload_allowance)
     body_refusal = FileTooLarge
@@ -222,6 +224,8 @@ def _share_detail(request, unique_name, *, legacy: bool = False) -> Response:
 
 
 class ShareDetailApi(APIView):
+    api_key_scopes = {"GET": "shares:read", "PATCH": "shares:write", "DELETE": "shares:write"}
+
     @extend_schema(
         parameters=_CODE_PARAMETERS,
         responses={200: _share_or_locked(), **_UNLOCK_ERRORS},
@@ -251,6 +255,7 @@ class ShareDetailApi(APIView):
 
 
 class ShareItemsApi(_MultipartPost, APIView):
+    api_key_scopes = {"POST": "shares:write"}
     body_allowance = staticmethod(allowances.share_upload_allowance)
     body_refusal = FileTooLarge
 
@@ -279,6 +284,8 @@ class ShareItemsApi(_MultipartPost, APIView):
 
 def _share_action(service, doc: str, refusals: dict | None = None):
     class ShareActionApi(APIView):
+        api_key_scopes = {"POST": "shares:write"}
+
         @extend_schema(request=None, responses={200: OwnedShareSerializer, **(refusals or {})}, description=doc)
         def post(self, request, unique_name):
             share = selectors.share_get_managed(user=request.user, unique_name=unique_name)
@@ -304,6 +311,7 @@ ShareRestoreApi = _share_action(services.share_restore, "Share a revoked share a
 
 class ShareQrApi(APIView):
     kind = "svg"
+    api_key_scopes = {"GET": "shares:read"}
 
     @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request, unique_name):
@@ -317,6 +325,7 @@ class ShareQrApi(APIView):
 
 class PickupApi(APIView):
     permission_classes = [AllowAny]
+    api_key_scopes = {"POST": "shares:read"}
 
     @extend_schema(
         request=PickupInputSerializer,
@@ -378,6 +387,7 @@ def _download_access(request, unique_name):
 
 class ShareItemContentApi(APIView):
     permission_classes = [AllowAny]
+    api_key_scopes = {"GET": "shares:read"}
 
     @extend_schema(
         parameters=[*_CODE_PARAMETERS, OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
@@ -397,6 +407,7 @@ class ShareItemContentApi(APIView):
 
 class ShareZipApi(APIView):
     permission_classes = [AllowAny]
+    api_key_scopes = {"GET": "shares:read"}
 
     @extend_schema(
         parameters=[*_CODE_PARAMETERS, OpenApiParameter("items", str, OpenApiParameter.QUERY, required=False)],
@@ -467,6 +478,7 @@ class FileDetailApi(ShareDetailApi):
 
 class FileContentApi(APIView):
     permission_classes = [AllowAny]
+    api_key_scopes = {"GET": "shares:read"}
 
     @extend_schema(
         parameters=[*_CODE_PARAMETERS, OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],

@@ -20,7 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from project.lib import daphne_fixes  # noqa: E402
 from project.lib.bodies import BodySizeGuard  # noqa: E402
 from project.lib.stopping import Lifespan  # noqa: E402
-from project.routing import origin_checked, websocket_urlpatterns  # noqa: E402
+from project.routing import api_key_handshakes, origin_checked, websocket_urlpatterns  # noqa: E402
 from shortener.asgi import ShortLinkFastPath  # noqa: E402
 from uploads.asgi import TusBodies  # noqa: E402
 
@@ -43,8 +43,9 @@ application = Lifespan(
             "http": ShortLinkFastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
             # Channels' canonical wiring, with an origin check that lets clients
             # without `Origin` in (project/routing.py); unknown paths end in a
-            # catch-all route that refuses them.
-            "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            # catch-all route that refuses them. An API key in `Authorization`
+            # replaces the session's user where the consumer allows it.
+            "websocket": origin_checked(AuthMiddlewareStack(api_key_handshakes(URLRouter(websocket_urlpatterns)))),
         }
     )
 )

@@ -164,11 +164,37 @@ class RateLimitMiddleware(HybridMiddleware):
     # --- who is asking ----------------------------------------------------
 
     @staticmethod
-    def _bearer_user_id(request) -> str | None:
-        """The user id of a valid JWT access token; checked without the database."""
+    def _authorization(request) -> bytes:
+        return request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1")
+
+    @classmethod
+    def _bearer_user_id(cls, request) -> str | None:
+        """The user id of a valid JWT access token (checked without the database) or
+        API key (one indexed query: accounts/authentication.py). A `pan_` token is
+        never handed to simplejwt; an invalid key counts by the client's address."""
+        from accounts.authentication import api_key_attempted, api_key_owner_id
         from project.lib.bodies import bearer_user_id
 
-        return bearer_user_id(request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1"))
+        authorization = cls._authorization(request)
+        if api_key_attempted(authorization):
+            try:
+                return api_key_owner_id(authorization)
+            except DATABASE_UNAVAILABLE_ERRORS:
+                return None  # counted by address; the view answers 503 (DatabaseUnavailableMiddleware)
+        return bearer_user_id(authorization)
+
+    @classmethod
+    async def _abearer_user_id(cls, request) -> str | None:
+        from accounts.authentication import api_key_attempted, api_key_owner_id
+        from project.lib.bodies import bearer_user_id
+
+        authorization = cls._authorization(request)
+        if api_key_attempted(authorization):
+            try:
+                return await sync_to_async(api_key_owner_id)(authorization)
+            except DATABASE_UNAVAILABLE_ERRORS:
+                return None
+        return bearer_user_id(authorization)
 
     @staticmethod
     def _has_session(request) -> bool:
@@ -181,7 +207,7 @@ class RateLimitMiddleware(HybridMiddleware):
         return f"user:{user_id}" if user_id is not None else f"addr:{client_key(client_address(request))}"
 
     async def _aidentity(self, request) -> str:
-        user_id = self._bearer_user_id(request)
+        user_id = await self._abearer_user_id(request)
         if user_id is None and self._has_session(request):
             user = await request.auser()
             if user.is_authenticated:

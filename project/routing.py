@@ -8,13 +8,18 @@ closing before accepting elsewhere (daphne turns that into 403).
 
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from django.urls import path, re_path
 
+from accounts.authentication import api_key_in_header, api_key_websocket_owner
+from accounts.errors import ApiKeyNotValid
 from events.consumers import EventsConsumer
 from project.consumers import EchoConsumer
-from project.lib.net import connection_is_secure
+from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_logged
+from project.lib.net import client_address_of, connection_is_secure
 
 
 async def refuse_handshake(scope, receive, send, *, status: int = 403) -> None:
@@ -133,6 +138,64 @@ class OriginCheck:
             return await self.application(scope, receive, send)
         # Channels' own WebsocketDenier is a consumer and would need the channel layer.
         return await refuse_handshake(scope, receive, send, status=403)
+
+
+class ApiKeyHandshake:
+    """`Authorization: Bearer pan_…` on a WebSocket handshake (docs/api-keys.md).
+
+    Inside Channels' `AuthMiddlewareStack`: the key's owner replaces the
+    session's user when the consumer the path routes to allows the key
+    (`api_key_scopes["GET"]`, accounts/authentication.py). A bad key is
+    refused with 401, a key outside its scopes (or on a route that declares
+    none) with 403; daphne, which lacks the ASGI `websocket.http.response`
+    extension, answers both with 403. No key header: nothing changes.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        header = b", ".join(value for name, value in scope.get("headers") or [] if name == b"authorization")
+        try:
+            raw = api_key_in_header(header) if header else None
+        except ApiKeyNotValid:
+            return await refuse_handshake(scope, receive, send, status=401)
+        if raw is None:
+            return await self.application(scope, receive, send)
+        try:
+            owner = await sync_to_async(_handshake_owner)(raw, scope)
+        except ApiKeyNotValid:
+            return await refuse_handshake(scope, receive, send, status=401)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            database_unavailable_logged(exc)
+            return await refuse_handshake(scope, receive, send, status=503)
+        if owner is None:
+            return await refuse_handshake(scope, receive, send, status=403)
+        return await self.application({**scope, "user": owner}, receive, send)
+
+
+def _route_consumer(path: str):
+    """The consumer class a WebSocket path routes to (None for the catch-all)."""
+    for route in websocket_urlpatterns:
+        if route.pattern.match(path.lstrip("/")):
+            return getattr(route.callback, "consumer_class", None)
+    return None
+
+
+def _handshake_owner(raw: str, scope):
+    headers = dict(scope.get("headers") or [])
+    peer_host, _peer_port = scope.get("client") or ("", None)
+    client = client_address_of(peer_host, headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+    close_old_connections()
+    try:
+        return api_key_websocket_owner(raw, client=client, consumer=_route_consumer(scope.get("path", "")))
+    finally:
+        close_old_connections()
+
+
+def api_key_handshakes(application) -> ApiKeyHandshake:
+    """`application` (the WebSocket router) behind `ApiKeyHandshake`."""
+    return ApiKeyHandshake(application)
 
 
 def origin_checked(application) -> OriginCheck:

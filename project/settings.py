@@ -327,6 +327,9 @@ LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 LOGIN_DEVICE_FAILURE_LIMIT = env.int("LOGIN_DEVICE_FAILURE_LIMIT", default=10)
 LOGIN_DEVICE_COOKIE_AGE = env.int("LOGIN_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
 
+# API keys (docs/api-keys.md): how many one account may hold at once.
+API_KEYS_PER_USER = env.int("API_KEYS_PER_USER", default=50)
+
 PASSWORD_HASHERS = [
     "accounts.hashers.PanArgon2PasswordHasher",
     # Older hashes still verify and are upgraded to Argon2id on login.
@@ -483,6 +486,8 @@ CORS_EXPOSE_HEADERS = [
 # --- REST framework, JWT, OpenAPI ------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: `Bearer pan_…` is an API key and never reaches simplejwt (docs/api-keys.md).
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

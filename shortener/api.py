@@ -24,6 +24,9 @@ def _short_url(request, key: str) -> str:
 class ShortLinkListCreateApi(GenericAPIView):
     """POST: shorten a URL (anyone; signed-in callers own the link). GET: the caller's links."""
 
+    # What an API key needs here (accounts/authentication.py, docs/api-keys.md).
+    api_key_scopes = {"GET": "links:read", "POST": "links:write"}
+
     # A generic view for its pagination; OPTIONS describes POST with this.
     serializer_class = ShortLinkCreateSerializer
 
@@ -52,6 +55,7 @@ class ShortLinkListCreateApi(GenericAPIView):
 
 
 class ShortLinkDetailApi(APIView):
+    api_key_scopes = {"GET": "links:read", "PATCH": "links:write", "DELETE": "links:write"}
     """One link, for its owner or a holder of `manage`; anyone else gets 404."""
 
     @extend_schema(responses={200: ShortLinkSerializer})

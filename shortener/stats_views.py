@@ -88,6 +88,7 @@ class LinkStatsSerializer(serializers.Serializer):
 
 class ShortLinkStatsApi(APIView):
     permission_classes = [IsAuthenticated]
+    api_key_scopes = {"GET": "links:read"}
 
     @extend_schema(parameters=_RANGE, responses={200: LinkStatsSerializer})
     def get(self, request, key):
@@ -99,6 +100,7 @@ class ShortLinkStatsApi(APIView):
 
 class ShortLinkStatsCsvApi(APIView):
     permission_classes = [IsAuthenticated]
+    api_key_scopes = {"GET": "links:read"}
 
     @extend_schema(
         parameters=_RANGE,
@@ -119,6 +121,7 @@ class ShortLinkStatsCsvApi(APIView):
 
 class ShortLinkQrApi(APIView):
     permission_classes = [IsAuthenticated]
+    api_key_scopes = {"GET": "links:read"}
     kind = "svg"
 
     @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY})

@@ -210,11 +210,13 @@ async def uploads_root(request):
 
 
 def _authenticated_user(request):
-    """The caller as the API sees it (DRF's authenticators: Bearer, or a session with its CSRF check)."""
+    """The caller as the API sees it (DRF's authenticators: an API key within the scopes `uploads_root`
+    declares, a JWT, or a session with its CSRF check)."""
     from rest_framework.request import Request
     from rest_framework.settings import api_settings
 
-    return Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]).user
+    authenticators = [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    return Request(request, authenticators=authenticators, parser_context={"view": uploads_root}).user
 
 
 def _session_unlock(request):
@@ -231,6 +233,11 @@ def _session_unlock(request):
         return True
 
     return unlocked
+
+
+# What an API key needs to create an upload (accounts/authentication.py, docs/api-keys.md). The
+# upload's own URL is its credential afterwards: `upload_detail` reads no `Authorization`.
+uploads_root.api_key_scopes = {"POST": "shares:write"}
 
 
 @_tus_view("OPTIONS", "HEAD", "PATCH", "DELETE", "GET")

@@ -12,7 +12,7 @@ One rule, applied by `BodySizeGuard` in front of Django under every server:
   default. It decides from the request itself (a token, a session, the
   upload it continues); the route's captured arguments are in
   `scope["url_route"]` (`{"args": ..., "kwargs": ...}`, as Channels' router
-  puts them). It runs before Django's middleware, in
+  puts them, and `"view"`: the view, or the class `as_view()` made it from). It runs before Django's middleware, in
   `project.lib.request_context.outside_request_lifecycle` (its database
   connection is given back before the body is read).
 - A path that routes nowhere, a view without a declaration, or an allowance
@@ -35,7 +35,9 @@ refuse a `Content-Length` over what the upload still lacks before reading
 
 This module imports no app: apps declare, the guard asks.
 `bearer_user_id` (a Bearer access token verified without the database) is
-here for the rate limiter, which keys signed-in clients by it.
+here for the rate limiter, which keys signed-in clients by it; the rate
+limiter (project/middleware.py) asks `accounts.authentication` about API keys
+(`Bearer pan_…`) first and never passes one here.
 """
 
 import json
@@ -103,7 +105,9 @@ async def body_allowance(scope, match) -> int:
     allowance = None if match is None else _declared(match, "body_allowance")
     if allowance is None:
         return small
-    asked = {**scope, "url_route": {"args": match.args, "kwargs": match.kwargs}}
+    # The view itself too (its class for a class-based view): what else it declares, such as the
+    # scopes an API key needs (`api_key_scopes`), is the allowance's to read.
+    asked = {**scope, "url_route": {"args": match.args, "kwargs": match.kwargs, "view": _declaring(match)[-1]}}
     try:
         async with outside_request_lifecycle():
             granted = await allowance(asked)
