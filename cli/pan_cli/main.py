@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from . import __version__, config
-from .api import Api
+from .api import Api, refusal
 from .errors import USAGE, CliError, Refused, UsageProblem
 from .get import download_headers, download_item, download_zip, open_share, target_of
 from .send import send as send_files
@@ -169,15 +169,7 @@ def login(url, username, password_stdin):
             username = sys.stdin.readline().strip()
     password = _read_secret(t("Password"), from_stdin=password_stdin)
     with Api(url) as api:
-        signed_in = api.call("POST", "/api/login", json={"username": username, "password": password})
-        if "access" not in signed_in:  # mfa_required: a second factor the client cannot give
-            raise Refused(
-                t(
-                    "This server asks for a second factor; the pan client cannot sign in with one yet. Create an API "
-                    "key on the account page and set PAN_KEY."
-                ),
-                code="mfa_required",
-            )
+        signed_in = _sign_in(api, username, password)
         name = f"pan cli on {socket.gethostname()}"[:100]
         created = api.call(
             "POST",
@@ -185,8 +177,7 @@ def login(url, username, password_stdin):
             json={"name": name, "scopes": SCOPES},
             headers={"Authorization": f"Bearer {signed_in['access']}"},
         )
-        if signed_in.get("refresh"):  # the key is what stays; the session's tokens are not needed
-            api.send("POST", "/api/logout", json={"refresh": signed_in["refresh"]})
+        _sign_out(api, signed_in)
     path = config.save({"url": url, "username": username, "key": created["key"], "key_id": created["id"]})
     _emit(
         {
@@ -200,26 +191,51 @@ def login(url, username, password_stdin):
     )
 
 
+def _sign_in(api: Api, username: str, password: str) -> dict:
+    """`POST /api/login`: the JWT pair (API keys are made and deleted with one, never with a key)."""
+    signed_in = api.call("POST", "/api/login", json={"username": username, "password": password})
+    if "access" not in signed_in:  # mfa_required: a second factor the client cannot give
+        raise Refused(
+            t(
+                "This server asks for a second factor; the pan client cannot sign in with one yet. Create an API "
+                "key on the account page and set PAN_KEY."
+            ),
+            code="mfa_required",
+        )
+    return signed_in
+
+
+def _sign_out(api: Api, signed_in: dict) -> None:
+    """Revoke the session's refresh token: the key is what stays."""
+    if signed_in.get("refresh"):
+        api.send("POST", "/api/logout", json={"refresh": signed_in["refresh"]})
+
+
 @cli.command()
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @_json_option
-def logout():
-    """Delete this client's API key on the server and forget it here."""
+def logout(password_stdin):
+    """Delete this client's API key on the server (asks your password: keys cannot delete keys) and forget it."""
     stored = config.load()
     if not stored.get("key"):
         _emit({"signed_out": False}, [t("Not signed in.")])
         return
     with Api(stored["url"], stored["key"]) as api:
-        response = api.send("DELETE", f"/api/keys/{stored.get('key_id')}")
-    if response.status_code in (401, 404):  # already revoked or expired: nothing left to delete there
-        config.forget()
-        _emit({"signed_out": True, "deleted": False}, [t("Signed out here; the server no longer knew the key.")])
-        return
-    if response.status_code >= 400:
-        from .api import refusal
-
+        if api.send("GET", "/api/me").status_code == 401:  # revoked or expired already: nothing to delete there
+            config.forget()
+            _emit({"signed_out": True, "deleted": False}, [t("Signed out here; the server no longer knew the key.")])
+            return
+    password = _read_secret(t("Password"), from_stdin=password_stdin)
+    with Api(stored["url"]) as api:
+        signed_in = _sign_in(api, stored.get("username", ""), password)
+        response = api.send(
+            "DELETE", f"/api/keys/{stored.get('key_id')}", headers={"Authorization": f"Bearer {signed_in['access']}"}
+        )
+        _sign_out(api, signed_in)
+    if response.status_code >= 400 and response.status_code != 404:
         raise refusal(response)
     config.forget()
-    _emit({"signed_out": True, "deleted": True}, [t("Signed out; the key was deleted.")])
+    _emit({"signed_out": True, "deleted": response.status_code == 204}, [t("Signed out; the key was deleted.")])
 
 
 # --- Sending and getting -------------------------------------------------------

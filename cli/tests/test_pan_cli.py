@@ -497,10 +497,25 @@ def test_login_stores_a_key_in_a_private_file_and_logout_deletes_it(server, home
     wrong = pan("login", server.url, "--username", name, env=env, stdin="wrong password\n")
     assert wrong.returncode == 2
 
-    assert pan_json("logout", env=env) == {"signed_out": True, "deleted": True}
+    # Keys cannot delete keys (docs/api-keys.md): logout signs in again to delete it.
+    refused = pan("logout", "--json", env=env, stdin="wrong password\n")
+    assert refused.returncode == 2 and path.exists()
+    assert pan_json("logout", env=env, stdin=f"{PASSWORD}\n") == {"signed_out": True, "deleted": True}
     assert not path.exists()
     answer = httpx.get(f"{server.url}/api/shares", headers={"Authorization": f"Bearer {stored['key']}"}, timeout=10)
     assert answer.status_code == 401  # the key is dead on the server
+    assert pan_json("logout", env=env) == {"signed_out": False}
+
+    # A key revoked elsewhere (the account page): logout only forgets it here, asking nothing.
+    assert pan("login", server.url, "--username", name, env=env, stdin=f"{PASSWORD}\n").returncode == 0
+    key_id = json.loads(path.read_text())["key_id"]
+    access = httpx.post(f"{server.url}/api/login", json={"username": name, "password": PASSWORD}, timeout=10).json()
+    deleted = httpx.delete(
+        f"{server.url}/api/keys/{key_id}", headers={"Authorization": f"Bearer {access['access']}"}, timeout=10
+    )
+    assert deleted.status_code == 204
+    assert pan_json("logout", env=env) == {"signed_out": True, "deleted": False}
+    assert not path.exists()
 
 
 # --- The package -------------------------------------------------------------
