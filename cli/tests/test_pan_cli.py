@@ -123,8 +123,17 @@ def server():
 
 @pytest.fixture(scope="module")
 def uploader(server):
-    """(username, access token) of an account with the `uploaders` role (PAN_KEY takes a JWT too)."""
-    return server.uploader("cli", PASSWORD)
+    """(username, API key with the five scopes `pan login` asks for) of an account with the `uploaders` role."""
+    name, access = server.uploader("cli", PASSWORD)
+    scopes = ["shares:read", "shares:write", "requests:write", "links:read", "links:write"]
+    answer = httpx.post(
+        f"{server.url}/api/keys",
+        json={"name": "cli tests", "scopes": scopes},
+        headers={"Authorization": f"Bearer {access}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return name, answer.json()["key"]
 
 
 @pytest.fixture
