@@ -43,8 +43,13 @@ $(VENV)/.runtime-installed: requirements.txt
 	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
+# The `pan` command-line client (cli/, docs/cli.md) comes second: --require-hashes refuses a local
+# folder, and its dependencies are already in (hashed) from requirements-dev.txt. A change under
+# cli/ reinstalls it.
+CLI_FILES := cli/pyproject.toml $(wildcard cli/pan_cli/*.py cli/pan_cli/*.json)
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed $(CLI_FILES)
 	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-deps ./cli
 	$(BIN)/python -m project.envfile
 	touch $@
 
