@@ -145,6 +145,11 @@ def _qr(link: str) -> None:
         segno.make(link, error="m").terminal(out=sys.stdout, compact=True)
 
 
+# A share's id is base64url: it may begin with "-" ("-EDEo…"), which Click
+# would read as options. Unknown options are taken as the NAME instead.
+_NAME_MAY_START_WITH_DASH = {"ignore_unknown_options": True}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pan")
 def cli():
@@ -358,7 +363,7 @@ def list_shares():
     _emit(shares, lines)
 
 
-@cli.command()
+@cli.command(context_settings=_NAME_MAY_START_WITH_DASH)
 @click.argument("name")
 @_json_option
 def rm(name):
@@ -368,7 +373,7 @@ def rm(name):
     _emit({"deleted": name}, [t("Share {share} deleted.", share=name)])
 
 
-@cli.command()
+@cli.command(context_settings=_NAME_MAY_START_WITH_DASH)
 @click.argument("name")
 @_json_option
 def revoke(name):

@@ -436,6 +436,10 @@ def test_exit_codes(server, uploader, home, tmp_path):
     _name, token = uploader
     env = pan_env(home, PAN_URL=server.url, PAN_KEY=token)
     assert pan("send", "--no-such-option", str(tmp_path), env=env).returncode == 1
+    # A share id may begin with "-" (base64url): it is the NAME, not an option (the server says 404).
+    for command in ("rm", "revoke"):
+        dashed = pan(command, "-EDEo832P2UdL2Fis0CmOA", "--json", env=env)
+        assert dashed.returncode == 2 and json.loads(dashed.stdout)["error"]["status"] == 404, dashed.stdout
     assert pan("send", str(tmp_path / "missing"), env=env).returncode == 1
     assert pan("send", "--expires", "soon", str(tmp_path), env=env).returncode == 1
     assert pan("get", "no code in here", env=env).returncode == 1
