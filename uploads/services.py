@@ -187,7 +187,8 @@ def _fit_quota(owner, length: int | None, reserved: int) -> int:
     quota = user_quota(owner)
     if quota is None:
         return reserved
-    type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    # The model, not type(owner): a session's user is a lazy object (SimpleLazyObject).
+    owner._meta.model.objects.select_for_update().filter(pk=owner.pk).first()
     room = quota - user_stored_bytes(owner) - user_reserved_bytes(owner)
     if (length is None and room <= 0) or (length is not None and length > room):
         raise quota_exceeded(quota)

@@ -308,7 +308,7 @@ async def _receive(
             receive = request.scope[BODY_RECEIVE]
             outcome = await _stream(receive, upload, lease, session, checksum)
             if outcome.too_large:
-                raise services.put_overrun(upload=upload) if whole else ChunkTooLarge()
+                raise (await sync_to_async(services.put_overrun)(upload=upload)) if whole else ChunkTooLarge()
             if outcome.mismatch:
                 raise ChecksumMismatch()
             if whole:
