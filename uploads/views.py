@@ -29,7 +29,13 @@ from rest_framework.exceptions import APIException
 
 from dropoff.unlocks import request_unlocked
 from pan.services import share_options_check
-from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged, error_body
+from project.lib.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    ApplicationError,
+    ValidationFailed,
+    database_unavailable_logged,
+    error_body,
+)
 from project.lib.net import client_address
 
 from . import services, storage
@@ -437,8 +443,6 @@ async def _finish(upload, digest, *, session=None, share_options=None) -> None:
 
 # --- curl -T: PUT /api/put/<name> (docs/uploads.md, "curl -T") ----------------------------
 
-PUT_OPTIONS = {"Pan-Title": "title", "Pan-Expires-In": "expires_in", "Pan-Max-Downloads": "max_downloads"}
-
 
 def _header_text(value: str | None, *, percent_decoded: bool) -> str | None:
     """A header's text: the bytes on the wire (latin-1 to Django) read as
@@ -454,13 +458,20 @@ def _header_text(value: str | None, *, percent_decoded: bool) -> str | None:
         return "\x00"  # refused by every text check, naming the field
 
 
+def _digits(value: str | None, field: str) -> str | None:
+    """A number header is ASCII digits and nothing else (no sign, no spaces): 400 naming `field` otherwise."""
+    if value is not None and not (value.isascii() and value.isdigit()):
+        raise ValidationFailed(fields={field: [_("Enter a whole number.")]})
+    return value
+
+
 def _put_options(request) -> dict:
     """`Pan-Title`, `Pan-Expires-In`, `Pan-Max-Downloads`, `Pan-Password`, checked as the shares API checks them."""
     headers = request.headers
     return share_options_check(
         title=_header_text(headers.get("Pan-Title"), percent_decoded=True),
-        expires_in=headers.get("Pan-Expires-In"),
-        max_downloads=headers.get("Pan-Max-Downloads"),
+        expires_in=_digits(headers.get("Pan-Expires-In"), "expires_in"),
+        max_downloads=_digits(headers.get("Pan-Max-Downloads"), "max_downloads"),
         password=_header_text(headers.get("Pan-Password"), percent_decoded=False),
     )
 

@@ -271,6 +271,7 @@ BAD_OPTIONS = [
     ("Pan-Expires-In", "tomorrow", "expires_in"),
     ("Pan-Expires-In", "-1", "expires_in"),
     ("Pan-Expires-In", str(10**12), "expires_in"),
+    ("Pan-Expires-In", "+60", "expires_in"),
     ("Pan-Max-Downloads", "0", "max_downloads"),
     ("Pan-Max-Downloads", "many", "max_downloads"),
     ("Pan-Title", "x" * 201, "title"),
