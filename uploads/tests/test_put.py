@@ -226,6 +226,12 @@ def test_an_empty_body_is_an_empty_file(site):
     assert answer.status_code == 201, answer.text
     item = answer.json()["items"][0]
     assert (item["name"], item["size"], item["sha256"]) == ("empty.txt", 0, hashlib.sha256(b"").hexdigest())
+    # As the multipart API takes an empty file part.
+    multipart = httpx.post(
+        f"{site.url}/api/shares", files={"file": ("empty.txt", b"")}, headers=site.auth("dana"), timeout=30
+    )
+    assert multipart.status_code == 201, multipart.text
+    assert multipart.json()["items"][0]["size"] == 0
 
 
 def test_options_as_headers_and_a_chinese_title(site):
