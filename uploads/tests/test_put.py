@@ -428,10 +428,12 @@ def test_a_chunked_body_is_cut_off_with_413_where_it_passes_the_limit(site, who,
 
 @pytest.mark.parametrize(
     ("sent", "announced"),
-    [(2 * MiB, 5 * MiB), (5 * MiB - 1, 5 * MiB), (2 * MiB, None)],
-    ids=["mid-body", "last-byte", "chunked-mid-body"],
+    [(2 * MiB, 5 * MiB), (5 * MiB - 1, 5 * MiB), (5 * MiB, 5 * MiB), (2 * MiB, None)],
+    ids=["mid-body", "before-the-last-byte", "with-the-last-byte", "chunked-mid-body"],
 )
 def test_a_client_that_vanishes_leaves_nothing(site, sent, announced):
+    """Mid-body, before the last byte, and at once with it (the body in, the client already
+    gone when the view looks: it never sees the code, so no share is made)."""
     before = site.state()
     data = os.urandom(sent)
     body = data if announced is not None else _chunked(data)[: -len(b"0\r\n\r\n")]
