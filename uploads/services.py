@@ -464,6 +464,8 @@ def put_admit(*, user) -> None:
         raise NotAuthenticated()
     if not user_has_pan_permission(user, "upload"):
         raise PermissionDenied()
+    # scope: shares:write -- a request authenticated by an API key needs PUT_SCOPE (403 otherwise):
+    # the keys mechanism hooks in here.
 
 
 def put_begin(*, user, name: str, content_type: str | None, length: int | None) -> Created:
