@@ -6,6 +6,6 @@ urlpatterns = [
     path("uploads/", views.uploads_root, name="uploads"),
     path("uploads/<str:token>", views.upload_detail, name="upload"),
     # curl -T (docs/uploads.md): any name, control characters too (the view refuses them with 400, not a 404);
-    # `put/` alone is the request with no name (400).
-    re_path(r"^put/(?P<name>[\s\S]*)\Z", views.put_upload, name="put"),
+    # `put/` and `put` alone are the request with no name (400).
+    re_path(r"^put(?:/(?P<name>[\s\S]*))?\Z", views.put_upload, name="put"),
 ]

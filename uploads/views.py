@@ -516,7 +516,7 @@ def _put_created(request, upload) -> HttpResponse:
 
 
 @csrf_exempt
-async def put_upload(request, name: str = ""):
+async def put_upload(request, name: str | None = None):
     """`curl -T FILE -H "Authorization: Bearer …" https://host/api/put/` (curl adds the file's name):
     the body, streamed, becomes a new one-file share (201: its link and code).
 

@@ -325,6 +325,12 @@ def test_bad_names_are_400(site, name):
     assert site.state() == before
 
 
+def test_no_name_without_the_slash_is_400_too(site):
+    answer = httpx.put(f"{site.url}/api/put", content=b"x", headers=site.auth("dana"), timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert "file" in answer.json()["error"]["fields"]
+
+
 def test_a_percent_encoded_chinese_name_is_decoded(site):
     answer = site.raw(site.head("%E6%8A%A5%E5%91%8A.txt", "dana", 3, Accept="application/json"), b"abc")
     assert _status(answer) == 201, answer[:300]
