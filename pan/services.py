@@ -23,7 +23,7 @@ from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ValidationFailed
 from project.lib.fields import validate_expires_in, validate_flag, validate_text, validate_whole_number
 from project.lib.in_doubt import commit_doubt, undo_when_settled
 from project.lib.lifecycle import expiry_from
-from project.lib.secrets import new_share_code, password_hash
+from project.lib.secrets import new_share_code, password_hash, password_validate
 from webhooks.services import webhook_emit
 
 from .errors import ShareNotFilling, ShareNotLive, TooManyItems
@@ -49,6 +49,19 @@ MAX_MESSAGE = 2000
 
 def validate_max_downloads(value) -> int | None:
     return validate_whole_number("max_downloads", value, low=1, high=1_000_000)
+
+
+def share_options_check(*, title=None, expires_in=None, max_downloads=None, password=None) -> dict:
+    """A new share's options, checked as `share_create` checks them, before
+    anything is stored (a streamed upload refuses bad options before its
+    body): the cleaned values, ready for `share_create(**options)`. Raises
+    `ValidationFailed` (400) naming the field."""
+    return {
+        "title": validate_text("title", title, MAX_TITLE),
+        "expires_in": validate_expires_in(expires_in),
+        "max_downloads": validate_max_downloads(max_downloads),
+        "password": password_validate(password),
+    }
 
 
 def _text_item(share: Share, prepared, path: str) -> Item:

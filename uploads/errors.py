@@ -67,3 +67,8 @@ class ChecksumUnsupported(ApplicationError):
 class RequestHasNoRoom(Conflict):
     code = "request_full"
     default_message = _("This request takes no more files.")
+
+
+class BodyIncomplete(ApplicationError):
+    code = "body_incomplete"
+    default_message = _("The body ended before its last byte: nothing was kept.")

@@ -1,4 +1,4 @@
-"""The tus endpoints in the OpenAPI document (SPEC §4.4b and §7; docs/uploads.md).
+"""The tus endpoints and `curl -T`'s PUT in the OpenAPI document (SPEC §4.4b, §4.5b and §7; docs/uploads.md).
 
 `uploads/views.py` holds plain async Django views, not DRF views (a PATCH
 reads its ASGI body as it arrives), so drf-spectacular, which walks DRF
@@ -416,11 +416,100 @@ UPLOAD_STATE = {
 }
 
 
+# --- curl -T: PUT /api/put/{name} (docs/uploads.md, "curl -T") ------------------------------------
+
+PUT = "/api/put/{name}"
+DIGITS_PATTERN = r"^[0-9]{1,19}$"
+
+
+def _put() -> dict:
+    return {
+        "operationId": "put_create",
+        "summary": "Share one file with one request (`curl -T FILE URL/`)",
+        "description": (
+            "The body, streamed, becomes a new one-file share of yours. `curl -T report.pdf -H "
+            '"Authorization: Bearer …" https://host/api/put/` appends the file name to a URL ending in `/`.\n\n'
+            "Every refusal comes before a byte of the body is read: 401/403, then the name and the options "
+            "(400), then the file limit (`PAN_MAX_UPLOAD_SIZE`) and your quota, counting what your "
+            "unfinished uploads hold, against `Content-Length` (413, `Connection: close`). A body without a "
+            "length (chunked: `curl -T -`) is cut off with 413 where it passes them. A client gone before the "
+            "last byte leaves no share and no bytes. An empty body is an empty file.\n\n"
+            "The 201's plain text: the share page's link on the first line, the code on the second, then "
+            "`expires:`, `downloads:`, `password:` and `download:` (the one-item download URL with the code) "
+            "lines; with `Accept: application/json` the JSON of `POST /api/shares`.\n\n"
+            "Rules OpenAPI cannot state, refused with 400: the name is one name, percent-decoded (no `/`, "
+            "`..`, NUL, control or bidi characters, not made only of invisible ones, at most 255 UTF-8 bytes); "
+            "`Pan-Expires-In` up to `PAN_MAX_EXPIRY`; `Pan-Max-Downloads` from 1 to 1000000; `Pan-Title` at "
+            "most 200 characters and `Pan-Password` at most 256 once decoded, without NUL; header values "
+            "that are not UTF-8."
+        ),
+        "tags": ["uploads"],
+        "parameters": [
+            {
+                "in": "path",
+                "name": "name",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1},
+                "description": "The file's name, percent-encoded in the URL (`%E6%8A%A5%E5%91%8A.pdf` is 报告.pdf).",
+            },
+            _parameter(
+                "Pan-Expires-In",
+                _header(
+                    {"type": "string", "pattern": DIGITS_PATTERN},
+                    "Seconds until the share expires, as `expires_in` of `POST /api/shares` (`0`: never; "
+                    "default `PAN_DEFAULT_EXPIRY`).",
+                ),
+            ),
+            _parameter(
+                "Pan-Max-Downloads",
+                _header({"type": "string", "pattern": DIGITS_PATTERN}, "How many downloads the share allows."),
+            ),
+            _parameter(
+                "Pan-Password",
+                _header({"type": "string"}, "A password downloads need besides the code (UTF-8)."),
+            ),
+            _parameter(
+                "Pan-Title",
+                _header(
+                    {"type": "string"},
+                    "The share's title: UTF-8, percent-decoded (send non-ASCII as `%E5%AD%A3…`; a literal `%` "
+                    "as `%25`).",
+                ),
+            ),
+        ],
+        "requestBody": {
+            "required": False,
+            "description": "The file's bytes.",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "security": [{"jwtAuth": []}, {"cookieAuth": []}],
+        "responses": _shared(
+            {
+                "201": {
+                    "description": "The share: its page link and code (plain text), or its JSON.",
+                    "headers": {
+                        "Location": _header({"type": "string", "format": "uri"}, "The share page.", required=True)
+                    },
+                    "content": {
+                        "text/plain": {"schema": {"type": "string"}},
+                        "application/json": {"schema": {"$ref": "#/components/schemas/OwnedShare"}},
+                    },
+                },
+                "400": _error(SHARED_ERRORS[400] + " Also a missing or refused name, or a body that ended early."),
+                "401": _error(SHARED_ERRORS[401], {"WWW-Authenticate": _header({"type": "string"}, "`Bearer`.")}),
+                "403": _error(SHARED_ERRORS[403]),
+                "413": _error("Over the file limit or your quota (`file_too_large`, `quota_exceeded`)."),
+            }
+        ),
+    }
+
+
 def tus_operations(result, generator, request, public):
-    """drf-spectacular postprocessing hook: add the tus endpoints (see the module docstring)."""
+    """drf-spectacular postprocessing hook: add the tus endpoints and `curl -T`'s PUT (see the module docstring)."""
     paths = dict(result.get("paths", {}))
     paths[ROOT] = {"options": _options(), "post": _create()}
     paths[DETAIL] = {"head": _head(), "patch": _patch(), "delete": _delete(), "get": _retrieve()}
+    paths[PUT] = {"put": _put()}
     result["paths"] = dict(sorted(paths.items()))
     result.setdefault("components", {}).setdefault("schemas", {})["UploadState"] = UPLOAD_STATE
     result["components"]["schemas"] = dict(sorted(result["components"]["schemas"].items()))

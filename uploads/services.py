@@ -36,7 +36,7 @@ from pan.quotas import quota_exceeded, user_quota, user_reserved_bytes, user_sto
 from pan.services import share_create, share_items_add
 from pan.storing import StoredFile
 from pan.uploads import content_type_for, item_path_sanitise
-from project.lib.errors import NotFound, PermissionDenied
+from project.lib.errors import NotFound, PermissionDenied, ValidationFailed
 from project.lib.fields import validate_text
 from project.lib.metrics import UPLOAD_BYTES, UPLOADS
 
@@ -187,7 +187,8 @@ def _fit_quota(owner, length: int | None, reserved: int) -> int:
     quota = user_quota(owner)
     if quota is None:
         return reserved
-    type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    # The model, not type(owner): a session's user is a lazy object (SimpleLazyObject).
+    owner._meta.model.objects.select_for_update().filter(pk=owner.pk).first()
     room = quota - user_stored_bytes(owner) - user_reserved_bytes(owner)
     if (length is None and room <= 0) or (length is not None and length > room):
         raise quota_exceeded(quota)
@@ -387,12 +388,13 @@ def upload_digest_keep(*, upload: Upload, digest) -> None:
 # --- Completion --------------------------------------------------------------------
 
 
-def upload_complete(*, upload: Upload, sha256: str | None) -> Upload:
+def upload_complete(*, upload: Upload, sha256: str | None, share_options: dict | None = None) -> Upload:
     """The last byte is stored: the object is closed (`storage`'s session
     finished by the caller) and becomes an item of its share, a drop into
     its request, or a new share. `sha256`: the digest seen while the bytes
-    came, or None to read the object back. Idempotent: a complete upload is
-    returned as it is."""
+    came, or None to read the object back. `share_options`: a new share's
+    options (`pan.services.share_options_check`; `curl -T` uploads send
+    them). Idempotent: a complete upload is returned as it is."""
     _DIGESTS.pop(upload.pk, None)
     if upload.completed_at is not None:
         return upload
@@ -420,12 +422,76 @@ def upload_complete(*, upload: Upload, sha256: str | None) -> Upload:
             share_items_add(share=locked.share, files=[], stored=[stored])
             locked.result_share_id = locked.share_id
         else:
-            locked.result_share_id = share_create(owner=locked.owner, files=[], stored=[stored]).pk
+            locked.result_share_id = share_create(
+                owner=locked.owner, files=[], stored=[stored], **(share_options or {})
+            ).pk
         locked.lease, locked.lease_until = "", None
         locked.save(update_fields=["result_share", "receipt_key", "lease", "lease_until"])
     UPLOADS.inc()
     UPLOAD_BYTES.inc(upload.offset)
     return locked
+
+
+# --- One request, one share: `curl -T` (PUT /api/put/<name>) ---------------------------------
+
+# The API key scope `curl -T` needs (docs/api-keys.md): declared on the view
+# (`uploads.views.put_upload.api_key_scopes`), checked by the key's authenticator.
+PUT_SCOPE = "shares:write"
+
+
+def put_file_name(raw: str | None) -> str:
+    """The file name a `PUT /api/put/<name>` gives in its path (already
+    percent-decoded): one name, never a path. Missing, or with `/` after
+    decoding: 400; then the one name check of every upload
+    (`pan.uploads.item_path_sanitise`: `..`, NUL, control and bidi characters
+    refused, invisible ones removed)."""
+    if not raw:
+        raise ValidationFailed(
+            fields={"file": [_("Name the file in the URL: /api/put/<name>, or end the URL with / for curl -T.")]}
+        )
+    if "/" in raw:
+        raise ValidationFailed(fields={"file": [_("A file name may not contain “/”.")]})
+    return item_path_sanitise(raw)
+
+
+def put_admit(*, user) -> None:
+    """May this caller make a share with `curl -T`? 401 anonymous, 403 without
+    the `upload` permission (asked first: before the options and the name)."""
+    if user is None or not user.is_authenticated:
+        from rest_framework.exceptions import NotAuthenticated
+
+        raise NotAuthenticated()
+    if not user_has_pan_permission(user, "upload"):
+        raise PermissionDenied()
+
+
+def put_begin(*, user, name: str, content_type: str | None, length: int | None) -> Created:
+    """The upload behind one `curl -T` request: a new one-file share of
+    `user` when its body is in. Its limits are the upload's (`upload_create`):
+    the file limit and the quota, counting open reservations, decided before
+    a byte of the body is read; `length` None (a chunked body) reserves what
+    the limits leave, and the body is cut off there (`put_overrun`)."""
+    metadata = {"filename": name}
+    if content_type:
+        metadata["filetype"] = content_type
+    return upload_create(user=user, client="", length=length, metadata=metadata)
+
+
+def put_overrun(*, upload: Upload) -> Exception:
+    """The 413 for a body without a length that passed what its upload
+    reserved: the file limit, or (a smaller reservation) the quota."""
+    quota = user_quota(upload.owner)
+    if upload.reserved < settings.PAN_MAX_UPLOAD_SIZE and quota is not None:
+        return quota_exceeded(quota)
+    return FileTooLarge()
+
+
+def put_abandon(*, upload: Upload) -> None:
+    """A `curl -T` that did not finish (its client vanished, a limit, an error):
+    the upload and every byte it stored go, and its reservation with it. No share."""
+    _DIGESTS.pop(upload.pk, None)
+    for unfinished in Upload.objects.filter(pk=upload.pk, completed_at__isnull=True):
+        unfinished.delete()  # the bytes go on commit (signals.py)
 
 
 # --- Termination and purge -------------------------------------------------------------

@@ -9,6 +9,7 @@ the only credential its PATCH, HEAD and DELETE need. Errors are the API's
 JSON shape in the caller's language, with the tus headers.
 """
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -16,6 +17,7 @@ import hashlib
 import json
 import time
 from email.utils import format_datetime
+from urllib.parse import unquote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -26,13 +28,21 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException
 
 from dropoff.unlocks import request_unlocked
-from project.lib.errors import DATABASE_UNAVAILABLE_ERRORS, ApplicationError, database_unavailable_logged, error_body
+from pan.services import share_options_check
+from project.lib.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    ApplicationError,
+    ValidationFailed,
+    database_unavailable_logged,
+    error_body,
+)
 from project.lib.net import client_address
 
 from . import services, storage
 from .asgi import BODY_RECEIVE
 from .errors import (
     BadUploadHeader,
+    BodyIncomplete,
     ChecksumMismatch,
     ChecksumUnsupported,
     ChunkTooLarge,
@@ -48,34 +58,36 @@ OCTETS = "application/offset+octet-stream"
 # Bytes handed to the storage at a time, and how often a local file's offset is recorded.
 BATCH = 1024 * 1024
 RECORD_EVERY = 8 * 1024 * 1024
+# How long a `curl -T` waits, once its body is in, for news that its client has gone.
+LAST_LOOK = 0.01
 
 
 def _base_headers() -> dict:
     return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
 
 
-def _answer(status: int, headers: dict | None = None, body: dict | None = None) -> HttpResponse:
+def _answer(status: int, headers: dict | None = None, body: dict | None = None, *, tus: bool = True) -> HttpResponse:
     content = json.dumps(body).encode() if body is not None else b""
     response = HttpResponse(content, status=status, content_type="application/json" if body is not None else None)
     if body is None:
         del response["Content-Type"]
-    for name, value in {**_base_headers(), **(headers or {})}.items():
+    for name, value in {**(_base_headers() if tus else {}), **(headers or {})}.items():
         response[name] = value
     return response
 
 
-def _error_answer(exc: Exception) -> HttpResponse:
+def _error_answer(exc: Exception, *, tus: bool = True) -> HttpResponse:
     if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
         exc = database_unavailable_logged(exc)
     if isinstance(exc, ApplicationError):
         headers = dict(exc.headers)
         if isinstance(exc, TusVersionUnsupported):
             headers["Tus-Version"] = TUS_VERSION
-        return _answer(exc.status_code, headers, error_body(exc.code, exc.message, exc.fields))
+        return _answer(exc.status_code, headers, error_body(exc.code, exc.message, exc.fields), tus=tus)
     if isinstance(exc, APIException):  # DRF's authentication errors: 401/403
         code = getattr(exc.detail, "code", None) or exc.default_code
         headers = {"WWW-Authenticate": 'Bearer realm="api"'} if exc.status_code == 401 else {}
-        return _answer(exc.status_code, headers, error_body(str(code), str(exc.detail)))
+        return _answer(exc.status_code, headers, error_body(str(code), str(exc.detail)), tus=tus)
     raise exc
 
 
@@ -209,14 +221,14 @@ async def uploads_root(request):
     return _answer(201, headers)
 
 
-def _authenticated_user(request):
-    """The caller as the API sees it (DRF's authenticators: an API key within the scopes `uploads_root`
-    declares, a JWT, or a session with its CSRF check)."""
+def _authenticated_user(request, view=None):
+    """The caller as the API sees it (DRF's authenticators: an API key within the scopes `view` declares,
+    `uploads_root` by default, a JWT, or a session with its CSRF check)."""
     from rest_framework.request import Request
     from rest_framework.settings import api_settings
 
     authenticators = [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
-    return Request(request, authenticators=authenticators, parser_context={"view": uploads_root}).user
+    return Request(request, authenticators=authenticators, parser_context={"view": view or uploads_root}).user
 
 
 def _session_unlock(request):
@@ -288,8 +300,15 @@ def _found(token):
     return upload
 
 
-async def _receive(request, upload, body_length, checksum, *, offset: int = 0) -> None:
-    """Stream this request's body into the upload, under its lease; finish it at the last byte."""
+async def _receive(
+    request, upload, body_length, checksum, *, offset: int = 0, whole: bool = False, share_options=None
+) -> None:
+    """Stream this request's body into the upload, under its lease; finish it at the last byte.
+
+    `whole` (`curl -T`): this body is the whole file. A body without a length
+    declares it when it ends; a client gone before the end raises
+    `BodyIncomplete` (400), a body past the reservation the upload's 413
+    (`services.put_overrun`); `share_options` go to the new share."""
     lease = await sync_to_async(services.upload_lease_take)(upload=upload, offset=offset)
     released = False
     try:
@@ -299,13 +318,19 @@ async def _receive(request, upload, body_length, checksum, *, offset: int = 0) -
             await sync_to_async(services.upload_bytes_lost)(upload=upload, lease=lease, kept=lost.kept)
             raise OffsetMismatch(headers={"Upload-Offset": str(upload.offset)}) from None
         try:
-            outcome = await _stream(request.scope[BODY_RECEIVE], upload, lease, session, checksum)
+            receive = request.scope[BODY_RECEIVE]
+            outcome = await _stream(receive, upload, lease, session, checksum)
             if outcome.too_large:
-                raise ChunkTooLarge()
+                raise (await sync_to_async(services.put_overrun)(upload=upload)) if whole else ChunkTooLarge()
             if outcome.mismatch:
                 raise ChecksumMismatch()
+            if whole:
+                if outcome.disconnected or await _client_gone(receive):
+                    raise BodyIncomplete()
+                if upload.length is None:
+                    await sync_to_async(services.upload_length_declare)(upload=upload, length=upload.offset)
             if upload.length is not None and upload.offset == upload.length:
-                await _finish(upload, outcome.digest, session=session)
+                await _finish(upload, outcome.digest, session=session, share_options=share_options)
                 released = True
         finally:
             await sync_to_async(session.close)()
@@ -388,7 +413,18 @@ async def _stream(receive, upload, lease, session, checksum) -> _Outcome:
     return outcome
 
 
-async def _finish(upload, digest, *, session=None) -> None:
+async def _client_gone(receive) -> bool:
+    """One last look, once the whole body is in: has the client already gone?
+    (A `curl -T` killed as its last bytes left: it will never see the code.)
+    Best effort: a disconnect still on its way is not waited for."""
+    try:
+        message = await asyncio.wait_for(receive(), timeout=LAST_LOOK)
+    except TimeoutError:
+        return False
+    return message.get("type") == "http.disconnect"
+
+
+async def _finish(upload, digest, *, session=None, share_options=None) -> None:
     def finish():
         if session is not None:
             session.finish()
@@ -399,7 +435,9 @@ async def _finish(upload, digest, *, session=None) -> None:
             finally:
                 empty.close()
         try:
-            completed = services.upload_complete(upload=upload, sha256=digest.hexdigest() if digest else None)
+            completed = services.upload_complete(
+                upload=upload, sha256=digest.hexdigest() if digest else None, share_options=share_options
+            )
         except BaseException:
             services.upload_terminate(upload=upload)
             raise
@@ -408,3 +446,118 @@ async def _finish(upload, digest, *, session=None) -> None:
         _ = upload.result_share, upload.request
 
     await sync_to_async(finish)()
+
+
+# --- curl -T: PUT /api/put/<name> (docs/uploads.md, "curl -T") ----------------------------
+
+
+def _header_text(value: str | None, *, percent_decoded: bool) -> str | None:
+    """A header's text: the bytes on the wire (latin-1 to Django) read as
+    UTF-8, what curl sends from a UTF-8 terminal, then (`Pan-Title`)
+    percent-decoded as UTF-8 (`%E6%8A%A5` is 报): the portable way to send
+    any character. Not UTF-8 either way: 400."""
+    if value is None:
+        return None
+    try:
+        text = value.encode("latin-1").decode("utf-8")
+        return unquote(text, errors="strict") if percent_decoded else text
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return "\x00"  # refused by every text check, naming the field
+
+
+def _digits(value: str | None, field: str) -> str | None:
+    """A number header is ASCII digits and nothing else (no sign, no spaces): 400 naming `field` otherwise."""
+    if value is not None and not (value.isascii() and value.isdigit()):
+        raise ValidationFailed(fields={field: [_("Enter a whole number.")]})
+    return value
+
+
+def _put_options(request) -> dict:
+    """`Pan-Title`, `Pan-Expires-In`, `Pan-Max-Downloads`, `Pan-Password`, checked as the shares API checks them."""
+    headers = request.headers
+    return share_options_check(
+        title=_header_text(headers.get("Pan-Title"), percent_decoded=True),
+        expires_in=_digits(headers.get("Pan-Expires-In"), "expires_in"),
+        max_downloads=_digits(headers.get("Pan-Max-Downloads"), "max_downloads"),
+        password=_header_text(headers.get("Pan-Password"), percent_decoded=False),
+    )
+
+
+def _put_text(share, request) -> str:
+    """The 201's plain text: the share page's link, then the code (both lines stable for scripts), then
+    `key: value` lines."""
+    link = request.build_absolute_uri(share.get_absolute_url())
+    download = request.build_absolute_uri(reverse("api-file-content", kwargs={"unique_name": share.unique_name}))
+    expires = share.expires_at.isoformat().replace("+00:00", "Z") if share.expires_at else "never"
+    lines = [
+        link,
+        share.code_display,
+        f"expires: {expires}",
+        f"downloads: {share.max_downloads or 'unlimited'}",
+        f"password: {'yes' if share.password else 'no'}",
+        f"download: {download}?code={share.code}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _wants_json(request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return any(part.split(";", 1)[0].strip() == "application/json" for part in accept.split(","))
+
+
+def _put_created(request, upload) -> HttpResponse:
+    from pan.serializers import ShareSerializer
+
+    share = upload.result_share
+    link = request.build_absolute_uri(share.get_absolute_url())
+    if _wants_json(request):
+        context = {"request": request, "include_code": True, "include_qr": True}
+        response = HttpResponse(
+            json.dumps(ShareSerializer(share, context=context).data), status=201, content_type="application/json"
+        )
+    else:
+        response = HttpResponse(_put_text(share, request), status=201, content_type="text/plain; charset=utf-8")
+    response["Location"] = link
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+async def put_upload(request, name: str | None = None):
+    """`curl -T FILE -H "Authorization: Bearer …" https://host/api/put/` (curl adds the file's name):
+    the body, streamed, becomes a new one-file share (201: its link and code).
+
+    Every refusal comes before a byte of the body is read: 401/403, then the
+    name and the options (400), then the file limit and the quota against the
+    announced `Content-Length` (413). A body without a length is cut off with
+    413 where it passes them. A client gone before the last byte leaves
+    nothing: no share, no bytes, no reservation."""
+    if request.method != "PUT":
+        return _answer(405, {"Allow": "PUT"}, error_body("method_not_allowed", str(_("Use PUT."))), tus=False)
+    upload = None
+    try:
+        user = await sync_to_async(_authenticated_user)(request, put_upload)
+        await sync_to_async(services.put_admit)(user=user)
+        name = services.put_file_name(name)
+        options = await sync_to_async(_put_options)(request)
+        length = _body_length(request)
+        content_type = request.headers.get("Content-Type")
+        created = await sync_to_async(services.put_begin)(
+            user=user, name=name, content_type=content_type, length=length
+        )
+        upload = created.upload
+        try:
+            await _receive(request, upload, length, None, whole=True, share_options=options)
+        except BaseException:
+            await asyncio.shield(sync_to_async(services.put_abandon)(upload=upload))
+            raise
+        response = await sync_to_async(_put_created)(request, upload)
+    except (ApplicationError, APIException, *DATABASE_UNAVAILABLE_ERRORS) as exc:
+        answer = _error_answer(exc, tus=False)
+        answer["Connection"] = "close"  # the body may be unread: this connection ends here
+        return answer
+    return response
+
+
+# What an API key needs for `curl -T` (accounts/authentication.py, docs/api-keys.md).
+put_upload.api_key_scopes = {"PUT": services.PUT_SCOPE}

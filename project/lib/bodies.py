@@ -28,10 +28,10 @@ is JSON in the caller's language (`Accept-Language`: no middleware has run)
 and closes the connection. An allowance that fails (the database down) is
 logged and counts as None: the small limit, never a larger one.
 
-Resumable uploads (tus, `POST`/`PATCH` under `/api/uploads/`) do not come
-here: `uploads.asgi.TusBodies` streams their bodies to their views, which
-refuse a `Content-Length` over what the upload still lacks before reading
-(docs/uploads.md).
+Resumable uploads (tus, `POST`/`PATCH` under `/api/uploads/`) and `curl -T`
+(`PUT` under `/api/put/`) do not come here: `uploads.asgi.TusBodies` streams
+their bodies to their views, which refuse a `Content-Length` over what the
+upload may take before reading (docs/uploads.md).
 
 This module imports no app: apps declare, the guard asks.
 `bearer_user_id` (a Bearer access token verified without the database) is

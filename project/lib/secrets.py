@@ -136,14 +136,20 @@ class CodeGuessingLimited(TooManyRequests):
     default_message = _("Too many wrong codes. Try again later.")
 
 
-def password_hash(value) -> str:
-    """The stored form of a password: "" (none) or an Argon2 hash. More than
-    `MAX_PASSWORD` characters, or a NUL, is a 400 on the `password` field."""
+def password_validate(value) -> str:
+    """A password as sent, checked: "" (none), or at most `MAX_PASSWORD`
+    characters without a NUL (400 on the `password` field otherwise)."""
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or len(value) > MAX_PASSWORD or "\x00" in value:
         raise ValidationFailed(fields={"password": [_("Enter at most %(max)s characters.") % {"max": MAX_PASSWORD}]})
-    return make_password(value)
+    return value
+
+
+def password_hash(value) -> str:
+    """The stored form of a password: "" (none) or an Argon2 hash (checked by `password_validate`)."""
+    value = password_validate(value)
+    return make_password(value) if value else ""
 
 
 # How long a code check waits for places held by right codes being checked

@@ -74,6 +74,8 @@ RULES_IN_WORDS = [
     # Upload-Length or Upload-Defer-Length, the metadata's keys and base64 values, names
     ("/api/uploads/", "POST"),
     ("/api/uploads/{token}", "PATCH"),  # Upload-Length only to declare a deferred length
+    # curl -T: a name without "/", "..", control characters; the options' bounds and lengths once decoded
+    ("/api/put/{name}", "PUT"),
 ]
 # Answers that depend on the state the run itself made: a drop-off request
 # that schemathesis created taking 1 byte is full after its first drop (413);

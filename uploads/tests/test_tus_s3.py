@@ -101,3 +101,43 @@ def test_a_lost_tail_object_is_sent_again(s3_site):
     assert answer.status_code == 204, answer.text
     share = s3_site.share(answer.headers["Pan-Share"])
     assert s3_site.content(share, share["items"][0]) == data
+
+
+def test_curl_t_put_is_one_multipart_upload_and_a_vanished_one_leaves_nothing(s3_site):
+    """`PUT /api/put/<name>` (docs/uploads.md, "curl -T") goes through the same S3 session as tus."""
+    import httpx
+
+    from project.testing import wait_until
+
+    from .test_put import _chunked
+
+    keys_before = _keys(s3_site)
+    data = os.urandom(12 * MiB + 3)  # two 5 MiB parts and a last one
+    answer = httpx.put(
+        f"{s3_site.url}/api/put/s3.bin",
+        content=data,
+        headers={**s3_site.auth("owner"), "Accept": "application/json"},
+        timeout=120,
+    )
+    assert answer.status_code == 201, answer.text
+    share = answer.json()
+    assert share["items"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert s3_site.content(share, share["items"][0]) == data
+    assert _open_multiparts(s3_site) == []
+    stored = _keys(s3_site)
+
+    # A chunked PUT whose client goes after 7 MiB (a part sent, a tail buffered): nothing stays.
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(s3_site.url)
+    head = (
+        f"PUT /api/put/gone.bin HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Authorization: {s3_site.auth('owner')['Authorization']}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(head.encode() + _chunked(os.urandom(7 * MiB))[: -len(b"0\r\n\r\n")])
+        wait_until(lambda: len(_open_multiparts(s3_site)) == 1, timeout=30)  # under way, a part sent
+        sock.shutdown(socket.SHUT_RDWR)
+    wait_until(lambda: _open_multiparts(s3_site) == [] and _keys(s3_site) == stored, timeout=30)
+    assert stored - keys_before  # the first PUT's object is there
