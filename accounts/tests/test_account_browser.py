@@ -111,7 +111,8 @@ def copy_button_works(page, button: str, field: str, language: str) -> str:
     tab_to(page, button)
     page.keyboard.press("Enter")
     page.wait_for_function(
-        "([b, t]) => document.querySelector(b).textContent.trim() === t", arg=[button, TEXT[language]["copied"]]
+        "(args) => document.querySelector(args[0]).textContent.trim() === args[1]",
+        arg=[button, TEXT[language]["copied"]],
     )
     assert page.evaluate("() => navigator.clipboard.readText()") == value
     return value
