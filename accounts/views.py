@@ -201,6 +201,9 @@ def keys_page(request):
         "created": created,
         "error": error,
         "form": request.POST if error else None,
+        # What was chosen stays chosen after a refusal, to be corrected rather than redone.
+        "chosen_scopes": request.POST.getlist("scopes") if error else [],
+        "chosen_expiry": request.POST.get("expires_in", "") if error else "",
     }
     response = render(request, "accounts/keys.html", context, status=error.status_code if error else 200)
     if created:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -61,7 +62,8 @@ def endpoint_create(*, owner, url, events) -> Endpoint:
     url = endpoint_url_check(url)
     with transaction.atomic():
         # The owner's row, locked: two registrations at once cannot both take the last place.
-        type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+        # (The user model by name: a page's `request.user` is a lazy wrapper, not the model.)
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
         if Endpoint.objects.filter(owner=owner).count() >= settings.WEBHOOKS_PER_USER:
             raise TooManyEndpoints(TooManyEndpoints.default_message % {"max": settings.WEBHOOKS_PER_USER})
         endpoint = Endpoint.objects.create(owner=owner, url=url, events=events, secret=_secret_new())

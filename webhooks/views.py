@@ -1,7 +1,9 @@
 """`/account/webhooks/`: the owner's endpoints — add (the secret shown once), delete, recent deliveries."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from project.lib.errors import ApplicationError
@@ -24,6 +26,7 @@ def webhooks_page(request):
             elif action == "delete":
                 endpoint = services.endpoint_get_own(user=request.user, unique_name=request.POST.get("id", ""))
                 services.endpoint_delete(endpoint=endpoint, actor=request.user)
+                messages.success(request, _("The webhook to %(url)s is deleted.") % {"url": endpoint.url})
                 return redirect("account-webhooks")
             else:
                 return redirect("account-webhooks")

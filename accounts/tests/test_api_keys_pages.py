@@ -72,6 +72,17 @@ def test_the_page_refuses_bad_input_and_keeps_nothing(bob):
     )
 
 
+def test_a_refused_form_keeps_what_was_chosen(bob):
+    answer = signed_in(bob).post(
+        "/account/keys/", {"action": "create", "name": "", "scopes": ["links:read"], "expires_in": str(90 * 86400)}
+    )
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert re.search(r'value="links:read" checked', page) and not re.search(r'value="shares:read" checked', page)
+    assert f'<option value="{90 * 86400}" selected>' in page and page.count(" selected>") == 2  # and the language
+    assert not ApiKey.objects.exists()
+
+
 def test_an_expiry_chosen_on_the_page_is_kept(dana):
     signed_in(dana).post(
         "/account/keys/", {"action": "create", "name": "ci", "scopes": ["shares:write"], "expires_in": str(30 * 86400)}
