@@ -23,6 +23,7 @@ from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
 from project.lib.qr import CONTENT_TYPES as QR_TYPES
 from project.lib.qr import qr_file
+from project.lib.secrets import header_secret
 
 from . import access, allowances, downloads, selectors, services
 from .errors import FileTooLarge, ItemNotFound, MalformedUpload, NoCodeFound
@@ -104,7 +105,7 @@ def _share_or_locked():
 def _sent_secrets(request) -> tuple[str | None, str | None]:
     """(code, password) a tool sent for a share: `X-Share-Code` or `?code=`, `X-Share-Password`."""
     code = request.headers.get("X-Share-Code") or request.query_params.get("code")
-    return code, request.headers.get("X-Share-Password")
+    return code, header_secret(request.headers.get("X-Share-Password"))
 
 
 def _form(request):
@@ -353,7 +354,7 @@ class PickupApi(APIView):
         data = request.data
         if not isinstance(data, dict) or not isinstance(data.get("code"), str):
             raise ValidationFailed(fields={"code": [_("Enter the share code.")]})
-        password = data.get("password", request.headers.get("X-Share-Password"))
+        password = data.get("password", header_secret(request.headers.get("X-Share-Password")))
         if password is not None and not isinstance(password, str):
             raise ValidationFailed(fields={"password": [_("Enter the share's password.")]})
         client = client_address(request)
