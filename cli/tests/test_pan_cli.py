@@ -527,6 +527,73 @@ def test_login_stores_a_key_in_a_private_file_and_logout_deletes_it(server, home
     assert not path.exists()
 
 
+def totp_turned_on(server, username: str) -> tuple[str, list[str]]:
+    """(secret, recovery codes): an authenticator app turned on for `username` through the service
+    (accounts.factors.totp_add, as the security page does), on the live server's database."""
+    import pyotp
+
+    secret = pyotp.random_base32(32)
+    script = (
+        "import json; from accounts import factors; from accounts.models import User; "
+        f"user = User.objects.get(username={username!r}); "
+        f"print(json.dumps(factors.totp_add(user=user, password={PASSWORD!r}, secret={secret!r}, "
+        f"code={pyotp.TOTP(secret).now()!r}, client='cli-tests')))"
+    )
+    codes = json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1])
+    assert len(codes) == 10
+    return secret, codes
+
+
+def test_login_and_logout_with_a_second_factor(server, home, tmp_path):
+    """An account with TOTP: login answers `mfa_required`; the client sends the code (from stdin after the
+    password, or --code) to /api/login/mfa. A wrong code is the API's refusal (exit 2); a recovery code works
+    once."""
+    import pyotp
+
+    name, _token = server.uploader("mfa", PASSWORD)
+    secret, recovery = totp_turned_on(server, name)
+    totp = pyotp.TOTP(secret)
+    env = pan_env(home)
+    path = Path(home["XDG_CONFIG_HOME"]) / "pan" / "config.json"
+
+    now = time.time()
+    valid = {totp.at(now + 30 * step) for step in range(-2, 4)}
+    wrong_code = next(code for code in (f"{n:06d}" for n in range(123456, 999999, 7919)) if code not in valid)
+    wrong = pan("login", server.url, "-u", name, "--json", env=env, stdin=f"{PASSWORD}\n{wrong_code}\n")
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert json.loads(wrong.stdout)["error"] == {
+        "code": "mfa_code_invalid",
+        "message": "The code is not correct.",
+        "exit": 2,
+        "status": 401,
+    }
+    assert not path.exists()
+    in_chinese = pan("login", server.url, "-u", name, env={**env, "LANG": "zh_CN.UTF-8"}, stdin=f"{PASSWORD}\n")
+    assert in_chinese.returncode == 1 and "第二重验证" in in_chinese.stderr  # no code given: asked for one
+    assert not path.exists()
+
+    # The step after this one: totp_add used this step's code, and a step is accepted once.
+    code = totp.at(time.time() + 30)
+    done = pan("login", server.url, "-u", name, "--code", code, "--json", env=env, stdin=f"{PASSWORD}\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    stored = json.loads(path.read_text())
+    assert stored["key"].startswith("pan_") and stored["username"] == name
+    note = tmp_path / "n.txt"
+    note.write_text("x")
+    assert pan_json("send", str(note), env=env)["owner"] == name
+
+    # logout signs in again (keys cannot delete keys): a recovery code, on the line after the password.
+    used = recovery[0]
+    signed_out = pan_json("logout", env=env, stdin=f"{PASSWORD}\n{used.lower()}\n")
+    assert signed_out == {"signed_out": True, "deleted": True}
+    assert not path.exists()
+    answer = httpx.get(f"{server.url}/api/shares", headers={"Authorization": f"Bearer {stored['key']}"}, timeout=10)
+    assert answer.status_code == 401  # the key is dead on the server
+    again = pan("login", server.url, "-u", name, "--json", env=env, stdin=f"{PASSWORD}\n{used}\n")
+    assert again.returncode == 2 and json.loads(again.stdout)["error"]["code"] == "mfa_code_used"
+    assert not path.exists()
+
+
 # --- The package -------------------------------------------------------------
 
 
