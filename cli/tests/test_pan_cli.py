@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from project.testing import LiveServer, refusing_port, wait_until
+from project.testing import FreezableProxy, LiveServer, refusing_port, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -113,6 +113,43 @@ class ShapingProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class TrippingProxy(FreezableProxy):
+    """A FreezableProxy that freezes itself once `trip_after` bytes from its clients reached the
+    server: mid-request, at a byte count rather than a moment (uploads through it take about a second)."""
+
+    def __init__(self, target_port: int, trip_after: int):
+        super().__init__(target_port)
+        self.trip_after: int | None = trip_after
+        self.uploaded = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            from_client = source.getsockname()[1] == self.port  # accepted here: a client's connection
+        except OSError:  # closed already
+            from_client = False
+        super()._pump(source, _Counted(sink, self) if from_client else sink)
+
+
+class _Counted:
+    def __init__(self, sock: socket.socket, proxy: TrippingProxy):
+        self._sock, self._proxy = sock, proxy
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(data)
+        proxy = self._proxy
+        proxy.uploaded += len(data)
+        if proxy.trip_after is not None and proxy.uploaded >= proxy.trip_after:
+            proxy.trip_after = None
+            proxy.freeze()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +315,55 @@ def test_send_a_folder_killed_mid_upload_then_run_again_completes_once(server, u
     # The same command again sends the same files as a new share.
     again = pan_json("send", str(folder / "photos" / "small.jpg"), env=pan_env(home, PAN_URL=server.url, PAN_KEY=token))
     assert again["id"] != share_id and [item["path"] for item in again["items"]] == ["small.jpg"]
+
+
+def test_send_to_a_server_that_stops_answering_exits_3_and_the_rerun_resumes(server, uploader, home, tmp_path):
+    """A server that keeps the connection open and answers nothing (FreezableProxy frozen in the middle of a
+    PATCH): the tus request times out (PAN_TIMEOUT) and `pan send` exits 3, in bounded time; the rerun
+    continues the same upload. Without timeouts tuspy's PATCH waits forever."""
+    _name, token = uploader
+    content = secrets.token_bytes(16 * 1024 * 1024)
+    big = tmp_path / "stalled.bin"
+    big.write_bytes(content)
+    chunk = 4 * 1024 * 1024  # send.CHUNK_SIZE
+    with TrippingProxy(server.ports[0], trip_after=chunk + chunk // 2) as proxy:  # frozen in the second PATCH
+        env = pan_env(home, PAN_URL=proxy.url, PAN_KEY=token, PAN_TIMEOUT="3")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pan_cli", "send", str(big), "--json"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out, err = process.communicate(timeout=90)  # the bound: a hang fails here
+        finally:
+            process.kill()
+        assert "Traceback" not in err, err
+        assert process.returncode == 3, out + err
+        assert json.loads(out)["error"]["code"] == "timeout"
+        assert proxy.trip_after is None  # it did freeze, mid-upload
+        state = json.loads(next((Path(home["XDG_CACHE_HOME"]) / "pan" / "send").glob("*.json")).read_text())
+        direct = f"{server.url}{urlsplit(state['files'][0]['url']).path}"
+        offset = int(httpx.head(direct, headers={"Tus-Resumable": "1.0.0"}, timeout=10).headers["Upload-Offset"])
+        assert chunk <= offset < len(content)  # the first PATCH arrived, not the whole file
+
+        # Still frozen: a rerun's first request (the share, through httpx) times out as well.
+        frozen = pan("send", str(big), "--json", env=env, timeout=90)
+        assert frozen.returncode == 3, frozen.stdout + frozen.stderr
+        assert json.loads(frozen.stdout)["error"]["code"] == "timeout"
+
+        proxy.thaw()
+        proxy.uploaded = 0
+        done = pan("send", str(big), "--json", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sent = json.loads(done.stdout)
+    assert sent["id"] == state["share"] and sent["state"] == "active"
+    assert proxy.uploaded < len(content) - offset + 2 * 1024 * 1024  # the rest, not the whole file again
+    share = share_as_owner(server, token, sent["id"])
+    assert [item["path"] for item in share["items"]] == ["stalled.bin"]
+    assert item_bytes(server, token, sent["id"], share["items"][0]["id"]) == content
 
 
 def test_send_with_options_and_get_with_the_password(server, uploader, home, tmp_path):
