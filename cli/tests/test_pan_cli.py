@@ -411,6 +411,37 @@ def test_send_with_options_and_get_with_the_password(server, uploader, home, tmp
 # --- pan get -----------------------------------------------------------------
 
 
+def test_get_with_a_chinese_password(server, uploader, home, tmp_path):
+    """A password outside ASCII: the pickup takes it in JSON, the downloads in `X-Share-Password` as UTF-8
+    bytes, which the server reads as UTF-8 (project.lib.secrets.header_secret) — items, the zip, and a link."""
+    _name, token = uploader
+    password = "密码-Lantern-71"
+    files = {"报告.txt": "第一季度\n".encode() * 100, "data.bin": secrets.token_bytes(300_000)}
+    share = share_of(server, token, files, password=password)
+    env = pan_env(home, PAN_URL=server.url)
+    out = tmp_path / "got"
+    got = pan_json("get", share["code_display"], "-o", str(out), "--password-stdin", env=env, stdin=f"{password}\n")
+    assert {Path(file["path"]).name for file in got["files"]} == set(files)
+    for name, content in files.items():
+        assert (out / name).read_bytes() == content
+    zipped = pan_json(
+        "get", share["code"], "--zip", "-o", str(tmp_path / "zip"), "--password-stdin", env=env, stdin=f"{password}\n"
+    )
+    assert Path(zipped["files"][0]["path"]).stat().st_size > 300_000
+    by_link = pan_json(
+        "get",
+        share["share_url"],
+        "-o",
+        str(tmp_path / "link"),
+        "--password-stdin",
+        env=pan_env(home),
+        stdin=f"{password}\n",
+    )
+    assert len(by_link["files"]) == 2
+    wrong = pan("get", share["code"], "-o", str(tmp_path / "no"), "--password-stdin", "--json", env=env, stdin="密码\n")
+    assert wrong.returncode == 2 and json.loads(wrong.stdout)["error"]["code"] == "password_rejected"
+
+
 def test_get_resumes_a_part_file_and_refetches_a_damaged_one(server, uploader, home, tmp_path):
     _name, token = uploader
     content = secrets.token_bytes(3 * 1024 * 1024 + 17)
