@@ -39,7 +39,13 @@ from .serializers import (
 )
 from .unlocks import request_unlocked
 
-_PASSWORD = OpenApiParameter("X-Request-Password", str, OpenApiParameter.HEADER, required=False)
+_PASSWORD = OpenApiParameter(
+    "X-Request-Password",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The request's password, when it has one: UTF-8 bytes (bytes that are not UTF-8 read as ISO-8859-1).",
+)
 # What only these views answer; the shared errors (400, 401, 403, 404, 413,
 # 429, 503 where they apply) come from project/lib/openapi.py.
 _SENDER_ERRORS = {

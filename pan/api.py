@@ -70,10 +70,20 @@ _ITEM_BYTES = {
     ),
     **_DOWNLOAD_ERRORS,
 }
+_HEADER_TEXT = (
+    "The share's password, when it has one. Its bytes are read as UTF-8 (any text, e.g. Chinese); "
+    "bytes that are not UTF-8 as ISO-8859-1."
+)
 _CODE_PARAMETERS = [
     OpenApiParameter("code", str, OpenApiParameter.QUERY, required=False),
     OpenApiParameter("X-Share-Code", str, OpenApiParameter.HEADER, required=False),
-    OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False),
+    OpenApiParameter(
+        "X-Share-Password",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description=_HEADER_TEXT,
+    ),
 ]
 
 
@@ -343,7 +353,11 @@ class PickupApi(APIView):
             403: OpenApiResponse(ErrorSerializer, description="The code or the password is not correct."),
             410: OpenApiResponse(ErrorSerializer, description="The share expired, was revoked or used up."),
         },
-        parameters=[OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "X-Share-Password", str, OpenApiParameter.HEADER, required=False, description=_HEADER_TEXT
+            )
+        ],
     )
     def post(self, request):
         """The share a code opens: what people paste (`XXXX-XXXX` in any case, with or without the
