@@ -354,9 +354,7 @@ class PickupApi(APIView):
             410: OpenApiResponse(ErrorSerializer, description="The share expired, was revoked or used up."),
         },
         parameters=[
-            OpenApiParameter(
-                "X-Share-Password", str, OpenApiParameter.HEADER, required=False, description=_HEADER_TEXT
-            )
+            OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False, description=_HEADER_TEXT)
         ],
     )
     def post(self, request):
