@@ -26,6 +26,7 @@ from project.lib.errors import ValidationFailed
 from project.lib.json_parser import DepthLimitedJSONParser
 from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
+from project.lib.secrets import header_secret
 
 from . import selectors, services
 from .serializers import (
@@ -38,7 +39,13 @@ from .serializers import (
 )
 from .unlocks import request_unlocked
 
-_PASSWORD = OpenApiParameter("X-Request-Password", str, OpenApiParameter.HEADER, required=False)
+_PASSWORD = OpenApiParameter(
+    "X-Request-Password",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The request's password, when it has one: UTF-8 bytes (bytes that are not UTF-8 read as ISO-8859-1).",
+)
 # What only these views answer; the shared errors (400, 401, 403, 404, 413,
 # 429, 503 where they apply) come from project/lib/openapi.py.
 _SENDER_ERRORS = {
@@ -129,7 +136,7 @@ def _open_request(request, code):
     client = client_address(request)
     found = services.request_by_code(code=code, client=client)
     services.request_raise_if_closed(found)
-    password = request.headers.get("X-Request-Password", "")
+    password = header_secret(request.headers.get("X-Request-Password", ""))
     if found.password and not password and request_unlocked(request._request.session, found):
         SessionAuthentication().enforce_csrf(request)
         return found, client

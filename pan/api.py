@@ -23,6 +23,7 @@ from project.lib.net import client_address
 from project.lib.openapi import ErrorSerializer
 from project.lib.qr import CONTENT_TYPES as QR_TYPES
 from project.lib.qr import qr_file
+from project.lib.secrets import header_secret
 
 from . import access, allowances, downloads, selectors, services
 from .errors import FileTooLarge, ItemNotFound, MalformedUpload, NoCodeFound
@@ -69,10 +70,20 @@ _ITEM_BYTES = {
     ),
     **_DOWNLOAD_ERRORS,
 }
+_HEADER_TEXT = (
+    "The share's password, when it has one. Its bytes are read as UTF-8 (any text, e.g. Chinese); "
+    "bytes that are not UTF-8 as ISO-8859-1."
+)
 _CODE_PARAMETERS = [
     OpenApiParameter("code", str, OpenApiParameter.QUERY, required=False),
     OpenApiParameter("X-Share-Code", str, OpenApiParameter.HEADER, required=False),
-    OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False),
+    OpenApiParameter(
+        "X-Share-Password",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description=_HEADER_TEXT,
+    ),
 ]
 
 
@@ -104,7 +115,7 @@ def _share_or_locked():
 def _sent_secrets(request) -> tuple[str | None, str | None]:
     """(code, password) a tool sent for a share: `X-Share-Code` or `?code=`, `X-Share-Password`."""
     code = request.headers.get("X-Share-Code") or request.query_params.get("code")
-    return code, request.headers.get("X-Share-Password")
+    return code, header_secret(request.headers.get("X-Share-Password"))
 
 
 def _form(request):
@@ -342,7 +353,9 @@ class PickupApi(APIView):
             403: OpenApiResponse(ErrorSerializer, description="The code or the password is not correct."),
             410: OpenApiResponse(ErrorSerializer, description="The share expired, was revoked or used up."),
         },
-        parameters=[OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter("X-Share-Password", str, OpenApiParameter.HEADER, required=False, description=_HEADER_TEXT)
+        ],
     )
     def post(self, request):
         """The share a code opens: what people paste (`XXXX-XXXX` in any case, with or without the
@@ -353,7 +366,7 @@ class PickupApi(APIView):
         data = request.data
         if not isinstance(data, dict) or not isinstance(data.get("code"), str):
             raise ValidationFailed(fields={"code": [_("Enter the share code.")]})
-        password = data.get("password", request.headers.get("X-Share-Password"))
+        password = data.get("password", header_secret(request.headers.get("X-Share-Password")))
         if password is not None and not isinstance(password, str):
             raise ValidationFailed(fields={"password": [_("Enter the share's password.")]})
         client = client_address(request)

@@ -2,19 +2,43 @@
 in every request, the API's `{"error": {"code", "message"}}` turned into
 exit codes (4xx: refused; no answer, timeouts, 5xx after retries: network)."""
 
+import os
 import time
 
 import httpx
 
 from . import __version__
-from .errors import NetworkProblem, Refused
+from .errors import NetworkProblem, Refused, UsageProblem
 from .texts import language, t
 
 USER_AGENT = f"pan-cli/{__version__}"
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# Every request, httpx's and tuspy's: at most this long to connect, and this
+# long without a byte from the server (or sent to it) before giving up.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0  # PAN_TIMEOUT overrides it
 # Requests that may be sent again after a 5xx or a lost connection (nothing is created twice).
 IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 RETRY_DELAYS = (0.5, 1.5)  # seconds before the second and the third try
+
+
+def read_timeout() -> float:
+    """Seconds a request waits for the server: `PAN_TIMEOUT` (for slow links, or tests), else 60."""
+    text = os.environ.get("PAN_TIMEOUT", "").strip()
+    if not text:
+        return READ_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds <= 86400:
+        raise UsageProblem(t("PAN_TIMEOUT is not a number of seconds: {value}", value=text), code="bad_timeout")
+    return seconds
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) seconds, as requests takes them."""
+    read = read_timeout()
+    return min(CONNECT_TIMEOUT, read), read
 
 
 def base_headers(key: str | None = None) -> dict:
@@ -58,7 +82,21 @@ def refusal(response: httpx.Response) -> Exception:
     return Refused(message, code=code, status=response.status_code)
 
 
+def stalled(url: str) -> NetworkProblem:
+    """The server kept the connection and said nothing for the read timeout."""
+    return NetworkProblem(
+        t(
+            "{url} stopped answering (nothing for {seconds:g} s); run the same command again to resume.",
+            url=url,
+            seconds=read_timeout(),
+        ),
+        code="timeout",
+    )
+
+
 def network_problem(url: str, error: Exception) -> NetworkProblem:
+    if isinstance(error, httpx.TimeoutException) and not isinstance(error, httpx.ConnectTimeout):
+        return stalled(url)
     reason = str(error) or type(error).__name__
     return NetworkProblem(t("Could not reach {url}: {reason}", url=url, reason=reason), code="unreachable")
 
@@ -70,7 +108,7 @@ class Api:
         self.http = httpx.Client(
             base_url=url,
             headers=base_headers(key),
-            timeout=TIMEOUT,
+            timeout=httpx.Timeout(read_timeout(), connect=timeouts()[0]),
             transport=httpx.HTTPTransport(retries=2),  # connection attempts
             follow_redirects=False,
         )
@@ -95,6 +133,9 @@ class Api:
                     time.sleep(RETRY_DELAYS[attempt])
                     continue
                 raise network_problem(self.url, error) from error
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
+                # Connected, then nothing for the read timeout: not tried again (docs/cli.md, Timeouts).
+                raise stalled(self.url) from error
             except httpx.TransportError as error:
                 if attempt + 1 < tries:
                     time.sleep(RETRY_DELAYS[attempt])

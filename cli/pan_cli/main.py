@@ -159,12 +159,19 @@ def cli():
 # --- Signing in ----------------------------------------------------------------
 
 
+_CODE_HELP = (
+    "A code from your authenticator app, or a recovery code, for an account with a second factor "
+    "(else asked on the terminal, or read from the line of stdin after the password)."
+)
+
+
 @cli.command()
 @click.argument("url")
 @click.option("--username", "-u", help="Your username (asked when not given).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--code", "factor_code", help=_CODE_HELP)
 @_json_option
-def login(url, username, password_stdin):
+def login(url, username, password_stdin, factor_code):
     """Sign in to the Pan at URL and store an API key for the next commands."""
     url = config.normal_url(url)
     if not username:
@@ -174,7 +181,7 @@ def login(url, username, password_stdin):
             username = sys.stdin.readline().strip()
     password = _read_secret(t("Password"), from_stdin=password_stdin)
     with Api(url) as api:
-        signed_in = _sign_in(api, username, password)
+        signed_in = _sign_in(api, username, password, lambda: _factor_code(factor_code, from_stdin=password_stdin))
         name = f"pan cli on {socket.gethostname()}"[:100]
         created = api.call(
             "POST",
@@ -196,18 +203,37 @@ def login(url, username, password_stdin):
     )
 
 
-def _sign_in(api: Api, username: str, password: str) -> dict:
-    """`POST /api/login`: the JWT pair (API keys are made and deleted with one, never with a key)."""
+def _sign_in(api: Api, username: str, password: str, factor_code) -> dict:
+    """`POST /api/login`: the JWT pair (API keys are made and deleted with one, never with a key).
+
+    An account with a second factor answers `mfa_required` and a challenge
+    instead (docs/second-factor.md): `factor_code()` gives the code (an app
+    code or a recovery code) and `POST /api/login/mfa` gives the pair. A
+    wrong code is the API's refusal (exit 2); the challenge is not retried."""
     signed_in = api.call("POST", "/api/login", json={"username": username, "password": password})
-    if "access" not in signed_in:  # mfa_required: a second factor the client cannot give
+    if not signed_in.get("mfa_required"):
+        return signed_in
+    methods = signed_in.get("methods") or []
+    if not {"totp", "recovery_code"} & set(methods):  # a passkey alone: for the site's pages only
         raise Refused(
-            t(
-                "This server asks for a second factor; the pan client cannot sign in with one yet. Create an API "
-                "key on the account page and set PAN_KEY."
-            ),
-            code="mfa_required",
+            t("This account's second factor is a passkey, which works on the site only. Create an API key there."),
+            code="mfa_passkey_only",
         )
-    return signed_in
+    return api.call("POST", "/api/login/mfa", json={"challenge": signed_in.get("challenge"), "code": factor_code()})
+
+
+def _factor_code(given: str | None, *, from_stdin: bool) -> str:
+    """The second factor's code: `--code`, else the terminal, else the next line of stdin."""
+    if given is not None:
+        value = given
+    elif from_stdin or not sys.stdin.isatty():
+        value = sys.stdin.readline()
+    else:
+        value = click.prompt(t("Code from your authenticator app, or a recovery code"), err=True)
+    value = value.strip()
+    if not value:
+        raise UsageProblem(t("This account has a second factor: give its code (--code)."), code="no_factor_code")
+    return value
 
 
 def _sign_out(api: Api, signed_in: dict) -> None:
@@ -218,8 +244,9 @@ def _sign_out(api: Api, signed_in: dict) -> None:
 
 @cli.command()
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--code", "factor_code", help=_CODE_HELP)
 @_json_option
-def logout(password_stdin):
+def logout(password_stdin, factor_code):
     """Delete this client's API key on the server (asks your password: keys cannot delete keys) and forget it."""
     stored = config.load()
     if not stored.get("key"):
@@ -232,7 +259,12 @@ def logout(password_stdin):
             return
     password = _read_secret(t("Password"), from_stdin=password_stdin)
     with Api(stored["url"]) as api:
-        signed_in = _sign_in(api, stored.get("username", ""), password)
+        signed_in = _sign_in(
+            api,
+            stored.get("username", ""),
+            password,
+            lambda: _factor_code(factor_code, from_stdin=password_stdin),
+        )
         response = api.send(
             "DELETE", f"/api/keys/{stored.get('key_id')}", headers={"Authorization": f"Bearer {signed_in['access']}"}
         )

@@ -20,13 +20,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from tusclient.client import TusClient
 from tusclient.exceptions import TusCommunicationError
 
-from .api import Api, base_headers, network_problem, refusal
+from .api import Api, base_headers, network_problem, refusal, stalled
 from .config import cache_dir, read_json, write_private
 from .errors import NetworkProblem, Refused, UsageProblem
 from .texts import t
+from .tus import TimedUploader, UploadStalled, timed_out
 
 # Bytes per PATCH: one chunk is read into memory by tuspy; the server records
 # the offset at the end of each (and every 8 MiB within one).
@@ -109,6 +111,8 @@ class State:
 
 def tus_failure(error: TusCommunicationError, url: str) -> Exception:
     """A tuspy error as this client's: no answer is a network problem, 5xx too, 4xx a refusal."""
+    if timed_out(error) is not None:
+        return stalled(url)
     status = error.status_code
     if status is None:
         return network_problem(url, error)
@@ -179,8 +183,11 @@ def send(
     done_bytes = sum(file.size for file, entry in zip(files, state.data["files"], strict=True) if entry["done"])
     advance = progress(sum(file.size for file in files), done_bytes)
     try:
-        for file, entry in pending:
-            _send_file(api, tus, state, share_id, file, entry, advance)
+        with requests.Session() as session:
+            for file, entry in pending:
+                _send_file(api, tus, session, state, share_id, file, entry, advance)
+    except UploadStalled as error:
+        raise stalled(api.url) from error
     except TusCommunicationError as error:
         raise tus_failure(error, api.url) from error
     finished = api.call("PATCH", f"/api/shares/{share_id}", json={"complete": True})
@@ -188,7 +195,16 @@ def send(
     return finished
 
 
-def _send_file(api: Api, tus: TusClient, state: State, share_id: str, file: Outgoing, entry: dict, advance) -> None:
+def _send_file(
+    api: Api,
+    tus: TusClient,
+    session: requests.Session,
+    state: State,
+    share_id: str,
+    file: Outgoing,
+    entry: dict,
+    advance,
+) -> None:
     metadata = {"filename": file.name, "share": share_id}
     if file.relative:
         metadata["relativePath"] = file.relative
@@ -198,11 +214,13 @@ def _send_file(api: Api, tus: TusClient, state: State, share_id: str, file: Outg
         "metadata": metadata,
         "retries": TUS_RETRIES,
         "retry_delay": TUS_RETRY_DELAY,
+        "client": tus,
+        "session": session,
     }
     uploader = None
     if entry["url"]:
         try:
-            uploader = tus.uploader(url=entry["url"], **options)  # asks the server for the offset (HEAD)
+            uploader = TimedUploader(url=entry["url"], **options)  # asks the server for the offset (HEAD)
         except TusCommunicationError as error:
             if error.status_code not in (404, 410):
                 raise
@@ -215,7 +233,7 @@ def _send_file(api: Api, tus: TusClient, state: State, share_id: str, file: Outg
             entry["url"] = None
             state.save()
     if uploader is None:
-        uploader = tus.uploader(**options)
+        uploader = TimedUploader(**options)
         uploader.set_url(uploader.create_url())
         uploader.offset = 0
         entry["url"] = uploader.url

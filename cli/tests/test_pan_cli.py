@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from project.testing import LiveServer, refusing_port, wait_until
+from project.testing import FreezableProxy, LiveServer, refusing_port, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -113,6 +113,43 @@ class ShapingProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class TrippingProxy(FreezableProxy):
+    """A FreezableProxy that freezes itself once `trip_after` bytes from its clients reached the
+    server: mid-request, at a byte count rather than a moment (uploads through it take about a second)."""
+
+    def __init__(self, target_port: int, trip_after: int):
+        super().__init__(target_port)
+        self.trip_after: int | None = trip_after
+        self.uploaded = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            from_client = source.getsockname()[1] == self.port  # accepted here: a client's connection
+        except OSError:  # closed already
+            from_client = False
+        super()._pump(source, _Counted(sink, self) if from_client else sink)
+
+
+class _Counted:
+    def __init__(self, sock: socket.socket, proxy: TrippingProxy):
+        self._sock, self._proxy = sock, proxy
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(data)
+        proxy = self._proxy
+        proxy.uploaded += len(data)
+        if proxy.trip_after is not None and proxy.uploaded >= proxy.trip_after:
+            proxy.trip_after = None
+            proxy.freeze()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
 
 
 @pytest.fixture(scope="module")
@@ -280,6 +317,55 @@ def test_send_a_folder_killed_mid_upload_then_run_again_completes_once(server, u
     assert again["id"] != share_id and [item["path"] for item in again["items"]] == ["small.jpg"]
 
 
+def test_send_to_a_server_that_stops_answering_exits_3_and_the_rerun_resumes(server, uploader, home, tmp_path):
+    """A server that keeps the connection open and answers nothing (FreezableProxy frozen in the middle of a
+    PATCH): the tus request times out (PAN_TIMEOUT) and `pan send` exits 3, in bounded time; the rerun
+    continues the same upload. Without timeouts tuspy's PATCH waits forever."""
+    _name, token = uploader
+    content = secrets.token_bytes(16 * 1024 * 1024)
+    big = tmp_path / "stalled.bin"
+    big.write_bytes(content)
+    chunk = 4 * 1024 * 1024  # send.CHUNK_SIZE
+    with TrippingProxy(server.ports[0], trip_after=chunk + chunk // 2) as proxy:  # frozen in the second PATCH
+        env = pan_env(home, PAN_URL=proxy.url, PAN_KEY=token, PAN_TIMEOUT="3")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pan_cli", "send", str(big), "--json"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out, err = process.communicate(timeout=90)  # the bound: a hang fails here
+        finally:
+            process.kill()
+        assert "Traceback" not in err, err
+        assert process.returncode == 3, out + err
+        assert json.loads(out)["error"]["code"] == "timeout"
+        assert proxy.trip_after is None  # it did freeze, mid-upload
+        state = json.loads(next((Path(home["XDG_CACHE_HOME"]) / "pan" / "send").glob("*.json")).read_text())
+        direct = f"{server.url}{urlsplit(state['files'][0]['url']).path}"
+        offset = int(httpx.head(direct, headers={"Tus-Resumable": "1.0.0"}, timeout=10).headers["Upload-Offset"])
+        assert chunk <= offset < len(content)  # the first PATCH arrived, not the whole file
+
+        # Still frozen: a rerun's first request (the share, through httpx) times out as well.
+        frozen = pan("send", str(big), "--json", env=env, timeout=90)
+        assert frozen.returncode == 3, frozen.stdout + frozen.stderr
+        assert json.loads(frozen.stdout)["error"]["code"] == "timeout"
+
+        proxy.thaw()
+        proxy.uploaded = 0
+        done = pan("send", str(big), "--json", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sent = json.loads(done.stdout)
+    assert sent["id"] == state["share"] and sent["state"] == "active"
+    assert proxy.uploaded < len(content) - offset + 2 * 1024 * 1024  # the rest, not the whole file again
+    share = share_as_owner(server, token, sent["id"])
+    assert [item["path"] for item in share["items"]] == ["stalled.bin"]
+    assert item_bytes(server, token, sent["id"], share["items"][0]["id"]) == content
+
+
 def test_send_with_options_and_get_with_the_password(server, uploader, home, tmp_path):
     _name, token = uploader
     report = tmp_path / "report.pdf"
@@ -323,6 +409,37 @@ def test_send_with_options_and_get_with_the_password(server, uploader, home, tmp
 
 
 # --- pan get -----------------------------------------------------------------
+
+
+def test_get_with_a_chinese_password(server, uploader, home, tmp_path):
+    """A password outside ASCII: the pickup takes it in JSON, the downloads in `X-Share-Password` as UTF-8
+    bytes, which the server reads as UTF-8 (project.lib.secrets.header_secret) — items, the zip, and a link."""
+    _name, token = uploader
+    password = "密码-Lantern-71"
+    files = {"报告.txt": "第一季度\n".encode() * 100, "data.bin": secrets.token_bytes(300_000)}
+    share = share_of(server, token, files, password=password)
+    env = pan_env(home, PAN_URL=server.url)
+    out = tmp_path / "got"
+    got = pan_json("get", share["code_display"], "-o", str(out), "--password-stdin", env=env, stdin=f"{password}\n")
+    assert {Path(file["path"]).name for file in got["files"]} == set(files)
+    for name, content in files.items():
+        assert (out / name).read_bytes() == content
+    zipped = pan_json(
+        "get", share["code"], "--zip", "-o", str(tmp_path / "zip"), "--password-stdin", env=env, stdin=f"{password}\n"
+    )
+    assert Path(zipped["files"][0]["path"]).stat().st_size > 300_000
+    by_link = pan_json(
+        "get",
+        share["share_url"],
+        "-o",
+        str(tmp_path / "link"),
+        "--password-stdin",
+        env=pan_env(home),
+        stdin=f"{password}\n",
+    )
+    assert len(by_link["files"]) == 2
+    wrong = pan("get", share["code"], "-o", str(tmp_path / "no"), "--password-stdin", "--json", env=env, stdin="密码\n")
+    assert wrong.returncode == 2 and json.loads(wrong.stdout)["error"]["code"] == "password_rejected"
 
 
 def test_get_resumes_a_part_file_and_refetches_a_damaged_one(server, uploader, home, tmp_path):
@@ -528,6 +645,73 @@ def test_login_stores_a_key_in_a_private_file_and_logout_deletes_it(server, home
     )
     assert deleted.status_code == 204
     assert pan_json("logout", env=env) == {"signed_out": True, "deleted": False}
+    assert not path.exists()
+
+
+def totp_turned_on(server, username: str) -> tuple[str, list[str]]:
+    """(secret, recovery codes): an authenticator app turned on for `username` through the service
+    (accounts.factors.totp_add, as the security page does), on the live server's database."""
+    import pyotp
+
+    secret = pyotp.random_base32(32)
+    script = (
+        "import json; from accounts import factors; from accounts.models import User; "
+        f"user = User.objects.get(username={username!r}); "
+        f"print(json.dumps(factors.totp_add(user=user, password={PASSWORD!r}, secret={secret!r}, "
+        f"code={pyotp.TOTP(secret).now()!r}, client='cli-tests')))"
+    )
+    codes = json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1])
+    assert len(codes) == 10
+    return secret, codes
+
+
+def test_login_and_logout_with_a_second_factor(server, home, tmp_path):
+    """An account with TOTP: login answers `mfa_required`; the client sends the code (from stdin after the
+    password, or --code) to /api/login/mfa. A wrong code is the API's refusal (exit 2); a recovery code works
+    once."""
+    import pyotp
+
+    name, _token = server.uploader("mfa", PASSWORD)
+    secret, recovery = totp_turned_on(server, name)
+    totp = pyotp.TOTP(secret)
+    env = pan_env(home)
+    path = Path(home["XDG_CONFIG_HOME"]) / "pan" / "config.json"
+
+    now = time.time()
+    valid = {totp.at(now + 30 * step) for step in range(-2, 4)}
+    wrong_code = next(code for code in (f"{n:06d}" for n in range(123456, 999999, 7919)) if code not in valid)
+    wrong = pan("login", server.url, "-u", name, "--json", env=env, stdin=f"{PASSWORD}\n{wrong_code}\n")
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert json.loads(wrong.stdout)["error"] == {
+        "code": "mfa_code_invalid",
+        "message": "The code is not correct.",
+        "exit": 2,
+        "status": 401,
+    }
+    assert not path.exists()
+    in_chinese = pan("login", server.url, "-u", name, env={**env, "LANG": "zh_CN.UTF-8"}, stdin=f"{PASSWORD}\n")
+    assert in_chinese.returncode == 1 and "第二重验证" in in_chinese.stderr  # no code given: asked for one
+    assert not path.exists()
+
+    # The step after this one: totp_add used this step's code, and a step is accepted once.
+    code = totp.at(time.time() + 30)
+    done = pan("login", server.url, "-u", name, "--code", code, "--json", env=env, stdin=f"{PASSWORD}\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    stored = json.loads(path.read_text())
+    assert stored["key"].startswith("pan_") and stored["username"] == name
+    note = tmp_path / "n.txt"
+    note.write_text("x")
+    assert pan_json("send", str(note), env=env)["owner"] == name
+
+    # logout signs in again (keys cannot delete keys): a recovery code, on the line after the password.
+    used = recovery[0]
+    signed_out = pan_json("logout", env=env, stdin=f"{PASSWORD}\n{used.lower()}\n")
+    assert signed_out == {"signed_out": True, "deleted": True}
+    assert not path.exists()
+    answer = httpx.get(f"{server.url}/api/shares", headers={"Authorization": f"Bearer {stored['key']}"}, timeout=10)
+    assert answer.status_code == 401  # the key is dead on the server
+    again = pan("login", server.url, "-u", name, "--json", env=env, stdin=f"{PASSWORD}\n{used}\n")
+    assert again.returncode == 2 and json.loads(again.stdout)["error"]["code"] == "mfa_code_used"
     assert not path.exists()
 
 

@@ -240,6 +240,15 @@ def test_a_password_is_asked_and_counted_like_a_share_password(api_as, dana):
     assert not DropRequest.objects.get().password.startswith("Kite")
 
 
+def test_a_password_in_the_header_is_read_as_utf8(api_as, dana):
+    """`X-Request-Password` bytes as a server hands them to Django (ISO-8859-1): UTF-8 ones are read as UTF-8."""
+    made = make_request(api_as(dana), password="风筝-Harbour-55")
+    code = made["code"].replace("-", "")
+    sent = "风筝-Harbour-55".encode().decode("latin-1")
+    right = drop(APIClient(), code, [("a.txt", b"x")], headers={"HTTP_X_REQUEST_PASSWORD": sent})
+    assert right.status_code == 201, right.content
+
+
 def test_an_unknown_code_is_404_and_counts_as_a_guess(settings):
     settings.PAN_CODE_CLIENT_ALL_LIMIT = 3
     client = APIClient(REMOTE_ADDR="198.51.100.77")

@@ -57,6 +57,37 @@ def test_every_api_path_needs_the_password_besides_the_code(locked, api):
     assert api.get(query).status_code == 401
 
 
+def as_a_server_hands_it_over(raw: bytes) -> str:
+    """A header value as daphne/uvicorn (ASGI) and WSGI servers give it to Django: its bytes read as ISO-8859-1."""
+    return raw.decode("latin-1")
+
+
+def test_a_password_in_the_header_is_read_as_utf8(share_as, dana, api):
+    """`X-Share-Password` carries bytes: a Chinese password sent as UTF-8 (curl, httpx, the `pan` client)
+    opens the share on every API path; Latin-1 bytes that are not UTF-8 still read as Latin-1."""
+    chinese = share_as(dana, FILES, password="密码-Lantern-71")
+    for path in api_paths(chinese):
+        sent = as_a_server_hands_it_over("密码-Lantern-71".encode())
+        right = api.get(path, HTTP_X_SHARE_CODE=chinese["code"], HTTP_X_SHARE_PASSWORD=sent)
+        assert right.status_code == 200, path
+        body_of(right)
+        other = as_a_server_hands_it_over("密码-Lantern-72".encode())
+        wrong = api.get(path, HTTP_X_SHARE_CODE=chinese["code"], HTTP_X_SHARE_PASSWORD=other)
+        assert wrong.status_code == 403, path
+    opened = api.post(
+        "/api/pickup",
+        {"code": chinese["code"]},
+        format="json",
+        HTTP_X_SHARE_PASSWORD=as_a_server_hands_it_over("密码-Lantern-71".encode()),
+    ).json()
+    assert opened.get("locked") is not True and len(opened["items"]) == 2
+    french = share_as(dana, FILES, password="café crème")
+    latin = as_a_server_hands_it_over("café crème".encode("latin-1"))
+    opened = api.get(api_paths(french)[0], HTTP_X_SHARE_CODE=french["code"], HTTP_X_SHARE_PASSWORD=latin)
+    assert opened.status_code == 200
+    body_of(opened)
+
+
 def test_the_owner_and_managers_need_neither(locked, api_as, dana, alice):
     for client in (api_as(dana), api_as(alice)):
         for path in api_paths(locked):

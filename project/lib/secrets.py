@@ -152,6 +152,24 @@ def password_hash(value) -> str:
     return make_password(value) if value else ""
 
 
+def header_secret(value: str | None) -> str | None:
+    """A password sent in a request header (`X-Share-Password`), as text.
+
+    HTTP header values are bytes; ASGI and WSGI servers hand them to Django
+    decoded as ISO-8859-1, so a password typed in Chinese and sent as UTF-8
+    bytes (curl, httpx, the `pan` client) arrives as mojibake. Its bytes are
+    read again as UTF-8; bytes that are not UTF-8 stay as ISO-8859-1 (the
+    way DRF reads Basic credentials). Headers carry no other encoding, so
+    the API documents them as UTF-8.
+    """
+    if not value:
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # already text beyond Latin-1, or Latin-1 bytes
+        return value
+
+
 # How long a code check waits for places held by right codes being checked
 # at the same moment (see `attempts_take`); a locked layer answers this late.
 CODE_CHECK_PATIENCE = 0.5
