@@ -96,8 +96,8 @@ def summarize(collapsed: Path, top: int, requests: int) -> str:
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # a line py-spy cut short (seen when it stops while writing)
         count = int(count)
         frames = stack.split(";")
         total += count

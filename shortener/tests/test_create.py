@@ -158,6 +158,8 @@ def test_generated_keys_use_the_alphabet_without_look_alikes():
     assert len(keys) == 300
     assert all(KEY.match(key) for key in keys)
     assert not set("".join(keys)) & set("0O1lIio")
+    # every character of the alphabet is drawn (2 400 draws: missing one by chance is ~1e-17)
+    assert set("".join(keys)) == set(services.KEY_ALPHABET)
 
 
 @pytest.mark.parametrize("slug", ["abc", "my-link", "Under_score", "a" * 64, "2026-report"])
