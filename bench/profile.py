@@ -4,6 +4,7 @@
     python -m bench.profile redirect --server uvicorn
     python -m bench.profile download --seconds 10
     python -m bench.profile short       # short-link creation (POST /api/short, a new URL each)
+    python -m bench.profile short --server fastapi   # the tutorial app's POST /links/ (rate only)
 
 Starts Pan as the bench does (its own database and media, rate limits off),
 creates what the case needs, loads it from the other core for `--seconds`
@@ -18,6 +19,7 @@ import asyncio
 import collections
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +34,7 @@ from .load import http_load
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from project.testing import LiveServer  # noqa: E402
+from project.testing import LiveServer, free_port  # noqa: E402
 
 CASES = ("page", "redirect", "download", "short")
 
@@ -40,7 +42,12 @@ CASES = ("page", "redirect", "download", "short")
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
     parser.add_argument("case", choices=CASES)
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
+    parser.add_argument(
+        "--server",
+        choices=["daphne", "uvicorn", "fastapi"],
+        default="daphne",
+        help="fastapi: the bench's tutorial app under uvicorn, its `short` counterpart (POST /links/), rate only",
+    )
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=40)
@@ -89,8 +96,8 @@ def summarize(collapsed: Path, top: int, requests: int) -> str:
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # a line py-spy cut short (seen when it stops while writing)
         count = int(count)
         frames = stack.split(";")
         total += count
@@ -106,8 +113,55 @@ def summarize(collapsed: Path, top: int, requests: int) -> str:
     return "\n".join(lines)
 
 
+class TutorialServer:
+    """The bench's FastAPI tutorial app (bench/fastapi_app.py) under uvicorn, as the bench starts it."""
+
+    def __init__(self):
+        self.directory = Path(tempfile.mkdtemp(prefix="pan-profile-tutorial-"))
+        self.procs = []
+        self.url = ""
+
+    def start(self):
+        env = {**os.environ, "BENCH_FASTAPI_DIR": str(self.directory), "BENCH_FASTAPI_SECRET": secrets.token_hex(16)}
+        seed = "from bench import fastapi_app as a; a.create(short_key='p0000001', file_unique='unique-profile', "
+        seed += "username='profile', password='Profile-Password-1')"
+        subprocess.run([sys.executable, "-c", seed], cwd=BASE_DIR, env=env, check=True)
+        port = free_port()
+        command = [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+        self.procs = [subprocess.Popen(command, cwd=BASE_DIR, env=env)]
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("the tutorial app did not start")
+
+    def stop(self):
+        for proc in self.procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.server == "fastapi":
+        if args.case != "short" or not args.rate_only:
+            raise SystemExit("--server fastapi measures the short case with --rate-only")
+        server = TutorialServer().start()
+        try:
+            os.sched_setaffinity(server.procs[0].pid, {0})
+            os.sched_setaffinity(0, set(range(1, os.cpu_count())))
+            url = f"{server.url}/links/"
+            asyncio.run(load(url, {}, args.case, args.concurrency, 3))  # warm up
+            result = asyncio.run(load(url, {}, args.case, args.concurrency, args.seconds))
+            print(f"{args.case} on the tutorial app (POST /links/, uvicorn): {result.summary()}")
+        finally:
+            server.stop()
+        return 0
     server = LiveServer(extra_env=BENCH_ENV, server=args.server).start()
     out = args.out or Path(tempfile.mkstemp(prefix="pan-profile-", suffix=".txt")[1])
     try:

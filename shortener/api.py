@@ -1,3 +1,4 @@
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -9,7 +10,6 @@ from project.lib.openapi import ErrorSerializer
 
 from . import selectors, services
 from .serializers import (
-    ShortLinkCreatedSerializer,
     ShortLinkCreateSerializer,
     ShortLinkSerializer,
     ShortLinkUpdateSerializer,
@@ -17,8 +17,18 @@ from .serializers import (
 )
 
 
-def _short_url(request, key: str) -> str:
-    return services.short_link_url(key=key, base_url=request.build_absolute_uri("/"))
+def _body(request, link) -> dict:
+    """The link as the API answers it: its short URL and the absolute URLs of its QR code files."""
+
+    def absolute(name: str) -> str:
+        return request.build_absolute_uri(reverse(name, kwargs={"key": link.key}))
+
+    return short_link_body(
+        link,
+        short_url=services.short_link_url(key=link.key, base_url=request.build_absolute_uri("/")),
+        qr_svg_url=absolute("api-short-link-qr-svg"),
+        qr_png_url=absolute("api-short-link-qr-png"),
+    )
 
 
 class ShortLinkListCreateApi(GenericAPIView):
@@ -35,23 +45,19 @@ class ShortLinkListCreateApi(GenericAPIView):
 
     @extend_schema(
         request=ShortLinkCreateSerializer,
-        responses={201: ShortLinkCreatedSerializer, 200: ShortLinkCreatedSerializer, 409: ErrorSerializer},
+        responses={201: ShortLinkSerializer, 200: ShortLinkSerializer, 409: ErrorSerializer},
     )
     def post(self, request):
         data = ShortLinkCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         options = {**data.validated_data, "slug": data.validated_data.get("slug") or None}
         link, created = services.short_link_create(**options, owner=request.user, request_host=request.get_host())
-        short_url = _short_url(request, link.key)
-        body = {**short_link_body(link, short_url=short_url), "qr_svg": services.short_link_qr_svg(short_url=short_url)}
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(_body(request, link), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses={200: ShortLinkSerializer(many=True)})
     def get(self, request):
         page = self.paginate_queryset(selectors.short_links_of(user=request.user).select_related("owner"))
-        return self.get_paginated_response(
-            [short_link_body(link, short_url=_short_url(request, link.key)) for link in page]
-        )
+        return self.get_paginated_response([_body(request, link) for link in page])
 
 
 class ShortLinkDetailApi(APIView):
@@ -61,7 +67,7 @@ class ShortLinkDetailApi(APIView):
     @extend_schema(responses={200: ShortLinkSerializer})
     def get(self, request, key):
         link = selectors.short_link_get_for(user=request.user, key=key)
-        return Response(short_link_body(link, short_url=_short_url(request, link.key)))
+        return Response(_body(request, link))
 
     @extend_schema(request=ShortLinkUpdateSerializer, responses={200: ShortLinkSerializer})
     def patch(self, request, key):
@@ -69,7 +75,7 @@ class ShortLinkDetailApi(APIView):
         data = ShortLinkUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         link = services.short_link_update(link=link, **data.validated_data, request_host=request.get_host())
-        return Response(short_link_body(link, short_url=_short_url(request, link.key)))
+        return Response(_body(request, link))
 
     @extend_schema(responses={204: None})
     def delete(self, request, key):

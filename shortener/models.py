@@ -56,6 +56,11 @@ class ShortLink(HasLifecycle, models.Model):
         related_name="short_links",
     )
     is_custom = models.BooleanField(_("custom name"), default=False)
+    # The owner's one plain link (generated key, no expiry, limit or password)
+    # for this target, handed out again for the same URL; one per owner and
+    # target (anonymous: per target), held by the unique constraints below.
+    # A change of target, expiry, limit or password takes it off for good.
+    is_plain = models.BooleanField(_("handed out for the same URL"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     max_visits = models.PositiveIntegerField(_("visit limit"), null=True, blank=True)
@@ -75,11 +80,19 @@ class ShortLink(HasLifecycle, models.Model):
         verbose_name = _("short link")
         verbose_name_plural = _("short links")
         ordering = ["-created_at", "-pk"]
-        indexes = [
-            # "The same URL from the same owner returns the same link."
-            models.Index(fields=["owner", "target_url"], name="shortener_owner_target_idx"),
-        ]
         constraints = [
+            # "The same URL from the same owner returns the same link", also
+            # under concurrent creations: the database picks the one link.
+            models.UniqueConstraint(
+                fields=["owner", "target_url"],
+                condition=Q(is_plain=True, owner__isnull=False),
+                name="shortener_plain_owner_target_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["target_url"],
+                condition=Q(is_plain=True, owner__isnull=True),
+                name="shortener_plain_anon_target_uniq",
+            ),
             models.CheckConstraint(
                 condition=Q(max_visits__isnull=True) | Q(max_visits__gte=1), name="shortener_max_visits_positive"
             ),

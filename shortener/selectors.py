@@ -27,3 +27,14 @@ def short_link_get_for(*, user, key: str) -> ShortLink:
     if link is None:
         raise LinkNotFound()
     return link
+
+
+def short_link_public_key(*, key: str) -> str:
+    """The key of an existing link, in any state, for anyone; else `LinkNotFound`.
+
+    For what is public about any link (its short URL and so its QR code):
+    whether a key exists is what `/s/<key>` answers anyone already.
+    """
+    if not KEY_PATTERN.match(key) or not ShortLink.objects.filter(key=key).exists():
+        raise LinkNotFound()
+    return key

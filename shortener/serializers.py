@@ -93,13 +93,14 @@ class ShortLinkSerializer(serializers.Serializer):
     owner = serializers.CharField(allow_null=True)
     paused = serializers.BooleanField()
     password = serializers.BooleanField(help_text=_("Whether visitors must enter a password."))
+    qr_svg_url = serializers.URLField(
+        help_text=_("Where to download a QR code of short_url as SVG (GET; anyone may, the short URL is public).")
+    )
+    qr_png_url = serializers.URLField(help_text=_("The same QR code as PNG."))
 
 
-class ShortLinkCreatedSerializer(ShortLinkSerializer):
-    qr_svg = serializers.CharField(help_text=_("A QR code of short_url as inline SVG."))
-
-
-def short_link_body(link, *, short_url: str) -> dict:
+def short_link_body(link, *, short_url: str, qr_svg_url: str, qr_png_url: str) -> dict:
+    """A link as the API answers it (`ShortLinkSerializer`)."""
     return ShortLinkSerializer(
         {
             "key": link.key,
@@ -113,5 +114,7 @@ def short_link_body(link, *, short_url: str) -> dict:
             "owner": link.owner.username if link.owner_id else None,
             "paused": link.paused,
             "password": bool(link.password),
+            "qr_svg_url": qr_svg_url,
+            "qr_png_url": qr_png_url,
         }
     ).data

@@ -17,7 +17,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
 
-import segno
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,6 +30,7 @@ from project.lib.errors import ValidationFailed
 from project.lib.lifecycle import has_expired
 from project.lib.metrics import SHORT_LINK_VISITS
 from project.lib.optional_cache import optional_cache
+from project.lib.qr import qr_svg_inline
 from project.lib.secrets import guess_layers, password_check, password_hash
 from webhooks.services import webhook_emit
 
@@ -52,6 +52,8 @@ from .targets import target_url_normalize
 # No look-alikes: no 0/O/o, 1/l/I/i.
 KEY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 KEY_ATTEMPTS = 10
+_ALPHABET_SIZE = len(KEY_ALPHABET)
+_UNIFORM_BELOW = 256 - 256 % _ALPHABET_SIZE
 SLUG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
 # Route names and words that would make a short link look like part of the site.
 RESERVED_SLUGS = frozenset(
@@ -75,12 +77,19 @@ class Visitor(NamedTuple):
 
 
 def generate_key() -> str:
-    """A random key: 8 characters of `KEY_ALPHABET` from `secrets`.
+    """A random key: `KEY_LENGTH` characters of `KEY_ALPHABET`, uniform, from `secrets`.
 
+    One read of the system's random source per key (rejection sampling of
+    random bytes), not one per character as `secrets.choice` would: each
+    read hands the interpreter lock to the other request threads.
     Kept as a module-level function so a test can replace it to force a
     collision (the random source is the one thing a test cannot steer).
     """
-    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+    key = ""
+    while len(key) < KEY_LENGTH:
+        # 55 characters: bytes below 220 (4 × 55) map uniformly; about 14 % are drawn again.
+        key += "".join(KEY_ALPHABET[byte % _ALPHABET_SIZE] for byte in secrets.token_bytes(12) if byte < _UNIFORM_BELOW)
+    return key[:KEY_LENGTH]
 
 
 def _cache_key(key: str) -> str:
@@ -137,13 +146,16 @@ def short_link_create(
     The target is checked and normalised (`target_url_normalize`). Without
     options, the same normalised URL from the same owner returns the owner's
     existing plain link (`created` False); anonymous plain links are shared
-    the same way among anonymous callers. A `password` (hashed like share
-    passwords; empty or None: none) makes a new link every time, so an
-    existing unprotected link is never handed out in its place. A slug that
-    exists already is `SlugTaken` unless it is the same owner's identical
-    link without a password. A generated
-    key that collides is drawn again, up to `KEY_ATTEMPTS` times
-    (`KeySpaceBusy` after that); an existing row is never overwritten.
+    the same way among anonymous callers. The insert comes first and the
+    unique constraints on plain links (`ShortLink.is_plain`) decide: no
+    lookup before it, and N concurrent identical creations make one link.
+    A `password` (hashed like share passwords; empty or None: none), an
+    expiry or a visit limit makes a new link every time, so an existing
+    unprotected link is never handed out in its place, nor a protected one
+    for a plain request. A slug that exists already is `SlugTaken` unless it
+    is the same owner's identical link without a password. A generated key
+    that collides is drawn again, up to `KEY_ATTEMPTS` times (`KeySpaceBusy`
+    after that); an existing row is never overwritten.
     Raises `InvalidTarget`, `InvalidSlug`, `InvalidExpiry`, `ValidationFailed`.
     """
     owner = _owner_or_none(owner)
@@ -160,17 +172,6 @@ def short_link_create(
         "password": hashed_password,
     }
 
-    if slug is None and expires_at is None and max_visits is None and not hashed_password:
-        existing = (
-            ShortLink.objects.filter(
-                owner=owner, target_url=target, is_custom=False, expires_at__isnull=True, max_visits__isnull=True
-            )
-            .order_by("pk")
-            .first()
-        )
-        if existing is not None:
-            return existing, False
-
     if slug is not None:
         existing = ShortLink.objects.filter(key=slug).first()
         if existing is not None:
@@ -186,27 +187,41 @@ def short_link_create(
                 return existing, False
             raise SlugTaken()
         try:
-            with transaction.atomic():
-                link = ShortLink.objects.create(key=slug, is_custom=True, **fields)
-                _created_audit(link)
+            link = _insert(key=slug, is_custom=True, **fields)
         except IntegrityError as exc:  # taken between the check and the insert
             raise SlugTaken() from exc
-        short_link_forget(key=link.key)
         return link, True
 
+    plain = expires_at is None and max_visits is None and not hashed_password
     for _attempt in range(KEY_ATTEMPTS):
         key = generate_key()
         try:
-            with transaction.atomic():
-                link = ShortLink.objects.create(key=key, **fields)
-                _created_audit(link)
+            return _insert(key=key, is_plain=plain, **fields), True
         except IntegrityError:
+            # The unique constraints decide: the owner's plain link for this
+            # target (made before, or by a concurrent request) …
+            existing = _plain_link(owner=owner, target=target) if plain else None
+            if existing is not None:
+                return existing, False
             if ShortLink.objects.filter(key=key).exists():
-                continue  # a collision: draw again, never overwrite
+                continue  # … or a key collision: draw again, never overwrite
             raise
-        short_link_forget(key=link.key)
-        return link, True
     raise KeySpaceBusy()
+
+
+def _plain_link(*, owner, target: str) -> ShortLink | None:
+    return ShortLink.objects.filter(owner=owner, target_url=target, is_plain=True).select_related("owner").first()
+
+
+def _insert(**columns) -> ShortLink:
+    """One new link and its audit row, in one transaction; `IntegrityError` if a
+    unique constraint refuses it (nothing written then)."""
+    with transaction.atomic():
+        link = ShortLink.objects.create(**columns)
+        _created_audit(link)
+        # A "no such key" kept by a visit before the commit is dropped once the link is there.
+        transaction.on_commit(lambda: optional_cache.delete(_cache_key(link.key)))
+    return link
 
 
 def short_link_update(
@@ -227,6 +242,8 @@ def short_link_update(
     Raises like `short_link_create`.
     """
     changed = []
+    was_plain = link.is_plain
+    target_before = link.target_url
     if paused is not _UNSET:
         if not isinstance(paused, bool):
             message = _("Enter true or false.")
@@ -247,6 +264,12 @@ def short_link_update(
         short_link_check_limits(max_visits=max_visits)
         link.max_visits = max_visits
         changed.append("max_visits")
+    if was_plain and not (
+        link.target_url == target_before and link.expires_at is None and link.max_visits is None and not link.password
+    ):
+        # No longer what a plain creation asks for: never handed out for the same URL again.
+        link.is_plain = False
+        changed.append("is_plain")
     if changed:
         with transaction.atomic():
             link.save(update_fields=changed)
@@ -286,8 +309,8 @@ def short_link_url(*, key: str, base_url: str | None = None) -> str:
 
 
 def short_link_qr_svg(*, short_url: str) -> str:
-    """A QR code of the short URL as inline SVG markup."""
-    return segno.make(short_url, error="m").svg_inline(scale=4, omitsize=False)
+    """A QR code of the short URL as inline SVG markup (the `/short/` page's; the API links to the files)."""
+    return qr_svg_inline(short_url)
 
 
 # --- The redirect's hot path (async) ------------------------------------------

@@ -1,7 +1,9 @@
 """A link's statistics and QR code (SPEC §5): the owner's page
 `/short/<key>/stats`, `GET /api/short/<key>/stats?from=&to=` (JSON),
-`…/stats.csv`, and `GET /api/short/<key>/qr.svg|png`. Owners and `manage`
-holders only; anyone else gets the 404 of an unknown key. Every stored
+and `…/stats.csv`: owners and `manage` holders only; anyone else gets the
+404 of an unknown key. `GET /api/short/<key>/qr.svg|png` is anyone's: the
+QR code holds only the public short URL, and whether a key exists is what
+`/s/<key>` already answers anyone (docs/short-links.md). Every stored
 field is text from strangers (referrer hosts, browser names): the page
 escapes it (Django templates), the CSV neutralises formulas
 (project/lib/csvfile.py), and the chart is drawn from numbers only.
@@ -19,13 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from project.lib.csvfile import csv_write
 from project.lib.error_pages import error_page
 from project.lib.errors import ApplicationError, ValidationFailed
+from project.lib.openapi import ErrorSerializer
 from project.lib.qr import CONTENT_TYPES, qr_file
 
 from . import selectors, services
@@ -119,18 +122,32 @@ class ShortLinkStatsCsvApi(APIView):
         return response
 
 
+# A key's QR code never changes (it encodes the short URL, which is the key's for good).
+QR_CACHE_CONTROL = "public, max-age=86400"
+
+
 class ShortLinkQrApi(APIView):
-    permission_classes = [IsAuthenticated]
+    """Anyone's: an anonymous creator gets the QR of the link just made from
+    `qr_svg_url`/`qr_png_url`. Unknown keys are 404, as on `/s/<key>`."""
+
+    permission_classes = [AllowAny]
     api_key_scopes = {"GET": "links:read"}
     kind = "svg"
 
-    @extend_schema(responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            404: ErrorSerializer,
+        }
+    )
     def get(self, request, key):
-        """The link's QR code as a file to download."""
-        link = selectors.short_link_get_for(user=request.user, key=key)
-        short_url = services.short_link_url(key=link.key, base_url=request.build_absolute_uri("/"))
+        """The link's QR code (of its public short URL) as a file to download."""
+        link_key = selectors.short_link_public_key(key=key)
+        short_url = services.short_link_url(key=link_key, base_url=request.build_absolute_uri("/"))
         response = HttpResponse(qr_file(short_url, self.kind), content_type=CONTENT_TYPES[self.kind])
-        response["Content-Disposition"] = f'attachment; filename="{link.key}.{self.kind}"'
+        response["Content-Disposition"] = f'attachment; filename="{link_key}.{self.kind}"'
+        response["Cache-Control"] = QR_CACHE_CONTROL
         return response
 
 

@@ -24,9 +24,17 @@ def test_anyone_can_shorten_and_gets_key_short_url_and_url(api):
     assert KEY.match(body["key"])
     assert body["short_url"] == f"http://testserver/s/{body['key']}"
     assert body["url"] == "https://example.com/some/long/path?x=1"
-    assert body["qr_svg"].startswith("<svg")
+    assert body["qr_svg_url"] == f"http://testserver/api/short/{body['key']}/qr.svg"
+    assert body["qr_png_url"] == f"http://testserver/api/short/{body['key']}/qr.png"
+    assert "qr_svg" not in body  # no QR code is made for the answer (issue 26)
     link = ShortLink.objects.get(key=body["key"])
     assert link.owner is None and link.visit_count == 0
+    # The anonymous creator downloads the QR code of the link just made.
+    svg = APIClient().get(body["qr_svg_url"])
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+    assert f"<title>{body['short_url']}</title>".encode() in svg.content
+    png = APIClient().get(body["qr_png_url"])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
 
 def test_a_signed_in_user_owns_the_link(api_as, bob):
@@ -74,6 +82,55 @@ def test_links_with_limits_are_never_reused(api_as, bob):
     assert shorten(client, "https://example.com/page").json()["key"] == plain
 
 
+def test_a_protected_link_is_never_handed_out_for_a_plain_request(api_as, bob):
+    client = api_as(bob)
+    protected = shorten(client, "https://example.com/page", password="s3cret-enough").json()["key"]
+    plain = shorten(client, "https://example.com/page")
+    assert plain.status_code == 201 and plain.json()["key"] != protected and not plain.json()["password"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"url": "https://example.com/other"}, {"max_visits": 5}, {"password": "s3cret-enough"}, {"expires_at": "soon"}],
+    ids=["url", "max_visits", "password", "expires_at"],
+)
+def test_a_changed_link_is_no_longer_handed_out_for_the_same_url(api_as, bob, change):
+    client = api_as(bob)
+    key = shorten(client, "https://example.com/page").json()["key"]
+    if change.get("expires_at") == "soon":
+        change = {"expires_at": (timezone.now() + timedelta(days=1)).isoformat()}
+    assert client.patch(f"/api/short/{key}", change, format="json").status_code == 200
+    again = shorten(client, "https://example.com/page")
+    assert again.status_code == 201 and again.json()["key"] != key
+    # the new link is the one handed out from now on, also after the old one is changed back
+    if "url" in change:
+        assert client.patch(f"/api/short/{key}", {"url": "https://example.com/page"}, format="json").status_code == 200
+    assert shorten(client, "https://example.com/page").json()["key"] == again.json()["key"]
+
+
+def test_pausing_keeps_the_link_handed_out(api_as, bob):
+    client = api_as(bob)
+    key = shorten(client, "https://example.com/page").json()["key"]
+    assert client.patch(f"/api/short/{key}", {"paused": True}, format="json").status_code == 200
+    assert shorten(client, "https://example.com/page").json()["key"] == key
+
+
+def test_the_database_holds_one_plain_link_per_owner_and_target(bob):
+    from django.db import IntegrityError, transaction
+
+    for owner in (bob, None):
+        ShortLink.objects.create(
+            key=f"first{owner is None}", target_url="https://example.com/x", owner=owner, is_plain=True
+        )
+        with pytest.raises(IntegrityError), transaction.atomic():
+            ShortLink.objects.create(key="second", target_url="https://example.com/x", owner=owner, is_plain=True)
+    # what a plain creation hands out is the row the constraint kept
+    link, created = services.short_link_create(url="https://example.com/x", owner=bob)
+    assert (link.key, created) == ("firstFalse", False)
+    link, created = services.short_link_create(url="https://example.com/x")
+    assert (link.key, created) == ("firstTrue", False)
+
+
 def test_a_colliding_generated_key_is_drawn_again_and_never_overwrites(api, monkeypatch):
     taken = shorten(api, "https://example.com/first").json()["key"]
     # The random source is the one thing a test cannot steer: replace it so
@@ -101,6 +158,8 @@ def test_generated_keys_use_the_alphabet_without_look_alikes():
     assert len(keys) == 300
     assert all(KEY.match(key) for key in keys)
     assert not set("".join(keys)) & set("0O1lIio")
+    # every character of the alphabet is drawn (2 400 draws: missing one by chance is ~1e-17)
+    assert set("".join(keys)) == set(services.KEY_ALPHABET)
 
 
 @pytest.mark.parametrize("slug", ["abc", "my-link", "Under_score", "a" * 64, "2026-report"])

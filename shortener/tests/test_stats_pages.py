@@ -47,7 +47,6 @@ def test_members_and_strangers_get_the_404_of_an_unknown_key(link, request, who)
     for path in (
         "/api/short/dana-link/stats",
         "/api/short/dana-link/stats.csv",
-        "/api/short/dana-link/qr.svg",
         "/short/dana-link/stats",
     ):
         assert client.get(path).status_code == 404, path
@@ -89,6 +88,27 @@ def test_qr_files_in_svg_and_png(link, dana):
     png = client.get("/api/short/dana-link/qr.png")
     assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert "attachment" in png["Content-Disposition"]
+
+
+@pytest.mark.parametrize("who", ["dana", "alice", "bob", "charlie", "anonymous"])
+def test_a_links_qr_code_is_anyones_and_holds_only_the_short_url(link, request, who):
+    """The QR encodes the public short URL, nothing else: anyone may fetch it (an
+    anonymous creator gets the QR of the link just made), in any state of the link."""
+    client = Client() if who == "anonymous" else signed_in(request.getfixturevalue(who))
+    ShortLink.objects.filter(key="dana-link").update(paused=True, password="x")  # nothing of this shows
+    svg = client.get("/api/short/dana-link/qr.svg")
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+    assert b"<title>http://testserver/s/dana-link</title>" in svg.content
+    assert svg["Cache-Control"] == "public, max-age=86400"
+    assert client.get("/api/short/dana-link/qr.png").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["dana", "anonymous"])
+def test_the_qr_code_of_an_unknown_or_malformed_key_is_a_404(link, request, who):
+    client = Client() if who == "anonymous" else signed_in(request.getfixturevalue(who))
+    for path in ("/api/short/no-such-link/qr.svg", "/api/short/bad%00key/qr.png", f"/api/short/{'x' * 65}/qr.svg"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "link_not_found", path
 
 
 def test_the_chart_has_labelled_axes_and_no_scale_without_visits(link, dana):
