@@ -14,8 +14,11 @@ is the matching 416 response. `file_response(request, ...)` does both.
 """
 
 import asyncio
+import io
 import logging
+import os
 import re
+import stat
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
@@ -33,6 +37,13 @@ from .stored_files import stored_open
 
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 256 * 1024
+# The ASGI extension a server offers when it can send a file's bytes itself
+# (daphne with project/lib/daphne_fixes.sends_files_zero_copy).
+ZERO_COPY_SEND = "http.response.zerocopysend"
+# Bytes of a local file handed to such a server in one message (its last one
+# is at most CHUNK_SIZE, as on the bytes path: see `file_ranges`).
+ZERO_COPY_PIECE = int(os.environ.get("PAN_ZERO_COPY_PIECE", 4 * 1024 * 1024))
+ZERO_COPY = os.environ.get("PAN_ZERO_COPY", "true") != "false"
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
@@ -216,6 +227,47 @@ async def storage_chunks(storage, name: str, start: int, length: int, chunk_size
         await sync_to_async(handle.close, thread_sensitive=False)()
 
 
+class FileRange:
+    """`count` bytes of an open local file from `offset`: one message for a
+    server that sends files itself (`ZERO_COPY_SEND`); its `len` is the
+    number of bytes, so `tracked` counts it as it counts a chunk."""
+
+    __slots__ = ("count", "file", "offset")
+
+    def __init__(self, file, offset: int, count: int):
+        self.file, self.offset, self.count = file, offset, count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def local_file(handle):
+    """`handle` when it is an open regular file of this machine (a file
+    descriptor a server can `sendfile` from), else None (S3, memory)."""
+    try:
+        descriptor = handle.fileno()
+        return handle if stat.S_ISREG(os.fstat(descriptor).st_mode) else None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+async def file_ranges(handle, start: int, length: int, piece: int = ZERO_COPY_PIECE):
+    """`length` bytes of the open local file `handle` from `start` as
+    `FileRange`s of `piece` bytes, the last one at most `CHUNK_SIZE` (so a
+    download's completion is recorded as close to its end as on the bytes
+    path: `tracked` records it before the last range is handed over).
+    Closes `handle` when done or stopped."""
+    try:
+        position, remaining = start, length
+        while remaining > 0:
+            size = min(piece, remaining - CHUNK_SIZE) if remaining > CHUNK_SIZE else remaining
+            yield FileRange(handle, position, size)
+            position += size
+            remaining -= size
+    finally:
+        handle.close()
+
+
 async def _closing(parts):
     async with aclosing(parts):
         async for part in parts:
@@ -231,12 +283,18 @@ class _ClosingStreamingResponse(StreamingHttpResponse):
     the request's own context.
     """
 
+    # The same bytes as `FileRange`s, for a server that sends files itself
+    # (`ASGIHandler`); None when there is no local file to send.
+    zero_copy_content = None
+
     @property
     def streaming_content(self):
         return _closing(self._iterator)
 
     @streaming_content.setter
     def streaming_content(self, value):
+        # New content (a text item's bytes, say): the file's ranges are not it.
+        self.zero_copy_content = None
         self._set_streaming_content(value)
 
     def __aiter__(self):
@@ -273,6 +331,11 @@ def stream_file(
         response = _ClosingStreamingResponse(
             tracked(chunks, byte_range.length, tracker, name), status=206 if byte_range.partial else 200
         )
+        if ZERO_COPY and handle is not None and local_file(handle) is not None:
+            # One of the two is read: the ranges when the server sends files
+            # itself (ASGIHandler), else the chunks; either closes `handle`.
+            ranges = file_ranges(handle, byte_range.start, byte_range.length)
+            response.zero_copy_content = tracked(ranges, byte_range.length, tracker, name)
     response["Content-Type"] = content_type
     response["Content-Length"] = str(byte_range.length)
     if byte_range.partial:
@@ -318,3 +381,58 @@ def file_response(request, *, storage, name: str, size: int, content_type: str, 
         head=request.method == "HEAD",
         **kwargs,
     )
+
+
+class _ZeroCopySend:
+    """The server's `send`, turning body messages that carry a `FileRange`
+    into `ZERO_COPY_SEND` messages."""
+
+    def __init__(self, send):
+        self.send = send
+
+    async def __call__(self, message):
+        body = message.get("body")
+        if isinstance(body, FileRange):
+            message = {
+                "type": ZERO_COPY_SEND,
+                "file": body.file,
+                "offset": body.offset,
+                "count": body.count,
+                "more_body": message.get("more_body", False),
+            }
+        return await self.send(message)
+
+
+class ASGIHandler(DjangoASGIHandler):
+    """Django's ASGI handler, sending stored bytes with fewer copies.
+
+    - Django cuts every body part into 64 KiB messages (`chunk_size`, a
+      copy each); the download generators already produce parts of
+      `CHUNK_SIZE`, so each part goes as one message.
+    - A response of a local file (`stream_file` sets `zero_copy_content`)
+      goes as `http.response.zerocopysend` messages when the server offers
+      that extension (daphne, project/lib/daphne_fixes.py): the server
+      hands the file's bytes to the socket with `sendfile`, and they never
+      pass through Python. Everything else (headers, counting, closing) is
+      Django's `send_response` as usual.
+    """
+
+    chunk_size = CHUNK_SIZE
+
+    async def handle(self, scope, receive, send):
+        if ZERO_COPY_SEND in (scope.get("extensions") or {}):
+            send = _ZeroCopySend(send)
+        return await super().handle(scope, receive, send)
+
+    async def send_response(self, response, send):
+        ranges = getattr(response, "zero_copy_content", None)
+        if ranges is not None and isinstance(send, _ZeroCopySend):
+            response.streaming_content = ranges  # the chunks are never read (their generator never starts)
+        return await super().send_response(response, send)
+
+    @classmethod
+    def chunk_bytes(cls, data):
+        if isinstance(data, FileRange):
+            yield data, True
+            return
+        yield from super().chunk_bytes(data)
