@@ -528,11 +528,11 @@ class _FileSender:
                 self.done.set_exception(error)
 
     def abort(self, _reason=None) -> None:
-        """The connection went away (or the sender was cancelled): stop; like daphne, drop what is left."""
+        """The connection went away (or the sender was cancelled): stop."""
         transport = self.transport
         transport.__dict__.pop("doWrite", None)
         if not self.done.done():
-            self.done.set_result(self.sent)
+            self.done.set_exception(ConnectionResetError("the client went away"))
 
 
 def _offers_sendfile(protocol) -> bool:
@@ -561,9 +561,10 @@ def sends_files_zero_copy() -> None:
     (`file`, `offset`, `count`, `more_body`), and this sends each with
     `os.sendfile` from the file to the socket (`_FileSender`): the bytes
     never enter user space. Each message returns once its bytes are with
-    the kernel (the backpressure of `send_backpressure`); a client that
-    goes away ends the send (the application then sees `http.disconnect`,
-    as on the bytes path); a file shorter than asked raises into the
+    the kernel (the backpressure of `send_backpressure`); once the client
+    has gone, a send raises `ConnectionResetError` (as the ASGI spec asks of
+    `send` on a closed connection: the application stops at once, before
+    it would count the download); a file shorter than asked raises into the
     application (and `ends_broken_responses` closes the connection). The
     rest of the response (finishing, the access log) is daphne's own.
     TLS connections and other transports do not get the extension.
@@ -579,20 +580,26 @@ def sends_files_zero_copy() -> None:
     original_create_application = Server.create_application
     original_handle_reply = Server.handle_reply
 
+    # functools.wraps keeps the markers of the fixes underneath (each fix checks its own to apply once).
+    @functools.wraps(original_create_application)
     def create_application(self, protocol, scope):
         if scope.get("type") == "http" and isinstance(protocol, WebRequest) and _offers_sendfile(protocol):
             scope["extensions"] = {**(scope.get("extensions") or {}), ZERO_COPY_SEND: {}}
         return original_create_application(self, protocol, scope)
 
+    @functools.wraps(original_handle_reply)
     async def handle_reply(self, protocol, message):
         if message.get("type") != ZERO_COPY_SEND or not isinstance(protocol, WebRequest):
             return await original_handle_reply(self, protocol, message)
-        if protocol not in self.connections or self.connections[protocol].get("disconnected"):
-            return None
+        if protocol not in self.connections or self.connections[protocol].get("disconnected") or protocol._disconnected:
+            # ASGI: `send` on a closed connection raises an OSError. (daphne drops
+            # body messages silently; a file's ranges go by without a pause, so
+            # the application would run to its end before it saw the disconnect.)
+            raise ConnectionResetError("the client went away")
         if not protocol._response_started:
             raise ValueError("HTTP response has not yet been started but got " + ZERO_COPY_SEND)
         more_body = message.get("more_body", False)
-        if not protocol.finished and protocol.channel is not None and not protocol._disconnected:
+        if not protocol.finished and protocol.channel is not None:
             http.Request.write(protocol, b"")  # the status line and headers, once
             file = message["file"]
             offset = message.get("offset")
@@ -619,7 +626,7 @@ def sends_files_zero_copy() -> None:
             self, protocol, {"type": "http.response.body", "body": b"", "more_body": more_body}
         )
 
-    handle_reply.pan_zero_copy = True
+    handle_reply.pan_zero_copy = create_application.pan_zero_copy = True
     Server.create_application = create_application
     Server.handle_reply = handle_reply
 

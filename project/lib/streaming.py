@@ -426,9 +426,16 @@ class ASGIHandler(DjangoASGIHandler):
 
     async def send_response(self, response, send):
         ranges = getattr(response, "zero_copy_content", None)
-        if ranges is not None and isinstance(send, _ZeroCopySend):
-            response.streaming_content = ranges  # the chunks are never read (their generator never starts)
-        return await super().send_response(response, send)
+        if ranges is None or not isinstance(send, _ZeroCopySend):
+            return await super().send_response(response, send)
+        response.streaming_content = ranges  # the chunks are never read (their generator never starts)
+        try:
+            return await super().send_response(response, send)
+        except ConnectionError:
+            # The client went away (the server says so by raising, as ASGI
+            # asks): the ranges are closed unfinished (`tracked` aborts), as
+            # Django does for a client gone during a send (CancelledError).
+            return None
 
     @classmethod
     def chunk_bytes(cls, data):
