@@ -12,8 +12,10 @@ always follows the same one): one multipart upload of the file (`POST
 /api/files`; the tutorial app's `/files/`) and three downloads of it, every
 download's size checked and the first one's SHA-256 (the client's hashing
 caps that one: the other two are the figures). Prints each figure and
-per target the median of the rounds (MiB/s): on a shared machine only
-medians of alternating runs mean anything. Every loop is bounded.
+per target the median of the rounds (MiB/s) and of the server's CPU
+seconds per transfer (user and system, every thread: on a busy machine
+that figure moves less than the rate). On a shared machine only medians of
+alternating runs mean anything. Every loop is bounded.
 """
 
 import argparse
@@ -69,7 +71,13 @@ class Target:
         self.upload_url, self.auth, self.stop = upload_url, auth, stop
         self.download_url = None
         self.download_headers = {}
-        self.figures = {"upload": [], "download": []}
+        self.figures = {"upload": [], "download": [], "upload_cpu": [], "download_cpu": []}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` (every thread) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def start_pan(kind: str, name: str, env: dict, credentials: dict) -> Target:
@@ -118,9 +126,12 @@ async def one_round(target: Target, payload: Path, sha: str, mib: int, with_uplo
     rows = []
     async with client() as session:
         if with_upload or target.download_url is None:
+            cpu = cpu_seconds(target.pid)
             row, created = await upload(session, target.upload_url, target.auth, payload, target.pid)
+            row["cpu_s"] = round(cpu_seconds(target.pid) - cpu, 2)
             rows.append(row)
             target.figures["upload"].append(row["mib_per_s"])
+            target.figures["upload_cpu"].append(row["cpu_s"])
             if getattr(target, "tutorial", False):
                 target.download_url = f"{target.base}/files/{created['filename']}"
             else:
@@ -128,15 +139,18 @@ async def one_round(target: Target, payload: Path, sha: str, mib: int, with_uplo
                 target.download_headers = {"X-Share-Code": created["share_code"]}
         for attempt in (0, 1, 2):
             # #0 checks the SHA-256 (the client's hashing caps its rate); #1 and #2 are the figures.
+            cpu = cpu_seconds(target.pid)
             row = await download(
                 session, f"download #{attempt}", target.download_url, mib, target.pid,
                 expected_sha=sha if attempt == 0 else None, headers=target.download_headers,
             )  # fmt: skip
+            row["cpu_s"] = round(cpu_seconds(target.pid) - cpu, 2)
             if not row["bytes_ok"] or row.get("sha256_ok") is False:
                 raise RuntimeError(f"{target.label}: wrong bytes downloaded: {row}")
             rows.append(row)
             if attempt:
                 target.figures["download"].append(row["mib_per_s"])
+                target.figures["download_cpu"].append(row["cpu_s"])
     return rows
 
 
@@ -160,7 +174,7 @@ async def run(args) -> int:
             shift = number % len(targets)
             for target in targets[shift:] + targets[:shift]:
                 rows = await one_round(target, payload, sha, args.file_mib, not args.no_upload or number == 0)
-                figures = ", ".join(f"{row['name']} {row['mib_per_s']}" for row in rows)
+                figures = ", ".join(f"{row['name']} {row['mib_per_s']} ({row['cpu_s']} s)" for row in rows)
                 print(f"round {number + 1} {target.label}: {figures}", flush=True)
         print(
             f"\nmedians over {args.rounds} rounds, {args.file_mib} MiB, MiB/s (load average {os.getloadavg()[0]:.1f})"
@@ -168,10 +182,12 @@ async def run(args) -> int:
         for target in targets:
             up = target.figures["upload"]
             down = target.figures["download"]
-            print(
-                f"  {target.label:24} download {statistics.median(down):7.1f} (of {len(down)})"
-                + (f"   upload {statistics.median(up):7.1f} (of {len(up)})" if up else "")
-            )
+            down_cpu = statistics.median(target.figures["download_cpu"])
+            line = f"  {target.label:24} download {statistics.median(down):7.1f} (of {len(down)}, {down_cpu:.2f} s CPU)"
+            if up:
+                up_cpu = statistics.median(target.figures["upload_cpu"])
+                line += f"   upload {statistics.median(up):7.1f} (of {len(up)}, {up_cpu:.2f} s CPU)"
+            print(line)
     finally:
         for target in targets:
             target.stop()

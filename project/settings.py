@@ -619,6 +619,10 @@ PAN_REQUEST_MAX_BYTES = env.int("PAN_REQUEST_MAX_BYTES", default=100 * 1024**3)
 PAN_DROP_CLIENT_LIMIT = env.int("PAN_DROP_CLIENT_LIMIT", default=20)
 PAN_DROP_NETWORK_LIMIT = env.int("PAN_DROP_NETWORK_LIMIT", default=100)
 PAN_DROP_WINDOW = env.int("PAN_DROP_WINDOW", default=3600)
+# Downloads of local files: let the server send the bytes straight from the file
+# (sendfile, through the ASGI zero-copy extension daphne offers with Pan's fix;
+# docs/performance.md, issue 26). Off: every byte goes through Python, as on S3.
+DOWNLOAD_SENDFILE = env.bool("DOWNLOAD_SENDFILE", default=True)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing

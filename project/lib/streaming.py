@@ -27,11 +27,12 @@ from typing import Protocol
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
-from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOADS
+from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOAD_BYTES_SENDFILE, DOWNLOADS
 
 from .stored_files import stored_open
 
@@ -42,8 +43,7 @@ CHUNK_SIZE = 256 * 1024
 ZERO_COPY_SEND = "http.response.zerocopysend"
 # Bytes of a local file handed to such a server in one message (its last one
 # is at most CHUNK_SIZE, as on the bytes path: see `file_ranges`).
-ZERO_COPY_PIECE = int(os.environ.get("PAN_ZERO_COPY_PIECE", 4 * 1024 * 1024))
-ZERO_COPY = os.environ.get("PAN_ZERO_COPY", "true") != "false"
+ZERO_COPY_PIECE = 4 * 1024 * 1024
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
@@ -331,7 +331,7 @@ def stream_file(
         response = _ClosingStreamingResponse(
             tracked(chunks, byte_range.length, tracker, name), status=206 if byte_range.partial else 200
         )
-        if ZERO_COPY and handle is not None and local_file(handle) is not None:
+        if settings.DOWNLOAD_SENDFILE and handle is not None and local_file(handle) is not None:
             # One of the two is read: the ranges when the server sends files
             # itself (ASGIHandler), else the chunks; either closes `handle`.
             ranges = file_ranges(handle, byte_range.start, byte_range.length)
@@ -392,15 +392,19 @@ class _ZeroCopySend:
 
     async def __call__(self, message):
         body = message.get("body")
-        if isinstance(body, FileRange):
-            message = {
+        if not isinstance(body, FileRange):
+            return await self.send(message)
+        await self.send(
+            {
                 "type": ZERO_COPY_SEND,
                 "file": body.file,
                 "offset": body.offset,
                 "count": body.count,
                 "more_body": message.get("more_body", False),
             }
-        return await self.send(message)
+        )
+        DOWNLOAD_BYTES_SENDFILE.inc(body.count)
+        return None
 
 
 class ASGIHandler(DjangoASGIHandler):
