@@ -623,6 +623,9 @@ PAN_DROP_WINDOW = env.int("PAN_DROP_WINDOW", default=3600)
 # (sendfile, through the ASGI zero-copy extension daphne offers with Pan's fix;
 # docs/performance.md, issue 26). Off: every byte goes through Python, as on S3.
 DOWNLOAD_SENDFILE = env.bool("DOWNLOAD_SENDFILE", default=True)
+# Large multipart uploads to the API: the view parses the body as it arrives instead of
+# Django spooling all of it to a temporary file first (project/lib/bodies.py, StreamedBody).
+STREAM_REQUEST_BODIES = env.bool("STREAM_REQUEST_BODIES", default=True)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing

@@ -33,16 +33,26 @@ here: `uploads.asgi.TusBodies` streams their bodies to their views, which
 refuse a `Content-Length` over what the upload still lacks before reading
 (docs/uploads.md).
 
+A view may also declare `body_streams = True` (the API's upload views):
+a multipart body with a `Content-Length` within its allowance and over
+`FILE_UPLOAD_MAX_MEMORY_SIZE` is then read by the view as it arrives
+(`StreamedBody`, through `project.lib.streaming.ASGIHandler`) instead of
+being spooled whole to a temporary file first. Only views whose body is
+read in their own thread may declare it (DRF views: CSRF is checked there);
+a page view's body is read by Django's CSRF middleware in the event loop.
+
 This module imports no app: apps declare, the guard asks.
 `bearer_user_id` (a Bearer access token verified without the database) is
 here for the rate limiter, which keys signed-in clients by it.
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import RequestAborted
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -190,6 +200,94 @@ def _has_body(headers: dict) -> bool:
     return b"transfer-encoding" in headers
 
 
+# The scope key that tells project.lib.streaming.ASGIHandler to hand the body to the view as a stream.
+STREAMED_BODY = "pan.streamed_body"
+
+
+def _streams(headers: dict, match) -> bool:
+    """Is this body one to stream to its view (see the module)?"""
+    if not settings.STREAM_REQUEST_BODIES or match is None or not _declared(match, "body_streams"):
+        return False
+    if not headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+        return False
+    try:
+        return int(headers[b"content-length"]) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    except (KeyError, ValueError):
+        return False
+
+
+class StreamedBody:
+    """A request body the view reads as it arrives, from its own thread.
+
+    Django's ASGI handler writes the whole body to a temporary file before
+    the view starts, then the view's multipart parser reads it back and
+    writes each file once more (its upload handler): every byte was written
+    to disk twice and the parsing could only start once the last byte was
+    in. This is the file-like object the request reads instead: each `read`
+    takes the next body messages from the server (`receive`, run on the
+    event loop with `run_coroutine_threadsafe`), at least `GULP` bytes at a time. A
+    client that goes away raises `RequestAborted` in the view (and to
+    every later read); `finished` is set once the body has ended either way.
+    """
+
+    GULP = 256 * 1024
+
+    def __init__(self, receive):
+        self._receive = receive
+        self._loop = asyncio.get_running_loop()  # made on the event loop; read from the view's thread
+        self._buffer = b""
+        self._more = True
+        self.aborted = False
+        self.finished = asyncio.Event()
+
+    async def _next(self, wanted: int) -> bytes:
+        parts, size = [], 0
+        while self._more and size < wanted:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.aborted, self._more = True, False
+                self.finished.set()
+                raise RequestAborted()
+            body = message.get("body", b"")
+            parts.append(body)
+            size += len(body)
+            if not message.get("more_body", False):
+                self._more = False
+                self.finished.set()
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _take(self, wanted: int) -> bytes:
+        # Not asgiref's async_to_sync: from a thread-sensitive view thread it
+        # sets up an executor of its own, which broke later requests' hand-offs.
+        return asyncio.run_coroutine_threadsafe(self._next(wanted), self._loop).result()
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.aborted:
+            raise RequestAborted()
+        if size is None or size < 0:
+            parts = [self._buffer]
+            while self._more:
+                parts.append(self._take(self.GULP))
+            self._buffer = b""
+            return b"".join(parts)
+        if not self._buffer and self._more:
+            self._buffer = self._take(max(size, self.GULP))
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = b""
+        while not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
+            piece = self.read(1 if size is None or size < 0 else min(1, size - len(line)))
+            if not piece:
+                break
+            line += piece
+        return line
+
+    def close(self) -> None:
+        self._buffer = b""
+
+
 class BodySizeGuard:
     """413 for a body over its allowance, before Django reads any of it.
 
@@ -225,6 +323,8 @@ class BodySizeGuard:
                 too_large = False  # the server or Django answers a malformed length itself
             if too_large:
                 return await self._refuse(headers, match, send)
+            if _streams(headers, match):
+                scope = {**scope, STREAMED_BODY: True}
             return await self.app(scope, receive, send)
 
         received = 0

@@ -28,12 +28,14 @@ from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
 from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOAD_BYTES_SENDFILE, DOWNLOADS
 
+from .bodies import STREAMED_BODY, StreamedBody
 from .stored_files import stored_open
 
 logger = logging.getLogger(__name__)
@@ -407,6 +409,17 @@ class _ZeroCopySend:
         return None
 
 
+class _StreamedReceive:
+    """The server's `receive` for a request whose body the view reads as it arrives."""
+
+    def __init__(self, receive):
+        self.receive = receive
+        self.body = None
+
+    async def __call__(self):
+        return await self.receive()
+
+
 class ASGIHandler(DjangoASGIHandler):
     """Django's ASGI handler, sending stored bytes with fewer copies.
 
@@ -426,7 +439,24 @@ class ASGIHandler(DjangoASGIHandler):
     async def handle(self, scope, receive, send):
         if ZERO_COPY_SEND in (scope.get("extensions") or {}):
             send = _ZeroCopySend(send)
+        if scope.get(STREAMED_BODY):
+            receive = _StreamedReceive(receive)
         return await super().handle(scope, receive, send)
+
+    async def read_body(self, receive):
+        if isinstance(receive, _StreamedReceive):
+            # The view reads the body as it arrives (project/lib/bodies.py, StreamedBody).
+            receive.body = StreamedBody(receive.receive)
+            return receive.body
+        return await super().read_body(receive)
+
+    async def listen_for_disconnect(self, receive):
+        if isinstance(receive, _StreamedReceive):
+            # The body's messages are the view's: listen once they have all come.
+            await receive.body.finished.wait()
+            if receive.body.aborted:
+                raise RequestAborted()
+        return await super().listen_for_disconnect(receive)
 
     async def send_response(self, response, send):
         ranges = getattr(response, "zero_copy_content", None)
