@@ -53,6 +53,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import RequestAborted
+from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -216,6 +217,14 @@ def _streams(headers: dict, match) -> bool:
         return False
 
 
+class ClientGone(MultiPartParserError, RequestAborted):
+    """The client went away while its body was being read (a streamed body).
+
+    A `MultiPartParserError`, so that the view's parser ends as for a
+    malformed body (DRF: 400, not a 500 and its error log) and keeps nothing;
+    Django's handler has cancelled the response by then anyway."""
+
+
 class StreamedBody:
     """A request body the view reads as it arrives, from its own thread.
 
@@ -226,9 +235,13 @@ class StreamedBody:
     in. This is the file-like object the request reads instead: each `read`
     takes the next body messages from the server (`receive`, run on the
     event loop with `run_coroutine_threadsafe`), at least `GULP` bytes at a time. A
-    client that goes away raises `RequestAborted` in the view (and to
-    every later read); `finished` is set once the body has ended either way.
+    client that goes away raises `ClientGone` in the view (and to every
+    later read), after closing (and so deleting) the file the upload
+    handlers were writing; `finished` is set once the body has ended either
+    way. `request` is set by the handler once the request exists.
     """
+
+    request = None
 
     GULP = 256 * 1024
 
@@ -247,7 +260,7 @@ class StreamedBody:
             if message["type"] == "http.disconnect":
                 self.aborted, self._more = True, False
                 self.finished.set()
-                raise RequestAborted()
+                raise ClientGone("the client went away")
             body = message.get("body", b"")
             parts.append(body)
             size += len(body)
@@ -259,11 +272,23 @@ class StreamedBody:
     def _take(self, wanted: int) -> bytes:
         # Not asgiref's async_to_sync: from a thread-sensitive view thread it
         # sets up an executor of its own, which broke later requests' hand-offs.
-        return asyncio.run_coroutine_threadsafe(self._next(wanted), self._loop).result()
+        try:
+            return asyncio.run_coroutine_threadsafe(self._next(wanted), self._loop).result()
+        except ClientGone:
+            self._drop_partial_files()
+            raise
+
+    def _drop_partial_files(self) -> None:
+        """Close the file an upload handler was writing: its temporary file goes with it.
+        (Django's parser closes the files it finished, not the one in progress.)"""
+        for handler in getattr(self.request, "_upload_handlers", None) or ():
+            file = getattr(handler, "file", None)
+            if file is not None:
+                file.close()
 
     def read(self, size: int | None = -1) -> bytes:
         if self.aborted:
-            raise RequestAborted()
+            raise ClientGone("the client went away")
         if size is None or size < 0:
             parts = [self._buffer]
             while self._more:

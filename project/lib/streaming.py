@@ -450,6 +450,12 @@ class ASGIHandler(DjangoASGIHandler):
             return receive.body
         return await super().read_body(receive)
 
+    def create_request(self, scope, body_file):
+        request, error_response = super().create_request(scope, body_file)
+        if isinstance(body_file, StreamedBody):
+            body_file.request = request
+        return request, error_response
+
     async def listen_for_disconnect(self, receive):
         if isinstance(receive, _StreamedReceive):
             # The body's messages are the view's: listen once they have all come.
