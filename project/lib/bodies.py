@@ -243,12 +243,14 @@ class StreamedBody:
 
     request = None
 
+    # Bytes taken from the server per hand-off at least (1 MiB measured slower:
+    # the parser waited for a whole gulp while daphne's queue held it back).
     GULP = 256 * 1024
 
     def __init__(self, receive):
         self._receive = receive
         self._loop = asyncio.get_running_loop()  # made on the event loop; read from the view's thread
-        self._buffer = b""
+        self._buffer, self._offset = b"", 0  # what the server gave and the parser has not read from `_offset`
         self._more = True
         self.aborted = False
         self.finished = asyncio.Event()
@@ -289,15 +291,22 @@ class StreamedBody:
     def read(self, size: int | None = -1) -> bytes:
         if self.aborted:
             raise ClientGone("the client went away")
+        buffer, offset = self._buffer, self._offset
         if size is None or size < 0:
-            parts = [self._buffer]
+            parts = [buffer[offset:]]
             while self._more:
                 parts.append(self._take(self.GULP))
-            self._buffer = b""
+            self._buffer, self._offset = b"", 0
             return b"".join(parts)
-        if not self._buffer and self._more:
-            self._buffer = self._take(max(size, self.GULP))
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        if offset >= len(buffer):
+            if not self._more:
+                return b""
+            buffer, offset = self._take(max(size, self.GULP)), 0
+        end = offset + size
+        # Slices of what is left, never the rest copied again at each read
+        # (the parser reads 64 KiB at a time from a gulp of 256 KiB or more).
+        data = buffer if offset == 0 and end >= len(buffer) else buffer[offset:end]
+        self._buffer, self._offset = buffer, min(end, len(buffer))
         return data
 
     def readline(self, size: int | None = -1) -> bytes:
@@ -310,7 +319,7 @@ class StreamedBody:
         return line
 
     def close(self) -> None:
-        self._buffer = b""
+        self._buffer, self._offset = b"", 0
 
 
 class BodySizeGuard:
