@@ -11,6 +11,13 @@ never blocks, and daphne's unbounded buffer stays small).
 
 `requested_range` raises `RangeNotSatisfiable`; `range_not_satisfiable(size)`
 is the matching 416 response. `file_response(request, ...)` does both.
+
+When the file is a local one and the server offers the ASGI zero-copy
+extension (daphne with Pan's fix), `ASGIHandler` (Pan's Django handler,
+project/asgi.py) sends the file's ranges instead of its bytes and the
+server writes them with `sendfile` (`FileRange`, `file_ranges`); it also
+hands large API upload bodies to their views as they arrive
+(`project.lib.bodies.StreamedBody`).
 """
 
 import asyncio
