@@ -163,6 +163,9 @@ def _text(request, data):
 class _MultipartPost:
     """POST takes multipart with folder paths kept (or JSON, for a text); other methods JSON."""
 
+    # A large multipart body is parsed as it arrives, not spooled first (project/lib/bodies.py).
+    body_streams = True
+
     def get_parsers(self):
         if getattr(self, "request", None) is not None and self.request.method == "POST":
             return [PathKeepingMultiPartParser(), DepthLimitedJSONParser()]

@@ -2,7 +2,7 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 from project.lib.memory import release_large_allocations
 
@@ -12,7 +12,13 @@ release_large_allocations()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 # Django must be set up before anything imports models (consumers, routing).
-django_asgi_app = get_asgi_application()
+# (What django.core.asgi.get_asgi_application does, with Pan's handler: see
+# project/lib/streaming.py, ASGIHandler.)
+django.setup(set_prefix=False)
+
+from project.lib.streaming import ASGIHandler  # noqa: E402
+
+django_asgi_app = ASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

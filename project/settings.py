@@ -679,6 +679,13 @@ PAN_REQUEST_MAX_BYTES = env.int("PAN_REQUEST_MAX_BYTES", default=100 * 1024**3)
 PAN_DROP_CLIENT_LIMIT = env.int("PAN_DROP_CLIENT_LIMIT", default=20)
 PAN_DROP_NETWORK_LIMIT = env.int("PAN_DROP_NETWORK_LIMIT", default=100)
 PAN_DROP_WINDOW = env.int("PAN_DROP_WINDOW", default=3600)
+# Downloads of local files: let the server send the bytes straight from the file
+# (sendfile, through the ASGI zero-copy extension daphne offers with Pan's fix;
+# docs/performance.md, issue 26). Off: every byte goes through Python, as on S3.
+DOWNLOAD_SENDFILE = env.bool("DOWNLOAD_SENDFILE", default=True)
+# Large multipart uploads to the API: the view parses the body as it arrives instead of
+# Django spooling all of it to a temporary file first (project/lib/bodies.py, StreamedBody).
+STREAM_REQUEST_BODIES = env.bool("STREAM_REQUEST_BODIES", default=True)
 # Require login and the `download` permission to download (default: the code is enough).
 PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=False)
 # The share page as a visitor without a session sees it, kept in the cache

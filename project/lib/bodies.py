@@ -33,6 +33,14 @@ Resumable uploads (tus, `POST`/`PATCH` under `/api/uploads/`) and `curl -T`
 their bodies to their views, which refuse a `Content-Length` over what the
 upload may take before reading (docs/uploads.md).
 
+A view may also declare `body_streams = True` (the API's upload views):
+a multipart body with a `Content-Length` within its allowance and over
+`FILE_UPLOAD_MAX_MEMORY_SIZE` is then read by the view as it arrives
+(`StreamedBody`, through `project.lib.streaming.ASGIHandler`) instead of
+being spooled whole to a temporary file first. Only views whose body is
+read in their own thread may declare it (DRF views: CSRF is checked there);
+a page view's body is read by Django's CSRF middleware in the event loop.
+
 This module imports no app: apps declare, the guard asks.
 `bearer_user_id` (a Bearer access token verified without the database) is
 here for the rate limiter, which keys signed-in clients by it; the rate
@@ -40,11 +48,14 @@ limiter (project/middleware.py) asks `accounts.authentication` about API keys
 (`Bearer pan_…`) first and never passes one here.
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -194,6 +205,127 @@ def _has_body(headers: dict) -> bool:
     return b"transfer-encoding" in headers
 
 
+# The scope key that tells project.lib.streaming.ASGIHandler to hand the body to the view as a stream.
+STREAMED_BODY = "pan.streamed_body"
+
+
+def _streams(headers: dict, match) -> bool:
+    """Is this body one to stream to its view (see the module)?"""
+    if not settings.STREAM_REQUEST_BODIES or match is None or not _declared(match, "body_streams"):
+        return False
+    if not headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+        return False
+    try:
+        return int(headers[b"content-length"]) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    except (KeyError, ValueError):
+        return False
+
+
+class ClientGone(MultiPartParserError, RequestAborted):
+    """The client went away while its body was being read (a streamed body).
+
+    A `MultiPartParserError`, so that the view's parser ends as for a
+    malformed body (DRF: 400, not a 500 and its error log) and keeps nothing;
+    Django's handler has cancelled the response by then anyway."""
+
+
+class StreamedBody:
+    """A request body the view reads as it arrives, from its own thread.
+
+    Django's ASGI handler writes the whole body to a temporary file before
+    the view starts, then the view's multipart parser reads it back and
+    writes each file once more (its upload handler): every byte was written
+    to disk twice and the parsing could only start once the last byte was
+    in. This is the file-like object the request reads instead: each `read`
+    takes the next body messages from the server (`receive`, run on the
+    event loop with `run_coroutine_threadsafe`), at least `GULP` bytes at a time. A
+    client that goes away raises `ClientGone` in the view (and to every
+    later read), after closing (and so deleting) the file the upload
+    handlers were writing; `finished` is set once the body has ended either
+    way. `request` is set by the handler once the request exists.
+    """
+
+    request = None
+
+    # Bytes taken from the server per hand-off at least (1 MiB measured slower:
+    # the parser waited for a whole gulp while daphne's queue held it back).
+    GULP = 256 * 1024
+
+    def __init__(self, receive):
+        self._receive = receive
+        self._loop = asyncio.get_running_loop()  # made on the event loop; read from the view's thread
+        self._buffer, self._offset = b"", 0  # what the server gave and the parser has not read from `_offset`
+        self._more = True
+        self.aborted = False
+        self.finished = asyncio.Event()
+
+    async def _next(self, wanted: int) -> bytes:
+        parts, size = [], 0
+        while self._more and size < wanted:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.aborted, self._more = True, False
+                self.finished.set()
+                raise ClientGone("the client went away")
+            body = message.get("body", b"")
+            parts.append(body)
+            size += len(body)
+            if not message.get("more_body", False):
+                self._more = False
+                self.finished.set()
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _take(self, wanted: int) -> bytes:
+        # Not asgiref's async_to_sync: from a thread-sensitive view thread it
+        # sets up an executor of its own, which broke later requests' hand-offs.
+        try:
+            return asyncio.run_coroutine_threadsafe(self._next(wanted), self._loop).result()
+        except ClientGone:
+            self._drop_partial_files()
+            raise
+
+    def _drop_partial_files(self) -> None:
+        """Close the file an upload handler was writing: its temporary file goes with it.
+        (Django's parser closes the files it finished, not the one in progress.)"""
+        for handler in getattr(self.request, "_upload_handlers", None) or ():
+            file = getattr(handler, "file", None)
+            if file is not None:
+                file.close()
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.aborted:
+            raise ClientGone("the client went away")
+        buffer, offset = self._buffer, self._offset
+        if size is None or size < 0:
+            parts = [buffer[offset:]]
+            while self._more:
+                parts.append(self._take(self.GULP))
+            self._buffer, self._offset = b"", 0
+            return b"".join(parts)
+        if offset >= len(buffer):
+            if not self._more:
+                return b""
+            buffer, offset = self._take(max(size, self.GULP)), 0
+        end = offset + size
+        # Slices of what is left, never the rest copied again at each read
+        # (the parser reads 64 KiB at a time from a gulp of 256 KiB or more).
+        data = buffer if offset == 0 and end >= len(buffer) else buffer[offset:end]
+        self._buffer, self._offset = buffer, min(end, len(buffer))
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = b""
+        while not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
+            piece = self.read(1 if size is None or size < 0 else min(1, size - len(line)))
+            if not piece:
+                break
+            line += piece
+        return line
+
+    def close(self) -> None:
+        self._buffer, self._offset = b"", 0
+
+
 class BodySizeGuard:
     """413 for a body over its allowance, before Django reads any of it.
 
@@ -229,6 +361,8 @@ class BodySizeGuard:
                 too_large = False  # the server or Django answers a malformed length itself
             if too_large:
                 return await self._refuse(headers, match, send)
+            if _streams(headers, match):
+                scope = {**scope, STREAMED_BODY: True}
             return await self.app(scope, receive, send)
 
         received = 0

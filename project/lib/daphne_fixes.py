@@ -21,6 +21,11 @@ so the fixes are checked again before the pins move). Another ASGI server
   TCP connection (clients saw 1006) instead of closing with 1009.
 - `access_log_without_queries`: daphne's own access log (on by default)
   printed query strings, and share codes and tokens travel there.
+- `sends_files_zero_copy`: every downloaded byte went through Python
+  (read into a bytes object, cut into 64 KiB messages, joined again in
+  Twisted's write buffer, copied to the socket); now a local file's bytes go
+  from the page cache to the socket with `sendfile` (the ASGI
+  `http.response.zerocopysend` extension, offered on plain TCP).
 - `ends_broken_responses`: a response whose body failed after it started
   (a download that lost its slot, a stored file that ended early) left the
   connection open, so the client waited for bytes that never came.
@@ -32,6 +37,7 @@ import asyncio
 import functools
 import io
 import logging
+import os
 from urllib.parse import parse_qs
 
 # The versions every fix here was written against and tested with.
@@ -82,6 +88,7 @@ def _gated(fix: str) -> bool:
 def apply_all() -> None:
     streams_request_bodies()
     send_backpressure()
+    sends_files_zero_copy()  # after the two above: it wraps what they patched
     closes_over_size_messages()
     ends_broken_responses()
     access_log_without_queries()
@@ -444,6 +451,183 @@ def send_backpressure() -> None:
                 await gate.wait()
 
     handle_reply.pan_backpressure = True
+    Server.handle_reply = handle_reply
+
+
+ZERO_COPY_SEND = "http.response.zerocopysend"
+# The most bytes one `sendfile` call is asked for (the kernel takes what
+# the socket's buffer holds).
+SENDFILE_BYTES = 16 * 1024 * 1024
+
+
+def _pending(transport) -> bool:
+    """Does Twisted's write buffer still hold bytes for this transport?"""
+    return bool(len(transport.dataBuffer) - transport.offset or transport._tempDataLen)
+
+
+class _FileSender:
+    """Sends `count` bytes of a file from `offset` on a Twisted TCP transport with `os.sendfile`.
+
+    Twisted has no zero-copy producer; this takes the transport's own place
+    in the reactor while it runs: its `doWrite` (called by the reactor when
+    the socket can take more) first lets Twisted send what its buffer holds
+    (the headers), then calls `sendfile` once per writable event until the
+    range is sent. The reactor's bookkeeping stays Twisted's (the
+    transport is the registered writer, as for any write), so a connection
+    that goes away is Twisted's to close; `abort` then ends the wait.
+    """
+
+    def __init__(self, transport, file, offset: int, count: int):
+        self.transport = transport
+        self.descriptor = file.fileno()
+        self.offset, self.count, self.sent = offset, count, 0
+        self.done = asyncio.get_running_loop().create_future()
+
+    def start(self):
+        self.transport.doWrite = self.doWrite  # an instance attribute: the reactor calls transport.doWrite()
+        self.transport.startWriting()
+        return self.done
+
+    def doWrite(self):  # noqa: N802 - Twisted's interface
+        from twisted.internet import main
+
+        transport = self.transport
+        if _pending(transport):
+            result = type(transport).doWrite(transport)
+            if result is not None or _pending(transport):
+                if result is not None:
+                    self._end(ConnectionError("connection lost"))
+                return result
+            transport.startWriting()  # Twisted stopped once its buffer drained: the file is next
+        try:
+            sent = os.sendfile(transport.socket.fileno(), self.descriptor, self.offset, min(self.count, SENDFILE_BYTES))
+        except BlockingIOError:
+            return None
+        except OSError as error:
+            self._end(error)
+            return main.CONNECTION_LOST
+        if not sent:
+            self._end(OSError(f"the file ended {self.count} bytes early"))
+            return None
+        self.offset += sent
+        self.count -= sent
+        self.sent += sent
+        if not self.count:
+            self._end(None)
+        return None
+
+    def _end(self, error) -> None:
+        transport = self.transport
+        transport.__dict__.pop("doWrite", None)
+        if not _pending(transport):
+            transport.stopWriting()
+        if not self.done.done():
+            if error is None:
+                self.done.set_result(self.sent)
+            else:
+                self.done.set_exception(error)
+
+    def abort(self, _reason=None) -> None:
+        """The connection went away (or the sender was cancelled): stop."""
+        transport = self.transport
+        transport.__dict__.pop("doWrite", None)
+        if not self.done.done():
+            self.done.set_exception(ConnectionResetError("the client went away"))
+
+
+def _offers_sendfile(protocol) -> bool:
+    """A plain TCP connection (no TLS in between) whose socket `sendfile` can write to."""
+    import socket
+
+    from twisted.internet import tcp
+
+    transport = getattr(protocol.channel, "transport", None)
+    return (
+        hasattr(os, "sendfile")
+        and type(transport) is tcp.Server
+        and getattr(transport.socket, "family", None) in (socket.AF_INET, socket.AF_INET6)
+    )
+
+
+def sends_files_zero_copy() -> None:
+    """Offer the ASGI `http.response.zerocopysend` extension on plain TCP connections.
+
+    A download used to move every byte through Python: read into a bytes
+    object, cut into 64 KiB messages by Django, appended to Twisted's write
+    buffer, joined there again and copied to the socket 128 KiB at a time;
+    a profile of a download was a third Twisted's send and buffer handling.
+    With the extension in the scope, `project.lib.streaming.ASGIHandler`
+    sends a local file's ranges as `http.response.zerocopysend` messages
+    (`file`, `offset`, `count`, `more_body`), and this sends each with
+    `os.sendfile` from the file to the socket (`_FileSender`): the bytes
+    never enter user space. Each message returns once its bytes are with
+    the kernel (the backpressure of `send_backpressure`); once the client
+    has gone, a send raises `ConnectionResetError` (as the ASGI spec asks of
+    `send` on a closed connection: the application stops at once, before
+    it would count the download); a file shorter than asked raises into the
+    application (and `ends_broken_responses` closes the connection). The
+    rest of the response (finishing, the access log) is daphne's own.
+    TLS connections and other transports do not get the extension.
+    """
+    try:
+        from daphne.http_protocol import WebRequest
+        from daphne.server import Server
+        from twisted.web import http
+    except ImportError:
+        return
+    if not _gated("sends_files_zero_copy") or getattr(Server.handle_reply, "pan_zero_copy", False):
+        return
+    original_create_application = Server.create_application
+    original_handle_reply = Server.handle_reply
+
+    # functools.wraps keeps the markers of the fixes underneath (each fix checks its own to apply once).
+    @functools.wraps(original_create_application)
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "http" and isinstance(protocol, WebRequest) and _offers_sendfile(protocol):
+            scope["extensions"] = {**(scope.get("extensions") or {}), ZERO_COPY_SEND: {}}
+        return original_create_application(self, protocol, scope)
+
+    @functools.wraps(original_handle_reply)
+    async def handle_reply(self, protocol, message):
+        if message.get("type") != ZERO_COPY_SEND or not isinstance(protocol, WebRequest):
+            return await original_handle_reply(self, protocol, message)
+        if protocol not in self.connections or self.connections[protocol].get("disconnected") or protocol._disconnected:
+            # ASGI: `send` on a closed connection raises an OSError. (daphne drops
+            # body messages silently; a file's ranges go by without a pause, so
+            # the application would run to its end before it saw the disconnect.)
+            raise ConnectionResetError("the client went away")
+        if not protocol._response_started:
+            raise ValueError("HTTP response has not yet been started but got " + ZERO_COPY_SEND)
+        more_body = message.get("more_body", False)
+        if not protocol.finished and protocol.channel is not None:
+            http.Request.write(protocol, b"")  # the status line and headers, once
+            file = message["file"]
+            offset = message.get("offset")
+            if offset is None:
+                offset = os.lseek(file.fileno(), 0, os.SEEK_CUR)
+            count = message.get("count")
+            if count is None:
+                count = os.fstat(file.fileno()).st_size - offset
+            if count > 0 and protocol.method != b"HEAD" and protocol.code not in http.NO_BODY_CODES:
+                sender = _FileSender(protocol.channel.transport, file, offset, count)
+                protocol.notifyFinish().addBoth(sender.abort)
+                try:
+                    sent = await sender.start()
+                except asyncio.CancelledError:
+                    sender.abort()
+                    if protocol.channel is not None and not protocol.finished:
+                        protocol.channel.transport.abortConnection()  # the body can no longer be whole
+                    raise
+                protocol.sentLength += sent
+                if getattr(protocol, "pan_bytes_left", None) is not None:
+                    protocol.pan_bytes_left -= sent
+        # Finishing (with the last message) and the access log: daphne's own.
+        return await original_handle_reply(
+            self, protocol, {"type": "http.response.body", "body": b"", "more_body": more_body}
+        )
+
+    handle_reply.pan_zero_copy = create_application.pan_zero_copy = True
+    Server.create_application = create_application
     Server.handle_reply = handle_reply
 
 

@@ -6,7 +6,8 @@ Each is raised at the one place where its event happens:
                              short-link fast path, shortener/asgi.py, which
                              answers before the middleware)
     uploads                  pan/storing.py file_store
-    downloads                project/lib/streaming.py tracked
+    downloads                project/lib/streaming.py tracked (sendfile bytes:
+                             its ASGIHandler, once the server took them)
     completed downloads      pan/grants.py download_complete
     429s                     project/ratelimit.py (requests), project/lib/attempts.py (attempts)
     code-guessing failures   pan/access.py
@@ -57,6 +58,10 @@ DOWNLOADS = Counter(
     "Responses that began streaming stored bytes (items, zips, previews, ranges, the video stream).",
 )
 DOWNLOAD_BYTES = Counter("pan_download_bytes", "Bytes of stored files handed to the server for sending.")
+DOWNLOAD_BYTES_SENDFILE = Counter(
+    "pan_download_bytes_sendfile",
+    "Of those, bytes the server sent straight from the stored file (sendfile: daphne, local storage).",
+)
 DOWNLOADS_COMPLETED = Counter(
     "pan_downloads_completed",
     "Downloads counted against a share: a recipient was handed the last byte (SPEC §4.4).",

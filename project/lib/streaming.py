@@ -11,11 +11,21 @@ never blocks, and daphne's unbounded buffer stays small).
 
 `requested_range` raises `RangeNotSatisfiable`; `range_not_satisfiable(size)`
 is the matching 416 response. `file_response(request, ...)` does both.
+
+When the file is a local one and the server offers the ASGI zero-copy
+extension (daphne with Pan's fix), `ASGIHandler` (Pan's Django handler,
+project/asgi.py) sends the file's ranges instead of its bytes and the
+server writes them with `sendfile` (`FileRange`, `file_ranges`); it also
+hands large API upload bodies to their views as they arrive
+(`project.lib.bodies.StreamedBody`).
 """
 
 import asyncio
+import io
 import logging
+import os
 import re
+import stat
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -24,15 +34,25 @@ from typing import Protocol
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
-from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOADS
+from project.lib.metrics import DOWNLOAD_BYTES, DOWNLOAD_BYTES_SENDFILE, DOWNLOADS
 
+from .bodies import STREAMED_BODY, StreamedBody
 from .stored_files import stored_open
 
 logger = logging.getLogger(__name__)
 CHUNK_SIZE = 256 * 1024
+# The ASGI extension a server offers when it can send a file's bytes itself
+# (daphne with project/lib/daphne_fixes.sends_files_zero_copy).
+ZERO_COPY_SEND = "http.response.zerocopysend"
+# Bytes of a local file handed to such a server in one message (its last one
+# is at most CHUNK_SIZE, as on the bytes path: see `file_ranges`).
+ZERO_COPY_PIECE = 4 * 1024 * 1024
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
@@ -216,6 +236,47 @@ async def storage_chunks(storage, name: str, start: int, length: int, chunk_size
         await sync_to_async(handle.close, thread_sensitive=False)()
 
 
+class FileRange:
+    """`count` bytes of an open local file from `offset`: one message for a
+    server that sends files itself (`ZERO_COPY_SEND`); its `len` is the
+    number of bytes, so `tracked` counts it as it counts a chunk."""
+
+    __slots__ = ("count", "file", "offset")
+
+    def __init__(self, file, offset: int, count: int):
+        self.file, self.offset, self.count = file, offset, count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def local_file(handle):
+    """`handle` when it is an open regular file of this machine (a file
+    descriptor a server can `sendfile` from), else None (S3, memory)."""
+    try:
+        descriptor = handle.fileno()
+        return handle if stat.S_ISREG(os.fstat(descriptor).st_mode) else None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+async def file_ranges(handle, start: int, length: int, piece: int = ZERO_COPY_PIECE):
+    """`length` bytes of the open local file `handle` from `start` as
+    `FileRange`s of `piece` bytes, the last one at most `CHUNK_SIZE` (so a
+    download's completion is recorded as close to its end as on the bytes
+    path: `tracked` records it before the last range is handed over).
+    Closes `handle` when done or stopped."""
+    try:
+        position, remaining = start, length
+        while remaining > 0:
+            size = min(piece, remaining - CHUNK_SIZE) if remaining > CHUNK_SIZE else remaining
+            yield FileRange(handle, position, size)
+            position += size
+            remaining -= size
+    finally:
+        handle.close()
+
+
 async def _closing(parts):
     async with aclosing(parts):
         async for part in parts:
@@ -231,12 +292,18 @@ class _ClosingStreamingResponse(StreamingHttpResponse):
     the request's own context.
     """
 
+    # The same bytes as `FileRange`s, for a server that sends files itself
+    # (`ASGIHandler`); None when there is no local file to send.
+    zero_copy_content = None
+
     @property
     def streaming_content(self):
         return _closing(self._iterator)
 
     @streaming_content.setter
     def streaming_content(self, value):
+        # New content (a text item's bytes, say): the file's ranges are not it.
+        self.zero_copy_content = None
         self._set_streaming_content(value)
 
     def __aiter__(self):
@@ -273,6 +340,11 @@ def stream_file(
         response = _ClosingStreamingResponse(
             tracked(chunks, byte_range.length, tracker, name), status=206 if byte_range.partial else 200
         )
+        if settings.DOWNLOAD_SENDFILE and handle is not None and local_file(handle) is not None:
+            # One of the two is read: the ranges when the server sends files
+            # itself (ASGIHandler), else the chunks; either closes `handle`.
+            ranges = file_ranges(handle, byte_range.start, byte_range.length)
+            response.zero_copy_content = tracked(ranges, byte_range.length, tracker, name)
     response["Content-Type"] = content_type
     response["Content-Length"] = str(byte_range.length)
     if byte_range.partial:
@@ -318,3 +390,103 @@ def file_response(request, *, storage, name: str, size: int, content_type: str, 
         head=request.method == "HEAD",
         **kwargs,
     )
+
+
+class _ZeroCopySend:
+    """The server's `send`, turning body messages that carry a `FileRange`
+    into `ZERO_COPY_SEND` messages."""
+
+    def __init__(self, send):
+        self.send = send
+
+    async def __call__(self, message):
+        body = message.get("body")
+        if not isinstance(body, FileRange):
+            return await self.send(message)
+        await self.send(
+            {
+                "type": ZERO_COPY_SEND,
+                "file": body.file,
+                "offset": body.offset,
+                "count": body.count,
+                "more_body": message.get("more_body", False),
+            }
+        )
+        DOWNLOAD_BYTES_SENDFILE.inc(body.count)
+        return None
+
+
+class _StreamedReceive:
+    """The server's `receive` for a request whose body the view reads as it arrives."""
+
+    def __init__(self, receive):
+        self.receive = receive
+        self.body = None
+
+    async def __call__(self):
+        return await self.receive()
+
+
+class ASGIHandler(DjangoASGIHandler):
+    """Django's ASGI handler, sending stored bytes with fewer copies.
+
+    - Django cuts every body part into 64 KiB messages (`chunk_size`, a
+      copy each); the download generators already produce parts of
+      `CHUNK_SIZE`, so each part goes as one message.
+    - A response of a local file (`stream_file` sets `zero_copy_content`)
+      goes as `http.response.zerocopysend` messages when the server offers
+      that extension (daphne, project/lib/daphne_fixes.py): the server
+      hands the file's bytes to the socket with `sendfile`, and they never
+      pass through Python. Everything else (headers, counting, closing) is
+      Django's `send_response` as usual.
+    """
+
+    chunk_size = CHUNK_SIZE
+
+    async def handle(self, scope, receive, send):
+        if ZERO_COPY_SEND in (scope.get("extensions") or {}):
+            send = _ZeroCopySend(send)
+        if scope.get(STREAMED_BODY):
+            receive = _StreamedReceive(receive)
+        return await super().handle(scope, receive, send)
+
+    async def read_body(self, receive):
+        if isinstance(receive, _StreamedReceive):
+            # The view reads the body as it arrives (project/lib/bodies.py, StreamedBody).
+            receive.body = StreamedBody(receive.receive)
+            return receive.body
+        return await super().read_body(receive)
+
+    def create_request(self, scope, body_file):
+        request, error_response = super().create_request(scope, body_file)
+        if isinstance(body_file, StreamedBody):
+            body_file.request = request
+        return request, error_response
+
+    async def listen_for_disconnect(self, receive):
+        if isinstance(receive, _StreamedReceive):
+            # The body's messages are the view's: listen once they have all come.
+            await receive.body.finished.wait()
+            if receive.body.aborted:
+                raise RequestAborted()
+        return await super().listen_for_disconnect(receive)
+
+    async def send_response(self, response, send):
+        ranges = getattr(response, "zero_copy_content", None)
+        if ranges is None or not isinstance(send, _ZeroCopySend):
+            return await super().send_response(response, send)
+        response.streaming_content = ranges  # the chunks are never read (their generator never starts)
+        try:
+            return await super().send_response(response, send)
+        except ConnectionError:
+            # The client went away (the server says so by raising, as ASGI
+            # asks): the ranges are closed unfinished (`tracked` aborts), as
+            # Django does for a client gone during a send (CancelledError).
+            return None
+
+    @classmethod
+    def chunk_bytes(cls, data):
+        if isinstance(data, FileRange):
+            yield data, True
+            return
+        yield from super().chunk_bytes(data)

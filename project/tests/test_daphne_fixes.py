@@ -49,6 +49,11 @@ def test_every_fix_is_active_under_the_pinned_versions():
     ]
     assert all(getattr(function, "pan_streams", False) for function in streams)
     assert Server.handle_reply.pan_backpressure
+    assert Server.handle_reply.pan_zero_copy and Server.create_application.pan_zero_copy
+    # Applying them again wraps nothing twice.
+    handle_reply, create_application = Server.handle_reply, Server.create_application
+    daphne_fixes.apply_all()
+    assert (Server.handle_reply, Server.create_application) == (handle_reply, create_application)
     assert WebSocketFactory.setProtocolOptions.pan_close_not_drop
     assert WebRequest.handle_exception.pan_ends_broken
     assert AccessLogGenerator.__call__.pan_no_queries
@@ -61,8 +66,9 @@ def test_under_another_version_every_fix_stays_off_with_a_warning(monkeypatch, c
         assert not daphne_fixes._gated("streams_request_bodies")
         assert not daphne_fixes._gated("send_backpressure")
         assert not daphne_fixes._gated("streams_request_bodies")  # warned once per fix
+        assert not daphne_fixes._gated("sends_files_zero_copy")
     messages = [record.getMessage() for record in caplog.records]
-    assert len(messages) == 2
+    assert len(messages) == 3
     assert "streams_request_bodies is off" in messages[0] and "daphne 4.2.4" in messages[0]
     monkeypatch.setattr(twisted, "__version__", "27.1.0")
     monkeypatch.setattr(daphne, "__version__", daphne_fixes.DAPHNE_VERSION)

@@ -50,6 +50,7 @@ def test_the_right_token_gets_the_series_in_prometheus_text_format():
         "pan_upload_bytes_total",
         "pan_downloads_total",
         "pan_download_bytes_total",
+        "pan_download_bytes_sendfile_total",
         "pan_downloads_completed_total",
         "pan_short_link_visits_total",
         "pan_cache_errors_total",
