@@ -11,10 +11,9 @@ the OpenID provider is not held (its factors are the provider's:
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.shortcuts import redirect
 from django.urls import reverse
-
-from django.contrib.auth import BACKEND_SESSION_KEY
 
 from .factors import SSO_BACKEND, session_by_sso, user_must_set_up_factor
 
