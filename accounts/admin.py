@@ -5,7 +5,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from . import services
+from . import factors, services
 from .models import ApiKey, User
 
 # The admin is branded with the site's name and speaks the page's language.
@@ -40,6 +40,20 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    actions = ["reset_factors"]
+
+    @admin.action(description=_("Reset the second factors of the selected users"), permissions=["change"])
+    def reset_factors(self, request, queryset):
+        """For users who lost their device and recovery codes (docs/second-factor.md)."""
+        users = list(queryset)
+        for user in users:
+            factors.user_factors_reset(user=user, by=request.user)
+        self.message_user(
+            request,
+            _("Second factors reset for %(count)d users: they sign in with their password and set up a new one.")
+            % {"count": len(users)},
+        )
 
 
 @admin.register(ApiKey)

@@ -7,4 +7,13 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from jobs.services import periodic_register
+
+        from . import openapi, signals  # noqa: F401
+
+        # Old second-step challenges go (docs/second-factor.md), run by the task workers.
+        periodic_register(
+            name="login_challenges_purge",
+            task_path="accounts.tasks.login_challenges_purge",
+            interval_setting="PAN_PURGE_INTERVAL",
+        )

@@ -202,21 +202,23 @@ def api_key_websocket_owner(raw: str, *, client: str, consumer):
 # --- a second factor required (docs/second-factor.md) ------------------------
 
 
-def _checked(result):
+def _checked(result, session=None):
     # Imported here: DRF reads this class while project.lib.errors (which
     # factors needs) may itself be importing DRF's settings.
-    from .factors import SecondFactorSetupRequired, user_must_set_up_factor
+    from .factors import SecondFactorSetupRequired, session_by_sso, user_must_set_up_factor
 
-    if result is not None and user_must_set_up_factor(user=result[0]):
+    if result is not None and user_must_set_up_factor(user=result[0], sso=session_by_sso(session)):
         raise SecondFactorSetupRequired()
     return result
 
 
 class PanJWTAuthentication(JWTAuthentication):
+    # JWTs come only from a local sign-in (POST /api/login[/mfa]): always held.
     def authenticate(self, request):
         return _checked(super().authenticate(request))
 
 
 class PanSessionAuthentication(SessionAuthentication):
+    # A session signed in through the OpenID provider is not held (docs/second-factor.md).
     def authenticate(self, request):
-        return _checked(super().authenticate(request))
+        return _checked(super().authenticate(request), getattr(request._request, "session", None))

@@ -39,7 +39,7 @@ from datetime import timedelta
 import pyotp
 import webauthn
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -59,6 +59,7 @@ from project.lib.attempts import Layer, attempts_give_back, attempts_reset, atte
 from project.lib.errors import ApplicationError, NotFound, PermissionDenied, TooManyRequests, ValidationFailed
 from project.lib.secrets import SHARE_CODE_ALPHABET
 
+from .errors import LocalPasswordsOff
 from .models import ROLE_ADMIN, LoginChallenge, Passkey, RecoveryCode, TotpDevice
 
 User = get_user_model()
@@ -138,10 +139,27 @@ def user_has_factor(*, user) -> bool:
     return TotpDevice.objects.filter(user=user).exists() or Passkey.objects.filter(user=user).exists()
 
 
-def user_must_set_up_factor(*, user) -> bool:
+# The backend that signs a session in through the OpenID provider (accounts/oidc.py);
+# Django keeps it in the session (BACKEND_SESSION_KEY). Named, not imported:
+# accounts.oidc imports the services, which import this module.
+SSO_BACKEND = "accounts.oidc.PanOIDCBackend"
+
+
+def session_by_sso(session) -> bool:
+    """Was this session signed in through the OpenID provider (not with a local password)?"""
+    return session is not None and session.get(BACKEND_SESSION_KEY) == SSO_BACKEND
+
+
+def user_must_set_up_factor(*, user, sso: bool = False) -> bool:
     """True when `MFA_REQUIRED_FOR_ADMINS` holds this user (an active holder
-    of the `admin` role) to set up a second factor before anything else."""
-    if not settings.MFA_REQUIRED_FOR_ADMINS or not getattr(user, "is_authenticated", False):
+    of the `admin` role) to set up a second factor before anything else.
+
+    `sso`: the session was signed in through the OpenID provider, which
+    handles its own factors (SPEC §3: the second factor is for local
+    accounts): never held. A local sign-in of the same account (a break-glass
+    password) is. JWTs come only from local sign-ins (`POST /api/login`), so
+    a JWT is always held."""
+    if sso or not settings.MFA_REQUIRED_FOR_ADMINS or not getattr(user, "is_authenticated", False):
         return False
     # Holders of admin are staff (accounts/signals.py): the cheap test first.
     if not user.is_staff or not user.groups.filter(name=ROLE_ADMIN).exists():
@@ -429,6 +447,32 @@ def passkey_remove(*, user, password: str, passkey_id, client: str) -> None:
                  detail={"method": METHOD_PASSKEY, "passkey": passkey_id})  # fmt: skip
 
 
+def user_factors_reset(*, user, by=None) -> dict[str, int]:
+    """Take every second factor of `user` away (an authenticator app, passkeys,
+    recovery codes, challenges not yet completed): for someone who lost their
+    device and their recovery codes. Their password alone signs them in again,
+    and they set up a new factor (under `MFA_REQUIRED_FOR_ADMINS`, an admin at once).
+
+    `by`: the admin doing it (the Django admin's action), or None for an
+    operator at the server (`manage.py reset_factors`). Only an active staff
+    member allowed to change users may; anyone else is `PermissionDenied` and
+    nothing changes. Audited (`factor_remove`, `reset: true`) even when there
+    was nothing to take away, so the request for it is on record. Returns
+    what was removed."""
+    if by is not None and not (by.is_active and by.is_staff and by.has_perm("accounts.change_user")):
+        raise PermissionDenied(_("Only administrators can reset another account's second factors."))
+    with transaction.atomic():
+        removed = {
+            "totp": TotpDevice.objects.filter(user=user).delete()[0],
+            "passkeys": Passkey.objects.filter(user=user).delete()[0],
+            "recovery_codes": RecoveryCode.objects.filter(user=user).delete()[0],
+            "challenges": LoginChallenge.objects.filter(user=user, used_at__isnull=True).delete()[0],
+        }
+        audit_record(Action.FACTOR_REMOVE, object_type="user", object_id=str(user.pk), actor=by,
+                     detail={"method": "all", "reset": True, "user": user.username, **removed})  # fmt: skip
+    return removed
+
+
 # --- The second sign-in step -----------------------------------------------------
 
 
@@ -494,11 +538,12 @@ def login_second_step(*, challenge: str, client: str, code: str = "", passkey=No
 
     Returns `services.SignedIn` (the user and a fresh device token). Raises
     `ChallengeInvalid` (unknown, expired or used challenge),
+    `LocalPasswordsOff` (403: `OIDC_ONLY` and not a break-glass account),
     `SecondFactorLimited` (429, the login layers are full),
     `SecondFactorReused` (a TOTP code of a step already used, a used recovery
     code), `PasskeyRejected` or `SecondFactorRejected`. Every refusal is audited.
     """
-    from .services import SignedIn, client_layer_for, layer_named, login_device_issue
+    from .services import SignedIn, client_layer_for, layer_named, local_passwords_off, login_device_issue
 
     row = _challenge_find(challenge)
     now = timezone.now()
@@ -508,6 +553,12 @@ def login_second_step(*, challenge: str, client: str, code: str = "", passkey=No
         else:
             _failed(None, client, "challenge_unknown")
         raise ChallengeInvalid()
+    if local_passwords_off() and row.user.username not in settings.OIDC_BREAK_GLASS_USERS:
+        # `OIDC_ONLY` turned on (or the account left the break-glass list) after
+        # the password step: the second step of a local sign-in is refused too,
+        # before any code is counted or checked.
+        _failed(row.user_id, client, "local_passwords_off")
+        raise LocalPasswordsOff()
     counted, client_layer = layer_named(row.layer), client_layer_for(client)
     try:
         attempts_take([counted, client_layer])

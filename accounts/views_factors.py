@@ -5,6 +5,7 @@ Thin: every rule is `accounts.factors`'s (docs/second-factor.md).
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -17,13 +18,14 @@ from django.views.decorators.http import require_http_methods
 from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
-from project.lib.error_pages import page_with_error
+from project.lib.error_pages import error_page, page_with_error
 from project.lib.errors import ApplicationError
 from project.lib.net import client_address
 from project.lib.qr import qr_svg_inline
 
 from . import factors
 from .cookies import device_cookie_set
+from .errors import LocalPasswordsOff
 from .models import Passkey, TotpDevice
 
 # Session keys: the sign-in awaiting its second step (before any login), and
@@ -67,6 +69,10 @@ def login_verify_page(request):
             request.session.pop(PENDING_LOGIN, None)
             messages.error(request, exc.message)
             return redirect("login")
+        except LocalPasswordsOff as exc:
+            # OIDC_ONLY since the password step: this sign-in is over (docs/sign-in.md).
+            request.session.pop(PENDING_LOGIN, None)
+            return error_page(request, exc)
         except ApplicationError as exc:
             error = exc
         else:
@@ -128,6 +134,12 @@ def _security_act(request, action: str):
 def account_security_page(request):
     """`/account/security/`: the second factors of the signed-in account."""
     user = request.user
+    sso_session = factors.session_by_sso(request.session)
+    sso_name = settings.OIDC_NAME if sso_session or user.external_identities.exists() else ""
+    if not user.has_usable_password():
+        # Signed in only through the provider: every change here needs a password
+        # it does not have, and the provider asks for its own factors (SPEC §3).
+        return render(request, "accounts/security.html", {"no_password": True, "sso_name": sso_name})
     error, failed_action, new_codes = None, None, None
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -145,7 +157,9 @@ def account_security_page(request):
         "passkeys": list(Passkey.objects.filter(user=user)),
         "recovery_left": factors.recovery_codes_left(user=user),
         "has_factor": factors.user_has_factor(user=user),
-        "must_set_up": factors.user_must_set_up_factor(user=user),
+        "must_set_up": factors.user_must_set_up_factor(user=user, sso=sso_session),
+        "sso_session": sso_session,
+        "sso_name": sso_name,
         "new_codes": new_codes,
         "error": error,
         "failed_action": failed_action,

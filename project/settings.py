@@ -592,7 +592,12 @@ SPECTACULAR_SETTINGS = {
     # upload operations declare their multipart forms themselves).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # `locked` tells a share's two shapes apart (before and after its code).
-    "ENUM_NAME_OVERRIDES": {"ShareLockedEnum": [(True, True)], "ShareUnlockedEnum": [(False, False)]},
+    "ENUM_NAME_OVERRIDES": {
+        "ShareLockedEnum": [(True, True)],
+        "ShareUnlockedEnum": [(False, False)],
+        # A delivery's `event` and an endpoint's `events`: one list, one name.
+        "WebhookEventEnum": "webhooks.models.Event",
+    },
     # The tus endpoints are plain async views, which drf-spectacular does not
     # see: their operations are written into the document (uploads/openapi.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "uploads.openapi.tus_operations"],

@@ -92,3 +92,42 @@ def test_sign_in_roles_and_logout_through_a_real_server_and_provider():
             assert [d["account"] for d in sso_logins] == ["created", "linked"]
             roles = [(action, detail["role"]) for action, detail in rows if action in ("role_grant", "role_revoke")]
             assert roles == [("role_grant", "admin"), ("role_revoke", "admin"), ("role_grant", "uploaders")]
+
+
+def test_the_admin_requirement_spares_sso_sessions_but_not_local_ones_through_a_real_server():
+    """MFA_REQUIRED_FOR_ADMINS under ASGI (the middleware's async path): erin's SSO session
+    reaches the admin and the session API; her break-glass password sign-in is sent to set up."""
+    with OpenIdProvider(USERS) as provider:
+        env = {
+            "OIDC_ISSUER": provider.issuer,
+            "OIDC_CLIENT_ID": CLIENT_ID,
+            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+            "OIDC_ROLES_CLAIM": "groups",
+            "OIDC_ROLES_MAP": "pan-admins=admin",
+            "MFA_REQUIRED_FOR_ADMINS": "true",
+        }
+        with LiveServer(extra_env=env) as server, httpx.Client(timeout=20) as http:
+            provider.set_uris([f"{server.url}/oidc/callback/"], [f"{server.url}/"])
+            assert _sign_in(http, server).status_code == 302
+            assert http.get(f"{server.url}/admin/").status_code == 200
+            assert http.get(f"{server.url}/welcome/").status_code == 200
+            assert http.get(f"{server.url}/api/me").json()["username"] == "erin"
+
+            password = "Correct-Horse-42"
+            server.manage(
+                "shell", "-v", "0", "-c",
+                "from accounts.models import User; u = User.objects.get(username='erin'); "
+                f"u.set_password({password!r}); u.save()",
+            )  # fmt: skip
+            with httpx.Client(timeout=20) as local:
+                page = local.get(f"{server.url}/login/")
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+                response = local.post(
+                    f"{server.url}/login/",
+                    data={"csrfmiddlewaretoken": token, "username": "erin", "password": password},
+                    headers={"Referer": f"{server.url}/login/"},
+                )
+                assert response.status_code == 302, response.text[:300]
+                held = local.get(f"{server.url}/admin/")
+                assert held.status_code == 302 and held.headers["location"] == "/account/security/"
+                assert local.get(f"{server.url}/api/me").json()["error"]["code"] == "mfa_setup_required"

@@ -58,3 +58,16 @@ def test_the_picture_shows_every_part():
     picture = (ROOT / "docs" / "images" / "architecture.svg").read_text()
     shown = set(re.findall(r'font-weight="bold"[^>]*>([^<(:]+)', picture))
     assert {name.strip() for name in shown} >= _our_apps() | {"the kernel"}
+
+
+def test_the_test_command_collects_every_folder_of_tests():
+    # A `tests/` folder outside `testpaths` is never run by `make test` (nor by CI):
+    # jobs/tests sat outside it for a wave.
+    testpaths = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"]
+    folders = {
+        str(found.parent.relative_to(ROOT))
+        for found in ROOT.glob("**/tests/test_*.py")
+        if not any(part.startswith(".") or part in ("node_modules", "var", "staticfiles") for part in found.parts)
+    }
+    collected = {folder for folder in folders if any(folder == p or folder.startswith(p + "/") for p in testpaths)}
+    assert folders == collected, f"not in pyproject's testpaths: {sorted(folders - collected)}"
