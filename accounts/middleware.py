@@ -9,11 +9,13 @@ the OpenID provider is not held (its factors are the provider's:
 `factors.user_must_set_up_factor`); a local sign-in of the same account is.
 """
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.shortcuts import redirect
 from django.urls import reverse
+
+from project.lib.hybrid import HybridMiddleware
 
 from .factors import SSO_BACKEND, session_by_sso, user_must_set_up_factor
 
@@ -25,19 +27,8 @@ def _exempt(path: str) -> bool:
     return any(path.startswith(prefix) for prefix in allowed) or path in ("/favicon.ico", "/server-status", "/metrics")
 
 
-class SecondFactorSetupMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
+class SecondFactorSetupMiddleware(HybridMiddleware):
+    def handle(self, request):
         if settings.MFA_REQUIRED_FOR_ADMINS and not _exempt(request.path):
             if user_must_set_up_factor(user=request.user, sso=session_by_sso(request.session)):
                 return redirect(_SETUP)
