@@ -40,12 +40,12 @@ def sign_in_password(page, url, name):
     page.click("#login-form button[type=submit]")
 
 
-def passkey_registered(context, page, url, name):
-    """Sign `name` in with the password, give `page` a virtual authenticator
-    and register a passkey ("Test phone") on the security page."""
+def virtual_authenticator(context, page):
+    """A virtual authenticator (CTAP2, platform, user verified) for `page`:
+    its DevTools session and id."""
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    cdp.send(
+    added = cdp.send(
         "WebAuthn.addVirtualAuthenticator",
         {
             "options": {
@@ -58,6 +58,14 @@ def passkey_registered(context, page, url, name):
             }
         },
     )
+    return cdp, added["authenticatorId"]
+
+
+def passkey_registered(context, page, url, name):
+    """Sign `name` in with the password, give `page` a virtual authenticator
+    and register a passkey ("Test phone") on the security page. Returns the
+    authenticator's DevTools session and id."""
+    authenticator = virtual_authenticator(context, page)
     sign_in_password(page, url, name)
     page.wait_for_url("**/welcome/")
     page.goto(f"{url}/account/security/")
@@ -65,6 +73,7 @@ def passkey_registered(context, page, url, name):
     page.fill("#passkey-password", PASSWORD)
     page.click("#passkey-add-form button[type=submit]")
     page.wait_for_selector("#recovery-codes")
+    return authenticator
 
 
 def test_an_admin_without_a_factor_is_sent_to_set_one_up(mfa_server, chromium):
@@ -271,3 +280,44 @@ def test_a_passkey_assertion_for_another_origin_or_replayed_is_refused(mfa_serve
         assert name in page.text_content("h1")
     finally:
         context.close()
+
+
+def test_a_cloned_passkey_whose_counter_went_back_is_refused(mfa_server, chromium):
+    """The signature counter must move forward: the same credential (its
+    private key) copied into a second authenticator whose counter starts
+    again at 0 signs a right assertion (origin, RP ID, challenge) with a count
+    the server has seen already: refused, audited, no session."""
+    from project.testing import guarded_context
+
+    name = "clone-user"
+    mfa_server.register(name, PASSWORD)
+    url = base(mfa_server)
+    first = guarded_context(chromium, viewport=DESKTOP)
+    try:
+        page = first.new_page()
+        cdp, authenticator_id = passkey_registered(first, page, url, name)
+        page.click("text=Log out")
+        sign_in_password(page, url, name)
+        page.wait_for_url("**/login/verify/")
+        page.click("#use-passkey")
+        page.wait_for_url("**/welcome/")
+        (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+        assert credential["signCount"] >= 1
+    finally:
+        first.close()
+
+    second = guarded_context(chromium, viewport=DESKTOP)
+    try:
+        page = second.new_page()
+        cdp, clone_id = virtual_authenticator(second, page)
+        cdp.send("WebAuthn.addCredential", {"authenticatorId": clone_id, "credential": {**credential, "signCount": 0}})
+        sign_in_password(page, url, name)
+        page.wait_for_url("**/login/verify/")
+        page.click("#use-passkey")
+        page.wait_for_selector("#verify-error")
+        assert "The passkey could not be verified." in page.text_content("#verify-error")
+        assert _factor_refusals(mfa_server, name) == ["mfa_passkey_invalid"]
+        page.goto(f"{url}/welcome/")
+        page.wait_for_url("**/login/**")  # no session
+    finally:
+        second.close()
