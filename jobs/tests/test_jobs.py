@@ -84,11 +84,21 @@ def test_a_running_task_whose_worker_stopped_answering_runs_again(queue, setting
 def test_periodic_jobs_are_enqueued_once_per_period_whoever_schedules(queue, settings):
     settings.PAN_PURGE_INTERVAL = 300
     now = timezone.now()
-    assert sorted(periodic_enqueue_due(now=now)) == ["login_challenges_purge", "purge_expired", "tasks_prune", "webhook_deliveries_prune"]
+    assert sorted(periodic_enqueue_due(now=now)) == [
+        "login_challenges_purge",
+        "purge_expired",
+        "tasks_prune",
+        "webhook_deliveries_prune",
+    ]
     assert periodic_enqueue_due(now=now) == []  # a second scheduler, the same period
     assert DBTaskResult.objects.filter(task_path="pan.tasks.purge_expired").count() == 1
     later = now + timedelta(seconds=300)
-    assert sorted(periodic_enqueue_due(now=later)) == ["login_challenges_purge", "purge_expired", "tasks_prune", "webhook_deliveries_prune"]
+    assert sorted(periodic_enqueue_due(now=later)) == [
+        "login_challenges_purge",
+        "purge_expired",
+        "tasks_prune",
+        "webhook_deliveries_prune",
+    ]
     assert PeriodicRun.objects.filter(name="purge_expired").count() == 2
 
 
