@@ -414,16 +414,12 @@ async def redirect_without_statistics(session, plan: Plan, kind: str, rows: list
     return [off]
 
 
-async def measure_tutorial(plan: Plan) -> list[dict]:
-    """The same cases on the FastAPI tutorial app (bench/fastapi_app.py) under uvicorn."""
-    try:
-        import fastapi  # noqa: F401
-    except ImportError:
-        return [{"name": "FastAPI tutorial app", "target": TUTORIAL, "skipped": "fastapi is not installed"}]
-    directory = plan.workdir / "tutorial"
+async def tutorial_started(directory: Path, username: str, password: str) -> tuple[subprocess.Popen, str, dict]:
+    """The FastAPI tutorial app (bench/fastapi_app.py) under uvicorn on a free port, seeded with
+    `username`'s account, a short link and a file; its process, base URL and that user's token."""
     env = {**os.environ, "BENCH_FASTAPI_DIR": str(directory), "BENCH_FASTAPI_SECRET": secrets.token_urlsafe(32)}
     seed = "from bench import fastapi_app as a; a.create(short_key='bench001', file_unique='unique-bench', "
-    seed += f"username={plan.username!r}, password={plan.password!r})"
+    seed += f"username={username!r}, password={password!r})"
     subprocess.run([sys.executable, "-c", seed], cwd=BASE_DIR, env=env, check=True)  # noqa: ASYNC221 - before timing
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)]
@@ -431,18 +427,29 @@ async def measure_tutorial(plan: Plan) -> list[dict]:
     command += ["--log-level", "warning"]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: ASYNC220 - our own app, started once
     base = f"http://127.0.0.1:{port}"
+    async with client() as session:
+        for _ in range(100):
+            try:
+                async with session.get(base + "/f/unique-bench/") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+        token = await api_json(session, "POST", f"{base}/token", data={"username": username, "password": password})
+    return process, base, token
+
+
+async def measure_tutorial(plan: Plan) -> list[dict]:
+    """The same cases on the FastAPI tutorial app (bench/fastapi_app.py) under uvicorn."""
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        return [{"name": "FastAPI tutorial app", "target": TUTORIAL, "skipped": "fastapi is not installed"}]
+    process, base, token = await tutorial_started(plan.workdir / "tutorial", plan.username, plan.password)
     try:
         async with client() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(base + "/f/unique-bench/") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
             plan.pin_server(process.pid)
             credentials = {"username": plan.username, "password": plan.password}
-            token = await api_json(session, "POST", f"{base}/token", data=credentials)
             rows, created = await common_rows(
                 session, plan, base, process.pid,
                 login=("POST", "/token", 200, {"data": credentials}),

@@ -23,18 +23,15 @@ import asyncio
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import aiohttp
-
-from .__main__ import BASE_DIR, BENCH_ENV, api_json, client, download, make_file, upload
+from .__main__ import BASE_DIR, BENCH_ENV, api_json, client, download, make_file, tutorial_started, upload
 
 sys.path.insert(0, str(BASE_DIR))
 
-from project.testing import LiveServer, free_port  # noqa: E402
+from project.testing import LiveServer  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -92,25 +89,9 @@ async def start_pan(kind: str, name: str, env: dict, credentials: dict) -> Targe
 
 
 async def start_tutorial(workdir: Path, credentials: dict) -> Target:
-    env = {**os.environ, "BENCH_FASTAPI_DIR": str(workdir / "tutorial")}
-    env["BENCH_FASTAPI_SECRET"] = secrets.token_urlsafe(32)
-    seed = "from bench import fastapi_app as a; a.create(short_key='bench001', file_unique='unique-bench', "
-    seed += f"username={credentials['username']!r}, password={credentials['password']!r})"
-    subprocess.run([sys.executable, "-c", seed], cwd=BASE_DIR, env=env, check=True)  # noqa: ASYNC221 - before timing
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: ASYNC220 - our own app, started once
-    base = f"http://127.0.0.1:{port}"
-    async with client() as session:
-        for _ in range(100):
-            try:
-                async with session.get(base + "/f/unique-bench/") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
-        token = await api_json(session, "POST", f"{base}/token", data=credentials)
+    process, base, token = await tutorial_started(
+        workdir / "tutorial", credentials["username"], credentials["password"]
+    )
 
     def stop():
         process.terminate()

@@ -11,6 +11,7 @@ damaged), it is fetched once more from zero; when a download from zero does
 not match, the file is removed and the command ends with exit code 2.
 """
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -112,6 +113,28 @@ def download_headers(code: str | None, password: str | None) -> dict:
     return headers
 
 
+@contextlib.contextmanager
+def _transfer(api: Api, name: str):
+    """A download of `name`: the network's failures as the client's errors (exit 3)."""
+    try:
+        yield
+    except httpx.ConnectError as error:
+        raise network_problem(api.url, error) from error
+    except httpx.TransportError as error:
+        raise NetworkProblem(
+            t("The connection dropped while downloading {name}; run the same command again to resume.", name=name),
+            code="connection_dropped",
+        ) from error
+
+
+def _write(response: httpx.Response, part: Path, mode: str, advance) -> None:
+    """The answer's body into `part` (`mode` "ab" to append, "wb" from the start), counted as it comes."""
+    with open(part, mode) as handle:
+        for block in response.iter_bytes(BLOCK):
+            handle.write(block)
+            advance(len(block))
+
+
 def _fetch(api: Api, path: str, headers: dict, part: Path, offset: int, etag: str | None, advance, name: str) -> None:
     """Write the bytes of `path` from `offset` into `part` (appending to its first `offset` bytes)."""
     headers = dict(headers)
@@ -119,7 +142,7 @@ def _fetch(api: Api, path: str, headers: dict, part: Path, offset: int, etag: st
         headers["Range"] = f"bytes={offset}-"
         if etag:
             headers["If-Range"] = etag
-    try:
+    with _transfer(api, name):
         with api.http.stream("GET", path, headers=headers) as response:
             if response.status_code == 416:  # the .part is longer than the item: start again
                 part.unlink(missing_ok=True)
@@ -144,17 +167,7 @@ def _fetch(api: Api, path: str, headers: dict, part: Path, offset: int, etag: st
             else:  # the whole item: the range was not honoured (or If-Range did not match)
                 mode = "wb"
                 advance(-offset)
-            with open(part, mode) as handle:
-                for block in response.iter_bytes(BLOCK):
-                    handle.write(block)
-                    advance(len(block))
-    except httpx.ConnectError as error:
-        raise network_problem(api.url, error) from error
-    except httpx.TransportError as error:
-        raise NetworkProblem(
-            t("The connection dropped while downloading {name}; run the same command again to resume.", name=name),
-            code="connection_dropped",
-        ) from error
+            _write(response, part, mode, advance)
 
 
 def download_item(api: Api, share: dict, item: dict, out_dir: Path, headers: dict, advance, note) -> Path:
@@ -203,25 +216,11 @@ def download_zip(api: Api, share: dict, out_dir: Path, headers: dict, progress) 
     out_dir.mkdir(parents=True, exist_ok=True)
     destination = out_dir / f"{share['id']}.zip"
     part = destination.with_name(destination.name + ".part")
-    try:
+    with _transfer(api, destination.name):
         with api.http.stream("GET", f"/api/shares/{quote(share['id'])}/zip", headers=headers) as response:
             if response.status_code >= 400:
                 response.read()
                 raise refusal(response)
-            advance = progress(int(response.headers.get("Content-Length") or 0), 0)
-            with open(part, "wb") as handle:
-                for block in response.iter_bytes(BLOCK):
-                    handle.write(block)
-                    advance(len(block))
-    except httpx.ConnectError as error:
-        raise network_problem(api.url, error) from error
-    except httpx.TransportError as error:
-        raise NetworkProblem(
-            t(
-                "The connection dropped while downloading {name}; run the same command again to resume.",
-                name=destination.name,
-            ),
-            code="connection_dropped",
-        ) from error
+            _write(response, part, "wb", progress(int(response.headers.get("Content-Length") or 0), 0))
     part.replace(destination)
     return destination

@@ -27,18 +27,6 @@ PUBLIC = "93.184.215.14"  # a global address (never connected to in these tests)
 
 
 @pytest.fixture
-def loopback(settings):
-    """Deliveries may reach 127.0.0.1 (the receivers of these tests) and nothing else private."""
-    settings.WEBHOOK_ALLOWED_NETWORKS = "127.0.0.1/32"
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
 def nameserver(settings):
     with Nameserver() as running:
         settings.WEBHOOK_DNS_SERVERS = f"127.0.0.1:{running.port}"

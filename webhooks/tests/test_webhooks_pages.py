@@ -19,18 +19,6 @@ SECRET_IN_PAGE = re.compile(r'id="webhook-secret" value="(whsec_[A-Za-z0-9+/=]+)
 ZH = "zh-CN,zh;q=0.9"
 
 
-@pytest.fixture
-def loopback(settings):
-    """Endpoints may be 127.0.0.1 (this module's receivers), nothing else private."""
-    settings.WEBHOOK_ALLOWED_NETWORKS = "127.0.0.1/32"
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
 def signed_in(user, language="en", **extra) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE=language, **extra)
     client.force_login(user)
