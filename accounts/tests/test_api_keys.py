@@ -4,6 +4,7 @@ scopes and its owner's permissions; the last use recorded without a write
 per request; audited; never in logs."""
 
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
@@ -461,3 +462,28 @@ def test_the_rate_limiter_counts_a_key_as_its_owner(dana):
     assert RateLimitMiddleware._bearer_user_id(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {raw}")) == str(dana.pk)
     for header in (f"bearer {raw}", "Bearer pan_" + "A" * 32, "Bearer pan_"):
         assert RateLimitMiddleware._bearer_user_id(factory.get("/", HTTP_AUTHORIZATION=header)) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twelve_creations_at_once_stay_within_the_keys_per_user(dana, token_for, settings):
+    settings.API_KEYS_PER_USER = 3
+    token, statuses = token_for(dana), []
+    barrier = threading.Barrier(12, timeout=30)
+
+    def create(index: int) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            barrier.wait()
+            answer = client.post("/api/keys", {"name": f"k{index}", "scopes": ["shares:read"]}, format="json")
+            statuses.append(answer.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(index,)) for index in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [201] * 3 + [409] * 9
+    assert ApiKey.objects.filter(owner=dana).count() == 3

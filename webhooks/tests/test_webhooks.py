@@ -2,10 +2,12 @@
 a real DNS server), signed deliveries to a real receiver, retries, and each event's payload."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -369,3 +371,30 @@ def test_finished_deliveries_are_forgotten_after_they_are_kept(dana, settings):
     )
     assert deliveries_prune.call() == 2
     assert sorted(Delivery.objects.values_list("message_id", flat=True)) == ["msg_2", "msg_new"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twelve_registrations_at_once_stay_within_webhooks_per_user(dana, token_for, settings, loopback):
+    from rest_framework.test import APIClient
+
+    settings.WEBHOOKS_PER_USER = 3
+    token, statuses = token_for(dana), []
+    barrier = threading.Barrier(12, timeout=30)
+
+    def register(index: int) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            barrier.wait()
+            body = {"url": f"http://127.0.0.1:9/hook-{index}", "events": ["share.created"]}
+            statuses.append(client.post("/api/webhooks", body, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register, args=(index,)) for index in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [201] * 3 + [400] * 9
+    assert Endpoint.objects.filter(owner=dana).count() == 3
