@@ -29,6 +29,11 @@ The CSRF token is the one per-visitor part: the page is kept rendered
 with a random marker where its forms' tokens go, and each visit puts in
 its own (`get_token`, which also sets the cookie as the tag would).
 
+Most kept visits never reach Django at all: the fast path in front of it
+(project/fast_path.py) reads the same entry (`kept_parts`) and answers
+with the headers and CSRF cookie Django would send; it leaves to Django
+what this module would not serve either.
+
 With the embedded default the cache is local memory, one per process:
 a change made by another process (a management command, a task worker)
 reaches a page kept by the server only when the entry lapses
@@ -85,16 +90,35 @@ def _version(unique_name: str) -> str:
     return version
 
 
+def _page_key(*, version: str, language: str, path: str) -> str:
+    return _PAGE.format(version=version, language=language, login=int(settings.PAN_DOWNLOAD_REQUIRES_LOGIN), path=path)
+
+
 def page_key(request, *, unique_name: str) -> str:
     """Where this visit's page is kept. Read before the share is: a change
     committed after this read finds the page under a version no visit
     asks for again, never under the new one."""
-    return _PAGE.format(
-        version=_version(unique_name),
-        language=translation.get_language(),
-        login=int(settings.PAN_DOWNLOAD_REQUIRES_LOGIN),
-        path=request.path,
-    )
+    return _page_key(version=_version(unique_name), language=translation.get_language(), path=request.path)
+
+
+def _live_parts(entry) -> list[str] | None:
+    if not isinstance(entry, dict):
+        return None
+    expires_at = entry.get("expires_at")
+    if expires_at is not None and expires_at <= timezone.now():
+        return None  # the share has expired since: its page is a 410 now
+    return entry["parts"]
+
+
+def kept_parts(*, unique_name: str, language: str, path: str) -> list[str] | None:
+    """The kept page of a share for a visitor without a session, split where
+    the CSRF tokens go; None when nothing is kept (Django renders it then).
+    Without Django's request: the fast path in front of it (project/fast_path.py)
+    asks this. It never makes a version: only a render keeps a page."""
+    version = optional_cache.get(_version_key(unique_name))
+    if version is None:
+        return None
+    return _live_parts(optional_cache.get(_page_key(version=version, language=language, path=path)))
 
 
 def _serve(request, parts: list[str]) -> HttpResponse:
@@ -103,13 +127,8 @@ def _serve(request, parts: list[str]) -> HttpResponse:
 
 def cached_page(request, key: str) -> HttpResponse | None:
     """The kept page for this visit, or None (render it, then `keep_page`)."""
-    entry = optional_cache.get(key)
-    if not isinstance(entry, dict):
-        return None
-    expires_at = entry.get("expires_at")
-    if expires_at is not None and expires_at <= timezone.now():
-        return None  # the share has expired since: its page is a 410 now
-    return _serve(request, entry["parts"])
+    parts = _live_parts(optional_cache.get(key))
+    return None if parts is None else _serve(request, parts)
 
 
 def csrf_marker() -> str:

@@ -23,11 +23,11 @@ django_asgi_app = ASGIHandler()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from project.fast_path import FastPath  # noqa: E402
 from project.lib import daphne_fixes  # noqa: E402
 from project.lib.bodies import BodySizeGuard  # noqa: E402
 from project.lib.stopping import Lifespan  # noqa: E402
 from project.routing import api_key_handshakes, origin_checked, websocket_urlpatterns  # noqa: E402
-from shortener.asgi import ShortLinkFastPath  # noqa: E402
 from uploads.asgi import TusBodies  # noqa: E402
 
 # Without these, daphne stores whole uploads before Pan sees them, holds big
@@ -41,12 +41,12 @@ daphne_fixes.apply_all()
 application = Lifespan(
     ProtocolTypeRouter(
         {
-            # Successful short-link redirects are answered before Django's
-            # middleware (shortener/asgi.py); bodies over their limit are
+            # Successful short-link redirects and kept share pages are answered
+            # before Django's middleware (project/fast_path.py); bodies over their limit are
             # refused before Django spools them (project/lib/bodies.py), under
             # daphne too (it streams bodies to the application, see daphne_fixes).
             # tus bodies go to their views as a stream instead (uploads/asgi.py).
-            "http": ShortLinkFastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
+            "http": FastPath(TusBodies(django_asgi_app, others=BodySizeGuard(django_asgi_app))),
             # Channels' canonical wiring, with an origin check that lets clients
             # without `Origin` in (project/routing.py); unknown paths end in a
             # catch-all route that refuses them. An API key in `Authorization`

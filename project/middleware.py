@@ -29,7 +29,14 @@ from project.lib.errors import (
 from project.lib.hybrid import HybridMiddleware
 from project.lib.metrics import request_observe
 from project.lib.net import client_address, client_key, forwarded_proto_believed
-from project.ratelimit import CACHE_ERRORS, cache_is_local, rate_limit_hit, rulebook, warn_cache_unreachable
+from project.ratelimit import (
+    CACHE_ERRORS,
+    RATE_LIMIT_DECISION,
+    cache_is_local,
+    rate_limit_hit,
+    rulebook,
+    warn_cache_unreachable,
+)
 
 access_log = logging.getLogger("pan.access")
 
@@ -216,13 +223,19 @@ class RateLimitMiddleware(HybridMiddleware):
 
     # --- the two paths ----------------------------------------------------
 
+    @staticmethod
+    def _taken(request):
+        """The decision the fast path took before it left this request to Django (project/fast_path.py)."""
+        return getattr(request, "scope", {}).get(RATE_LIMIT_DECISION)
+
     def handle(self, request):
         rule = rulebook().rule_for(request.path, request.method)
         if rule is None:
             return self.get_response(request)
-        identity = self._identity(request)
+        decision = self._taken(request)
         try:
-            decision = rate_limit_hit(rule=rule, identity=identity)
+            if decision is None:
+                decision = rate_limit_hit(rule=rule, identity=self._identity(request))
         except CACHE_ERRORS as exc:
             warn_cache_unreachable(exc)
             return self.get_response(request)
@@ -233,17 +246,19 @@ class RateLimitMiddleware(HybridMiddleware):
         rule = rulebook().rule_for(request.path, request.method)
         if rule is None:
             return await self.get_response(request)
-        identity = await self._aidentity(request)
-        try:
-            if cache_is_local():
-                # A dict behind a lock: cheaper than any thread hand-off.
-                decision = rate_limit_hit(rule=rule, identity=identity)
-            else:
-                # Network I/O: off the event loop, in one hop for all round trips.
-                decision = await sync_to_async(rate_limit_hit, thread_sensitive=False)(rule=rule, identity=identity)
-        except CACHE_ERRORS as exc:
-            warn_cache_unreachable(exc)
-            return await self.get_response(request)
+        decision = self._taken(request)
+        if decision is None:
+            identity = await self._aidentity(request)
+            try:
+                if cache_is_local():
+                    # A dict behind a lock: cheaper than any thread hand-off.
+                    decision = rate_limit_hit(rule=rule, identity=identity)
+                else:
+                    # Network I/O: off the event loop, in one hop for all round trips.
+                    decision = await sync_to_async(rate_limit_hit, thread_sensitive=False)(rule=rule, identity=identity)
+            except CACHE_ERRORS as exc:
+                warn_cache_unreachable(exc)
+                return await self.get_response(request)
         if decision.allowed:
             response = await self.get_response(request)
         else:

@@ -117,6 +117,12 @@ def _forget_rules(*, setting, **kwargs):
         _rulebook = None
 
 
+# Where RateLimitMiddleware finds the decision the fast path in front of
+# Django (project/fast_path.py) already took for a request it then left to
+# Django, which answers with its 429 page: counted once, not twice.
+RATE_LIMIT_DECISION = "pan.rate_limit_decision"
+
+
 def cache_is_local() -> bool:
     """True when the limits' store is in this process's memory: no I/O, no thread needed."""
     return limits_cache_is_local()

@@ -696,6 +696,8 @@ PAN_DOWNLOAD_REQUIRES_LOGIN = env.bool("PAN_DOWNLOAD_REQUIRES_LOGIN", default=Fa
 # The share page as a visitor without a session sees it, kept in the cache
 # for up to this many seconds (pan/page_cache.py; 0 turns it off).
 PAN_SHARE_PAGE_CACHE_SECONDS = env.int("PAN_SHARE_PAGE_CACHE_SECONDS", default=300)
+# Answer a kept share page before Django's middleware (project/fast_path.py).
+SHARE_PAGE_FAST_PATH = env.bool("SHARE_PAGE_FAST_PATH", default=True)
 # Uploads stream to a temporary file while their SHA-256 is computed; nothing
 # large is ever held in memory (pan/uploads.py).
 FILE_UPLOAD_HANDLERS = ["pan.uploads.HashingUploadHandler"]
@@ -736,7 +738,7 @@ SHORT_LINK_CACHE_SECONDS = env.int("SHORT_LINK_CACHE_SECONDS", default=3600)
 # How often (s) the task workers look for short links whose time passed, to send
 # their owners' `link.expired` webhooks (docs/webhooks.md); 0: never.
 SHORT_LINK_EXPIRY_SCAN_INTERVAL = env.float("SHORT_LINK_EXPIRY_SCAN_INTERVAL", default=60.0)
-# Answer successful redirects before Django's middleware (shortener/asgi.py).
+# Answer successful redirects before Django's middleware (project/fast_path.py).
 SHORT_LINK_FAST_PATH = env.bool("SHORT_LINK_FAST_PATH", default=True)
 # Allow targets on loopback/private/link-local addresses, localhost and
 # single-label hosts (an intranet-only installation). Off: such links are 400.

@@ -198,8 +198,11 @@ def listening_socket() -> socket.socket:
     subprocess to take over by its file descriptor (`daphne --fd`,
     `uvicorn --fd`): the port is never free between choosing and serving.
     Connections made before the server is up wait in its backlog."""
+    from project.serve import listener_without_nagle
+
     sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
     sock.set_inheritable(True)
+    listener_without_nagle(sock.fileno())  # as `project/serve.py --fd` does
     return sock
 
 

@@ -3,8 +3,8 @@
 Each is raised at the one place where its event happens:
 
     requests, latency        project/middleware.py TimingMiddleware (and the
-                             short-link fast path, shortener/asgi.py, which
-                             answers before the middleware)
+                             fast path, project/fast_path.py, for the redirects
+                             and kept pages it answers before the middleware)
     uploads                  pan/storing.py file_store
     downloads                project/lib/streaming.py tracked (sendfile bytes:
                              its ASGIHandler, once the server took them)

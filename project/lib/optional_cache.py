@@ -30,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from project.lib.metrics import CACHE_ERRORS as CACHE_ERRORS_SEEN
 
@@ -143,3 +144,9 @@ class OptionalCache:
 
 
 optional_cache = OptionalCache()
+
+
+def cache_is_local() -> bool:
+    """True when the default cache is this process's memory (the embedded
+    default): reading it does no I/O, so the event loop may do it itself."""
+    return isinstance(caches["default"], LocMemCache)

@@ -2,7 +2,7 @@
 finding D13): with BEHIND_TLS_PROXY a client that reaches the server
 directly over plain HTTP and claims `https` is still plain HTTP (the HTTPS
 redirect, no HSTS), on Django's pages and on the short-link fast path
-(shortener/asgi.py); from the proxy it is HTTPS. BEHIND_TLS_PROXY without
+(project/fast_path.py); from the proxy it is HTTPS. BEHIND_TLS_PROXY without
 TRUSTED_PROXIES refuses to start. The WebSocket origin check:
 project/tests/test_live_ws_origin.py."""
 
@@ -12,8 +12,8 @@ from asgiref.sync import async_to_sync
 from django.core.asgi import get_asgi_application
 from django.test import Client, override_settings
 
+from project.fast_path import FastPath
 from project.tests.test_settings import _start
-from shortener.asgi import ShortLinkFastPath
 from shortener.models import ShortLink
 
 PROXY = "10.0.0.5"
@@ -71,7 +71,7 @@ def asgi_get(app, path: str, peer: str, headers: dict) -> httpx.Response:
 def test_the_short_link_fast_path_believes_x_forwarded_proto_only_from_the_proxy():
     ShortLink.objects.create(key="ProtoFw1", target_url="https://example.com/a")
     with override_settings(**BEHIND_PROXY):
-        app = ShortLinkFastPath(get_asgi_application())  # Django's middleware reads settings when built
+        app = FastPath(get_asgi_application())  # Django's middleware reads settings when built
         stranger = asgi_get(app, "/s/ProtoFw1", STRANGER, {"X-Forwarded-Proto": "https"})
         proxied = asgi_get(app, "/s/ProtoFw1", PROXY, {"X-Forwarded-Proto": "https"})
     assert stranger.status_code == 301

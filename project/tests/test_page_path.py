@@ -17,6 +17,7 @@ from django.test import override_settings
 
 from pan.tests.conftest import post_upload
 from project.asgi import application
+from project.lib.optional_cache import cache_is_local as default_cache_is_local
 from project.ratelimit import cache_is_local
 
 # The static file below is served from STATIC_ROOT, collected by the fixture.
@@ -86,10 +87,20 @@ def share_page(uploader):
 
 
 def test_the_share_page_takes_one_thread_hand_off_its_view(share_page):
-    response, names = page_hand_offs(share_page)
+    with override_settings(SHARE_PAGE_FAST_PATH=False):  # Django answers, from the cache
+        response, names = page_hand_offs(share_page)
     assert response.status_code == 200
     assert 'name="code"' in response.text  # the page itself: locked, it asks for the code
     assert names == ["file_page"], names
+
+
+def test_a_kept_share_page_takes_none_on_the_embedded_default(share_page):
+    """Answered in front of Django (project/fast_path.py): a dict read in the
+    event loop; with Redis, one hand-off for both of its reads."""
+    response, names = page_hand_offs(share_page)
+    assert response.status_code == 200
+    assert 'name="code"' in response.text
+    assert names == ([] if default_cache_is_local() else ["kept_parts"]), names
 
 
 def test_the_home_page_and_a_static_file_take_one_each():

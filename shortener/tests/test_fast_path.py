@@ -1,4 +1,4 @@
-"""The redirect's fast path (shortener/asgi.py) through the real ASGI app.
+"""The redirect's fast path (project/fast_path.py) through the real ASGI app.
 
 It must answer exactly like the Django view would — same status, every
 header the same (bar an explicit list whose values are timings), same
@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from project.asgi import application
-from shortener.asgi import ShortLinkFastPath
+from project.fast_path import FastPath
 from shortener.models import ShortLink
 
 # The ASGI app reads the database from its own thread: the rows must be committed.
@@ -83,7 +83,7 @@ def test_a_redirect_carries_every_header_django_would_send(link, method, path, h
         # Django's middleware reads its settings when the app is built.
         django_app = get_asgi_application()
         behind: list[str] = []
-        app = ShortLinkFastPath(recording(django_app, behind))
+        app = FastPath(recording(django_app, behind))
         fast = asgi_get(path, method=method, headers=headers, app=app, base_url=base_url)
         assert behind == [], "the fast path declined: nothing compared"
         with override_settings(SHORT_LINK_FAST_PATH=False):
@@ -150,7 +150,7 @@ def test_a_host_outside_allowed_hosts_goes_to_django_and_gets_400(link):
 def test_plain_http_is_sent_to_https_first_when_tls_is_required(link):
     with override_settings(SECURE_SSL_REDIRECT=True):
         # Django's middleware reads its settings when the app is built.
-        app = ShortLinkFastPath(get_asgi_application())
+        app = FastPath(get_asgi_application())
         response = asgi_get("/s/FastPth1", app=app)
     assert response.status_code == 301
     assert response.headers["location"] == "https://127.0.0.1/s/FastPth1"
