@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP to Django, WebSocket to Channels. Served by daphne."""
 
+import gc
 import os
 
 import django
@@ -55,3 +56,12 @@ application = Lifespan(
         }
     )
 )
+
+# What starting made (Django's apps, models, URL patterns, settings,
+# translations: a few hundred thousand objects) lives as long as the
+# process. Left to the cyclic collector, every full collection walked all
+# of it: a pause of some 100 ms every few thousand requests, the share
+# page's p99 on daphne (docs/performance.md). Frozen, collections walk
+# only what requests make.
+gc.collect()
+gc.freeze()
