@@ -18,7 +18,7 @@ headers (the Content-Security-Policy too), the language and `Vary` of
 the locale, CSRF and CORS middleware, the rate limiter's headers where a
 rule applies, and the timing headers, metrics and access-log line of
 `project.middleware` (shortener/tests/test_fast_path.py and
-pan/tests/test_page_fast_path.py compare every header with Django's).
+project/tests/test_fast_path_page.py compare every header with Django's).
 
 Everything else goes to Django unchanged: anything the services refuse
 (404/410 pages and JSON in the caller's language come from the views), a
@@ -252,9 +252,13 @@ def _csrf_token_and_cookie(visit: Visit) -> tuple[str, list[tuple[bytes, bytes]]
 
 
 def _kept_page_for_anyone(visit: Visit) -> bool:
-    """As `pan.page_cache.keepable`, from the raw request: no session, no messages, no `?code=`."""
+    """As `pan.page_cache.keepable`, from the raw request: no session, no
+    messages, no `?code=`; and no token, which the rate limiter would count
+    as its user's rather than by address."""
     cookies = visit.cookies
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies or settings.CSRF_USE_SESSIONS:
+        return False
+    if b"authorization" in visit.headers:
         return False
     query = visit.scope.get("query_string", b"").decode("latin-1")
     return not any(name == "code" for name, _value in parse_qsl(query, keep_blank_values=True))

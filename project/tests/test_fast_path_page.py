@@ -190,6 +190,7 @@ def test_each_visitor_gets_a_token_of_their_own(share):
         pytest.param(None, "?code=ABCD1234", {}, id="code-in-link"),
         pytest.param(None, "?x=1&code", {}, id="empty-code-in-link"),
         pytest.param(None, "", {"Origin": "https://elsewhere.example"}, id="origin"),
+        pytest.param(None, "", {"Authorization": "Bearer pan_not-a-real-key"}, id="token"),
         pytest.param(None, "", {"Host": "evil.example"}, id="foreign-host"),
     ],
 )
