@@ -96,8 +96,17 @@ def collected_static(django_db_blocker):
 
     with django_db_blocker.unblock(), static_collection_lock():
         call_command("collectstatic", interactive=False, verbosity=0)
-    for middleware in [obj for obj in gc.get_objects() if _is_whitenoise(obj, WhiteNoiseMiddleware)]:
-        middleware.add_files(str(settings.STATIC_ROOT), prefix=middleware.static_prefix)
+    # project.asgi freezes what it built out of the collector's way, and
+    # gc.get_objects() leaves frozen objects out: thaw them to look, then
+    # freeze again (whatever else is frozen with them lives on anyway).
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    try:
+        for middleware in [obj for obj in gc.get_objects() if _is_whitenoise(obj, WhiteNoiseMiddleware)]:
+            middleware.add_files(str(settings.STATIC_ROOT), prefix=middleware.static_prefix)
+    finally:
+        if frozen:
+            gc.freeze()
     return settings.STATIC_ROOT
 
 
