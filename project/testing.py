@@ -1024,3 +1024,32 @@ class SeaweedFS(_ObjectStore):
             for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):  # noqa: S108 - where weed puts them
                 leftover.unlink(missing_ok=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def released_at_once(action, count: int, *, timeout: float = 60) -> list:
+    """`action(index)` in `count` threads held at a barrier and released
+    together, as N requests arriving at once: the results (an exception as
+    its class name), in the order they finished. Each thread closes its
+    own database connection."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count, timeout=timeout)
+    results: list = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results.append(action(index))
+        except Exception as exc:  # noqa: BLE001 - the caller asserts the kinds
+            results.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if any(thread.is_alive() for thread in threads):
+        raise TimeoutError(f"a thread of {count} released at once did not finish within {timeout} s")
+    return results

@@ -4,7 +4,6 @@ scopes and its owner's permissions; the last use recorded without a write
 per request; audited; never in logs."""
 
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import ApiKey
 from audit.models import Action, AuditEvent
+from project.testing import released_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -467,23 +467,13 @@ def test_the_rate_limiter_counts_a_key_as_its_owner(dana):
 @pytest.mark.django_db(transaction=True)
 def test_twelve_creations_at_once_stay_within_the_keys_per_user(dana, token_for, settings):
     settings.API_KEYS_PER_USER = 3
-    token, statuses = token_for(dana), []
-    barrier = threading.Barrier(12, timeout=30)
+    token = token_for(dana)
 
-    def create(index: int) -> None:
+    def create(index: int) -> int:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        try:
-            barrier.wait()
-            answer = client.post("/api/keys", {"name": f"k{index}", "scopes": ["shares:read"]}, format="json")
-            statuses.append(answer.status_code)
-        finally:
-            connection.close()
+        return client.post("/api/keys", {"name": f"k{index}", "scopes": ["shares:read"]}, format="json").status_code
 
-    threads = [threading.Thread(target=create, args=(index,)) for index in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = released_at_once(create, 12)
     assert sorted(statuses) == [201] * 3 + [409] * 9
     assert ApiKey.objects.filter(owner=dana).count() == 3

@@ -1,12 +1,10 @@
 """The second factor through the API: POST /api/login, then POST /api/login/mfa (SPEC §3)."""
 
-import threading
 from datetime import datetime
 
 import pyotp
 import pytest
 import time_machine
-from django.db import connection
 from rest_framework.test import APIClient
 
 import accounts.factors
@@ -15,6 +13,7 @@ from accounts import factors
 from accounts.models import LoginChallenge, TotpDevice
 from audit.models import Action, AuditEvent
 from conftest import PASSWORD
+from project.testing import released_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -195,23 +194,11 @@ def test_simultaneous_wrong_codes_get_at_most_the_limit_of_checks(bob, settings,
     monkeypatch.setattr(accounts.factors, "_totp_accept", lambda *a: checks.append(1) or real(*a))
     # The password step counts once (1 of 5): four codes may be checked.
     challenge = login(APIClient(REMOTE_ADDR="192.0.2.200")).json()["challenge"]
-    barrier = threading.Barrier(attempts, timeout=30)
-    statuses: list[int | None] = [None] * attempts
 
-    def attempt(index: int) -> None:
-        client = APIClient(REMOTE_ADDR=f"198.51.100.{index}")
-        try:
-            barrier.wait()
-            statuses[index] = second(client, challenge, "000000").status_code
-        finally:
-            connection.close()
+    def attempt(index: int) -> int:
+        return second(APIClient(REMOTE_ADDR=f"198.51.100.{index}"), challenge, "000000").status_code
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
+    statuses = released_at_once(attempt, attempts)  # raises if a thread did not finish
     assert len(checks) == 4
     assert sorted(statuses) == [401] * 4 + [429] * (attempts - 4)
 
@@ -222,21 +209,11 @@ def test_simultaneous_completions_of_one_challenge_give_one_sign_in(bob, only_th
     codes = totp_on(bob, SECRET)
     challenge = login(APIClient()).json()["challenge"]
     attempts = 8
-    barrier = threading.Barrier(attempts, timeout=30)
-    statuses: list[int | None] = [None] * attempts
 
-    def attempt(index: int) -> None:
-        try:
-            barrier.wait()
-            statuses[index] = second(APIClient(REMOTE_ADDR=f"198.51.100.{index}"), challenge, codes[index]).status_code
-        finally:
-            connection.close()
+    def attempt(index: int) -> int:
+        return second(APIClient(REMOTE_ADDR=f"198.51.100.{index}"), challenge, codes[index]).status_code
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = released_at_once(attempt, attempts)
     assert sorted(statuses) == [200] + [401] * (attempts - 1), statuses
     # The losers' recovery codes were rolled back with their attempt.
     assert factors.recovery_codes_left(user=bob) == 9

@@ -7,11 +7,9 @@ stranger with no roles), and anonymous senders.
 """
 
 import hashlib
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -21,6 +19,7 @@ from dropoff.models import Drop, DropRequest
 from dropoff.services import request_create
 from pan.models import Item, Share
 from pan.tests.conftest import multipart_files
+from project.testing import released_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -178,21 +177,11 @@ def test_concurrent_drops_never_take_a_request_past_its_limit(dana):
     # Eight senders at once, each on a connection of its own (SQLite: the
     # row lock is the database's write lock; PostgreSQL: SELECT … FOR UPDATE).
     made = request_create(owner=dana, max_files=3, max_bytes=10**6)
-    answers, barrier = [], threading.Barrier(8)
 
     def one(index):
-        barrier.wait()
-        try:
-            sent = drop(APIClient(REMOTE_ADDR=f"10.0.{index}.1"), made.code, [(f"{index}.txt", b"x" * 10)])
-            answers.append(sent.status_code)
-        finally:
-            connection.close()
+        return drop(APIClient(REMOTE_ADDR=f"10.0.{index}.1"), made.code, [(f"{index}.txt", b"x" * 10)]).status_code
 
-    threads = [threading.Thread(target=one, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = released_at_once(one, 8)
     assert sorted(answers) == [201] * 3 + [413] * 5
     assert DropRequest.objects.get().received_files == 3
     assert Share.objects.count() == Drop.objects.count() == 3

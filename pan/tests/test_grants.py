@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from pan import grants
 from pan.models import DownloadGrant, Share
+from project.testing import released_at_once
 
 from .conftest import body_of
 
@@ -343,26 +344,11 @@ def test_simultaneous_recipients_never_take_more_slots_than_the_limit(make_user)
 
     owner = make_user("dana", roles=["uploaders"])
     share = share_create(owner=owner, files=[IncomingFile(BytesIO(b"x"), "x.txt")], max_downloads=3)
-    barrier = threading.Barrier(20)
-    outcomes = []
 
-    def recipient(number: int) -> None:
-        barrier.wait(timeout=10)
-        try:
-            ticket = grants.download_begin(share=share, grant_key=f"c:{number}", target="zip", session=False)
-            outcomes.append(ticket.counting)
-        except Exception as exc:  # noqa: BLE001 - the kind is asserted below
-            outcomes.append(type(exc).__name__)
-        finally:
-            from django.db import connection
+    def recipient(number: int):
+        return grants.download_begin(share=share, grant_key=f"c:{number}", target="zip", session=False).counting
 
-            connection.close()
-
-    threads = [threading.Thread(target=recipient, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = released_at_once(recipient, 20, timeout=30)
     assert sorted(map(str, outcomes)) == ["FileUsedUp"] * 17 + ["True"] * 3
     assert leases() == 3
 

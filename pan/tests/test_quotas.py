@@ -2,16 +2,15 @@
 and nothing is kept; concurrent uploads cannot pass it together; drops into
 a request count against the requester's quota."""
 
-import threading
 from io import BytesIO
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from pan.models import Item, Share
 from pan.quotas import user_quota
 from pan.services import IncomingFile, share_create
+from project.testing import released_at_once
 
 from .conftest import post_share
 
@@ -78,22 +77,11 @@ def test_concurrent_uploads_never_pass_the_quota_together(settings, make_user):
 
     Group.objects.get_or_create(name="quota-test")
     owner = make_user("fay", roles=["quota-test"])
-    outcomes, barrier = [], threading.Barrier(6)
 
     def upload(number):
-        barrier.wait(timeout=10)
-        try:
-            share_create(owner=owner, files=[IncomingFile(BytesIO(b"x" * 30), f"{number}.bin")])
-            outcomes.append("stored")
-        except Exception as exc:  # noqa: BLE001 - the kind is asserted below
-            outcomes.append(type(exc).__name__)
-        finally:
-            connection.close()
+        share_create(owner=owner, files=[IncomingFile(BytesIO(b"x" * 30), f"{number}.bin")])
+        return "stored"
 
-    threads = [threading.Thread(target=upload, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = released_at_once(upload, 6)
     assert sorted(outcomes) == ["QuotaExceeded"] * 3 + ["stored"] * 3
     assert sum(Item.objects.filter(share__owner=owner).values_list("size", flat=True)) == 90

@@ -2,18 +2,17 @@
 a real DNS server), signed deliveries to a real receiver, retries, and each event's payload."""
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditEvent
 from jobs.worker import Worker
 from pan.tests.conftest import body_of, post_share
+from project.testing import released_at_once
 from shortener.models import ShortLink
 from shortener.services import short_link_create, short_link_visit, short_links_announce_expired
 from webhooks.models import Delivery, Endpoint
@@ -378,23 +377,14 @@ def test_twelve_registrations_at_once_stay_within_webhooks_per_user(dana, token_
     from rest_framework.test import APIClient
 
     settings.WEBHOOKS_PER_USER = 3
-    token, statuses = token_for(dana), []
-    barrier = threading.Barrier(12, timeout=30)
+    token = token_for(dana)
 
-    def register(index: int) -> None:
+    def register(index: int) -> int:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        try:
-            barrier.wait()
-            body = {"url": f"http://127.0.0.1:9/hook-{index}", "events": ["share.created"]}
-            statuses.append(client.post("/api/webhooks", body, format="json").status_code)
-        finally:
-            connection.close()
+        body = {"url": f"http://127.0.0.1:9/hook-{index}", "events": ["share.created"]}
+        return client.post("/api/webhooks", body, format="json").status_code
 
-    threads = [threading.Thread(target=register, args=(index,)) for index in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = released_at_once(register, 12)
     assert sorted(statuses) == [201] * 3 + [400] * 9
     assert Endpoint.objects.filter(owner=dana).count() == 3
