@@ -15,13 +15,19 @@ def current_request():
     return _request.get()
 
 
+@contextlib.contextmanager
+def serving(request):
+    """`request` is the one being served inside the block (this middleware,
+    and the answers made in front of Django: project/fast_path.py)."""
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
 class AuditContextMiddleware(HybridMiddleware):
     """After authentication, so the request's user is known to services."""
 
-    @contextlib.contextmanager
     def around(self, request):
-        token = _request.set(request)
-        try:
-            yield
-        finally:
-            _request.reset(token)
+        return serving(request)

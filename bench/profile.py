@@ -52,6 +52,7 @@ def parse_args(argv=None):
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--rate-only", action="store_true", help="no profiler: the case's rate alone")
+    parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL: where the CPU goes")
     parser.add_argument("--out", type=Path, help="collapsed stacks (default: a temporary file)")
     return parser.parse_args(argv)
 
@@ -178,7 +179,7 @@ def main(argv=None) -> int:
         spy = subprocess.Popen(
             [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw",
              "--rate", "250", "--threads", "--duration", str(int(args.seconds) + 1),
-             "--output", str(out), "--nonblocking"],
+             "--output", str(out), "--nonblocking", *(["--gil"] if args.gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         time.sleep(1)

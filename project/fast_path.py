@@ -1,6 +1,6 @@
-"""Answers in front of Django's middleware: short-link redirects and kept share pages.
+"""Answers in front of Django's middleware: short-link redirects, kept share pages, plain link creation.
 
-Two kinds of request need nothing from the middleware stack but what this
+Three kinds of request need nothing from the middleware stack but what this
 module gives them, and are most of what a busy site answers:
 
 - **a successful short-link redirect** (`GET`/`HEAD` of `/s/<key>` and
@@ -9,16 +9,23 @@ module gives them, and are most of what a busy site answers:
 - **a kept share page** (`GET`/`HEAD` of `/f/<id>/` from a visitor without
   a session): the locked page every such visitor sees, as the view kept
   it in the cache (`pan.page_cache.kept_parts`), with this visitor's own
-  CSRF token and cookie.
+  CSRF token and cookie;
+- **a plain short-link creation** (`POST /api/short` with a JSON body of
+  only `{"url": "…"}`, from a client with no `Authorization` and no
+  session: what scripts and the bench send), made by the same service the
+  DRF view calls (`shortener.services.short_link_create`) and answered
+  with the same JSON.
 
-Passing through the stack cost about 60 % of the redirect's throughput
-and half of the kept page's (docs/performance.md). Each answer carries
+Passing through the stack cost about 60 % of the redirect's throughput,
+half of the kept page's and more than half of creation's
+(docs/performance.md). Each answer carries
 the headers the stack would have added: the answer's own, the security
 headers (the Content-Security-Policy too), the language and `Vary` of
 the locale, CSRF and CORS middleware, the rate limiter's headers where a
 rule applies, and the timing headers, metrics and access-log line of
-`project.middleware` (shortener/tests/test_fast_path.py and
-project/tests/test_fast_path_page.py compare every header with Django's).
+`project.middleware` (shortener/tests/test_fast_path.py,
+project/tests/test_fast_path_page.py and
+project/tests/test_fast_path_create.py compare every header with Django's).
 
 Everything else goes to Django unchanged: anything the services refuse
 (404/410 pages and JSON in the caller's language come from the views), a
@@ -26,13 +33,20 @@ page not kept, a visitor with a session or a `?code=`, a host not in
 ALLOWED_HOSTS, a plain-HTTP request that must be redirected to HTTPS, a
 request with an `Origin` (CORS decides), a request over its rate limit
 (Django's 429 page, counted once: the decision travels in the scope), and
-either path switched off (`SHORT_LINK_FAST_PATH=false`,
-`SHARE_PAGE_FAST_PATH=false`, or no kept pages: `PAN_SHARE_PAGE_CACHE_SECONDS=0`).
+a creation with anything more than a URL, a body that is not small JSON
+(Django parses it, refuses it in the caller's language; the body read
+here is handed on unchanged), and any path switched off
+(`SHORT_LINK_FAST_PATH=false`, `SHARE_PAGE_FAST_PATH=false`,
+`SHORT_LINK_CREATE_FAST_PATH=false`, or no kept pages:
+`PAN_SHARE_PAGE_CACHE_SECONDS=0`).
 
 Redirects run in `project.lib.request_context.outside_request_lifecycle`:
 one thread of its own for the ORM's sync work, whatever context the request
 inherited, whose database connection goes back to the pool before the
-redirect is sent, as `request_finished` does for a view. Before that
+redirect is sent, as `request_finished` does for a view; creations too,
+with the audit log told who is acting (`audit.middleware.serving`: an
+anonymous client from its address), as AuditContextMiddleware tells it.
+Before that
 (issue 20, R5) it used asgiref's one shared thread, and on a pipelined
 keep-alive connection under uvicorn a thread nothing ever finished: each
 such redirect kept a pooled connection for good. A kept page asks only
@@ -43,6 +57,8 @@ This is the site layer (it composes two apps), so it may call the
 middleware's own functions rather than copies of them.
 """
 
+import json
+import logging
 import re
 import time
 from functools import cache, cached_property
@@ -52,7 +68,8 @@ from urllib.parse import parse_qsl
 from asgiref.sync import sync_to_async
 from corsheaders.conf import conf as cors_conf
 from django.conf import settings
-from django.http import HttpResponse
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 from django.middleware.csrf import (
@@ -61,10 +78,12 @@ from django.middleware.csrf import (
     _get_new_csrf_string,
     _mask_cipher_secret,
 )
-from django.urls import resolve
+from django.urls import resolve, reverse
 from django.utils import translation
 from django.utils.encoding import iri_to_uri
+from rest_framework.renderers import JSONRenderer
 
+from audit.middleware import serving
 from pan import page_cache
 from project.lib.bodies import request_language
 from project.lib.converters import UniqueNameConverter
@@ -79,10 +98,17 @@ from project.ratelimit import CACHE_ERRORS, RATE_LIMIT_DECISION, rate_limit_hit,
 from project.ratelimit import cache_is_local as limits_are_local
 from shortener import services as short_links
 from shortener.models import KEY_PATTERN
+from shortener.serializers import short_link_body
 from shortener.views import REDIRECT_REFERRER_POLICY
 
 SHORT_LINK_PREFIXES = ("/s/", "/short/")
 SHARE_PAGE = re.compile(rf"/f/({UniqueNameConverter.regex})/")
+CREATE_PATH = "/api/short"
+
+logger = logging.getLogger(__name__)
+# The JSON bodies a plain creation is read as here: anything else is DRF's to parse.
+CREATE_CONTENT_TYPES = (b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8")
+CREATE_MAX_BODY = 16 * 1024  # a URL of TARGET_MAX_LENGTH in JSON, escaped, fits
 
 
 def _short_link_key(path: str) -> str | None:
@@ -184,12 +210,13 @@ class Visit:
         headers += csp_headers()
         return headers
 
-    def vary(self, *first: str) -> bytes:
-        """`Vary` as `first` (the CSRF cookie's), LocaleMiddleware and CorsMiddleware leave it."""
+    def vary(self, *first: str, last: tuple[str, ...] = ()) -> bytes:
+        """`Vary` as `first` (the CSRF cookie's), LocaleMiddleware, CorsMiddleware
+        and `last` (the session's, for an API view that looked for a user) leave it."""
         vary = [*first, "Accept-Language"]
         if re.match(cors_conf.CORS_URLS_REGEX, self.path):
             vary.append("origin")
-        return ", ".join(vary).encode()
+        return ", ".join([*vary, *last]).encode()
 
     async def send(self, send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
         """The answer, with the timing headers, metrics and access-log line of TimingMiddleware."""
@@ -269,7 +296,14 @@ class FastPath:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST" and scope["path"] == CREATE_PATH and settings.SHORT_LINK_CREATE_FAST_PATH:
+            visit = Visit(scope, route=CREATE_PATH)
+            if not visit.for_django() and _anonymous_json(visit):
+                return await self._create(visit, scope, receive, send)
+            return await self.app(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
         path = scope["path"]
         if settings.SHORT_LINK_FAST_PATH and (key := _short_link_key(path)) is not None:
@@ -346,6 +380,108 @@ class FastPath:
             *visit.security_headers(),
         ]
         await visit.send(send, 200, headers, body)
+
+    async def _create(self, visit: Visit, scope, receive, send):
+        body, receive = await _body_and_replay(receive, int(visit.header(b"content-length")))
+        url = _plain_url(body)
+        if url is None:
+            return await self.app(scope, receive, send)  # DRF parses it and answers, in the caller's language
+        limit_headers = []
+        if settings.RATE_LIMIT_ENABLED and (rule := rulebook().rule_for(visit.path, visit.method)) is not None:
+            decision = await _rate_limit_hit(rule, f"addr:{client_key(visit.client)}")
+            if decision is not None:
+                # Counted once: whoever answers from here on reads this decision.
+                scope = {**scope, RATE_LIMIT_DECISION: decision}
+                if not decision.allowed:
+                    return await self.app(scope, receive, send)
+                limit_headers = [(name.lower().encode(), value.encode()) for name, value in decision.headers().items()]
+        host = visit.header(b"host")
+        made = None
+        try:
+            async with outside_request_lifecycle():
+                made = await sync_to_async(_create_plain)(url=url, host=host, visit=visit)
+        except Exception:  # noqa: BLE001 - a refusal or the database (nothing written): the view answers it
+            if made is None:
+                return await self.app(scope, receive, send)
+            logger.warning("giving a creation's connection back failed", exc_info=True)
+        link, created = made
+        base = f"{'https' if visit.secure else 'http'}://{host}"
+        answer = short_link_body(
+            link,
+            short_url=short_links.short_link_url(key=link.key, base_url=f"{base}/"),
+            qr_svg_url=base + reverse("api-short-link-qr-svg", kwargs={"key": link.key}),
+            qr_png_url=base + reverse("api-short-link-qr-png", kwargs={"key": link.key}),
+        )
+        content = JSONRenderer().render(answer)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"allow", b"GET, POST, HEAD, OPTIONS"),
+            (b"content-length", str(len(content)).encode()),
+            (b"vary", visit.vary(last=("Cookie",))),
+            (b"content-language", visit.language.encode()),
+            *limit_headers,
+            *visit.security_headers(),
+        ]
+        await visit.send(send, 201 if created else 200, headers, content)
+
+
+def _anonymous_json(visit: Visit) -> bool:
+    """A small JSON body announced by its length, from a client the API would see as anonymous:
+    no token (API key, JWT) and no session cookie (whose user DRF would look up)."""
+    if b"authorization" in visit.headers or settings.SESSION_COOKIE_NAME in visit.cookies:
+        return False
+    if visit.headers.get(b"content-type", b"").lower() not in CREATE_CONTENT_TYPES:
+        return False
+    length = visit.header(b"content-length")
+    return length.isdigit() and 0 < int(length) <= CREATE_MAX_BODY and b"transfer-encoding" not in visit.headers
+
+
+async def _body_and_replay(receive, length: int):
+    """The request's body (at most `length` bytes are waited for), and a
+    `receive` that hands Django the same messages again, then the rest."""
+    messages, size = [], 0
+    while size < length:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = b"".join(message.get("body", b"") for message in messages if message["type"] == "http.request")
+
+    async def replay():
+        return messages.pop(0) if messages else await receive()
+
+    return body, replay
+
+
+def _plain_url(body: bytes) -> str | None:
+    """The URL of `{"url": "…"}` and nothing else; None for anything DRF
+    should parse and judge (other fields, not a string, bad JSON, NUL or
+    a lone surrogate, which its field refuses with its own message)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.keys() != {"url"} or not isinstance(data["url"], str):
+        return None
+    url = data["url"]
+    try:
+        url.encode()
+    except UnicodeEncodeError:
+        return None
+    return url if url and "\x00" not in url else None
+
+
+def _create_plain(*, url: str, host: str, visit: Visit):
+    """`short_link_create` for an anonymous client, with the audit log told who acts (as AuditContextMiddleware)."""
+    request = HttpRequest()
+    request.user = AnonymousUser()
+    peer_host, _peer_port = visit.scope.get("client") or ("", None)
+    request.META = {"REMOTE_ADDR": peer_host, "HTTP_X_FORWARDED_FOR": visit.header(b"x-forwarded-for")}
+    with serving(request):
+        return short_links.short_link_create(url=url, owner=None, request_host=host)
 
 
 async def _rate_limit_hit(rule, identity: str):

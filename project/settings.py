@@ -740,6 +740,8 @@ SHORT_LINK_CACHE_SECONDS = env.int("SHORT_LINK_CACHE_SECONDS", default=3600)
 SHORT_LINK_EXPIRY_SCAN_INTERVAL = env.float("SHORT_LINK_EXPIRY_SCAN_INTERVAL", default=60.0)
 # Answer successful redirects before Django's middleware (project/fast_path.py).
 SHORT_LINK_FAST_PATH = env.bool("SHORT_LINK_FAST_PATH", default=True)
+# Make plain anonymous creations (POST /api/short with only a URL) before Django's middleware (project/fast_path.py).
+SHORT_LINK_CREATE_FAST_PATH = env.bool("SHORT_LINK_CREATE_FAST_PATH", default=True)
 # Allow targets on loopback/private/link-local addresses, localhost and
 # single-label hosts (an intranet-only installation). Off: such links are 400.
 SHORT_LINK_ALLOW_PRIVATE_TARGETS = env.bool("SHORT_LINK_ALLOW_PRIVATE_TARGETS", default=False)

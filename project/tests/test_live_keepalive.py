@@ -8,6 +8,8 @@ ever finished, and every worker's pool ran dry after about twenty rounds:
 from then on every request waited 5 s and answered 503.
 
 Here one keep-alive client does 200 rounds of redirect → page → download,
+beside a script's anonymous short-link creation (made in front of Django
+too) on a keep-alive connection of its own,
 on the production server (uvicorn as `make serve` starts it), on uvicorn
 started without Pan's flags (the fix must not rest on them) and on daphne (`make run`); then 40 page
 views at once all answer 200, and `/metrics` says no connection is out of
@@ -69,18 +71,24 @@ def connections_in_use_when_idle(base: str, seconds: float = 5) -> float:
     return in_use
 
 
-def rounds_on_one_connection(base: str, share: dict, key: str, rounds: int) -> list[tuple[int, int, int]]:
+def rounds_on_one_connection(base: str, share: dict, key: str, rounds: int) -> list[tuple[int, int, int, int]]:
     item = share["items"][0]["id"]
     answers = []
-    with httpx.Client(base_url=base, timeout=20, headers={"User-Agent": BROWSER}) as browser:
-        for _ in range(rounds):
+    # A script beside the browser, on a keep-alive connection of its own and
+    # without the browser's cookies: its creations are answered in front of Django.
+    with (
+        httpx.Client(base_url=base, timeout=20, headers={"User-Agent": BROWSER}) as browser,
+        httpx.Client(base_url=base, timeout=20) as script,
+    ):
+        for number in range(rounds):
             redirect = browser.get(f"/s/{key}")
             page = browser.get(f"/f/{share['id']}/", params={"code": share["code"]})
             download = browser.get(
                 f"/api/shares/{share['id']}/items/{item}/content", headers={"X-Share-Code": share["code"]}
             )
-            answers.append((redirect.status_code, page.status_code, download.status_code))
-            if answers[-1] != (302, 200, 200):
+            created = script.post("/api/short", json={"url": f"https://example.com/round/{number}"})
+            answers.append((redirect.status_code, page.status_code, download.status_code, created.status_code))
+            if answers[-1] != (302, 200, 200, 201):
                 break
     return answers
 
@@ -97,14 +105,18 @@ def page_views_at_once(base: str, share: dict, count: int) -> set[int]:
 def test_keep_alive_rounds_of_redirect_page_and_download_give_every_connection_back(server):
     # A small pool makes a leak show within the 200 rounds on PostgreSQL too.
     # One client pages through 200 rounds: a page limit above that.
-    extra = {"METRICS_TOKEN": METRICS_TOKEN, "DATABASE_POOL_SIZE": "8", "RATE_LIMITS": "/f/=1000/60"}
+    extra = {
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "DATABASE_POOL_SIZE": "8",
+        "RATE_LIMITS": "/f/=1000/60,/api/short=1000/60",
+    }
     with LiveServer(extra_env=extra, server=server) as live:
         live.register("keepalive", PASSWORD)
         share, key = share_and_link(live.url, sign_in(live.url))
 
         answers = rounds_on_one_connection(live.url, share, key, rounds=200)
 
-        assert answers[-1] == (302, 200, 200), f"round {len(answers)} answered {answers[-1]}"
+        assert answers[-1] == (302, 200, 200, 201), f"round {len(answers)} answered {answers[-1]}"
         assert len(answers) == 200
         assert page_views_at_once(live.url, share, 40) == {200}
         assert connections_in_use_when_idle(live.url) == 0
