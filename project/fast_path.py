@@ -458,11 +458,12 @@ async def _body_and_replay(receive, length: int):
 
 def _plain_url(body: bytes) -> str | None:
     """The URL of `{"url": "…"}` and nothing else; None for anything DRF
-    should parse and judge (other fields, not a string, bad JSON, NUL or
-    a lone surrogate, which its field refuses with its own message)."""
+    should parse and judge (other fields, not a string, bad JSON, not
+    UTF-8 — which DRF's parser refuses where `json.loads` would guess —,
+    NUL or a lone surrogate, which its field refuses with its own message)."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = json.loads(body.decode())
+    except ValueError:  # UnicodeDecodeError too
         return None
     if not isinstance(data, dict) or data.keys() != {"url"} or not isinstance(data["url"], str):
         return None

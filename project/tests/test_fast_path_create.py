@@ -104,6 +104,7 @@ def test_the_audit_row_is_the_one_django_writes():
         pytest.param('{{"url": "https://example.com/{n}\\ud800"}}', "application/json", id="lone-surrogate"),
         pytest.param({"url": "https://example.com/{n}\x00"}, None, id="nul"),
         pytest.param({"url": 7}, None, id="not-a-string"),
+        pytest.param(b'{"url": "https://example.com/{n}"}', "utf-16", id="utf-16"),
         pytest.param({"url": ""}, None, id="empty"),
         pytest.param(["https://example.com/{n}"], None, id="a-list"),
         pytest.param({"url": "https://example.com/{n}" + "x" * 17000}, None, id="too-large-to-read-here"),
@@ -114,10 +115,16 @@ def test_anything_but_a_plain_url_reaches_django_with_its_body(body, content_typ
     site = Site()
     answers = []
     for n, fast_path in ((1, True), (2, False)):
-        content = json.dumps(body).replace("{n}", str(n)) if content_type is None else body.format(n=n)
-        headers = {"Content-Type": content_type or "application/json"}
+        if content_type == "utf-16":  # JSON as json.loads would read it and DRF's parser does not
+            content, headers = (
+                body.decode().replace("{n}", str(n)).encode("utf-16"),
+                {"Content-Type": "application/json"},
+            )
+        else:
+            content = json.dumps(body).replace("{n}", str(n)) if content_type is None else body.format(n=n)
+            content, headers = content.encode(), {"Content-Type": content_type or "application/json"}
         with override_settings(SHORT_LINK_CREATE_FAST_PATH=fast_path):
-            answers.append(site.answered_by_django(PATH, method="POST", content=content.encode(), headers=headers))
+            answers.append(site.answered_by_django(PATH, method="POST", content=content, headers=headers))
     answer, reference = answers
     assert answer.status_code == reference.status_code
     assert answer.status_code in (201, 400)
