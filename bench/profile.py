@@ -5,6 +5,7 @@
     python -m bench.profile download --seconds 10
     python -m bench.profile short       # short-link creation (POST /api/short, a new URL each)
     python -m bench.profile short --server fastapi   # the tutorial app's POST /links/ (rate only)
+    python -m bench.profile upload --gil   # 64 MiB multipart uploads (POST /api/files), one at a time
 
 Starts Pan as the bench does (its own database and media, rate limits off),
 creates what the case needs, loads it from the other core for `--seconds`
@@ -36,7 +37,8 @@ sys.path.insert(0, str(BASE_DIR))
 
 from project.testing import LiveServer, free_port  # noqa: E402
 
-CASES = ("page", "redirect", "download", "short")
+CASES = ("page", "redirect", "download", "short", "upload")
+UPLOAD_BYTES = 64 * 2**20
 
 
 def parse_args(argv=None):
@@ -66,6 +68,8 @@ async def prepare(base: str, case: str) -> tuple[str, dict]:
         auth = {"Authorization": f"Bearer {tokens['access']}"}
         if case == "short":
             return f"{base}/api/short", {}
+        if case == "upload":
+            return f"{base}/api/files", auth
         if case == "redirect":
             link = await api_json(session, "POST", f"{base}/api/short", json={"url": "https://example.com/p"})
             return f"{base}/s/{link['key']}", {}
@@ -78,7 +82,36 @@ async def prepare(base: str, case: str) -> tuple[str, dict]:
         return f"{base}/f/{created['unique_name']}/", {}
 
 
+class Uploads:
+    """The upload case's figures, in the shape `http_load`'s result prints."""
+
+    def __init__(self, seconds: float, sizes: list[int]):
+        self.requests, self.seconds, self.sizes = len(sizes), seconds, sizes
+
+    def summary(self) -> dict:
+        mib = sum(self.sizes) / 2**20
+        return {"name": "upload", "requests": self.requests, "seconds": round(self.seconds, 2),
+                "mib_per_s": round(mib / self.seconds, 1) if self.seconds else 0.0}  # fmt: skip
+
+
+async def upload_load(url: str, headers: dict, seconds: float) -> Uploads:
+    """One 64 MiB multipart upload after another (the bench's upload case, smaller), for `seconds`."""
+    payload = os.urandom(UPLOAD_BYTES)
+    sizes, started = [], time.monotonic()
+    async with client() as session:
+        while time.monotonic() - started < seconds:
+            form = aiohttp.FormData()
+            form.add_field("file", payload, filename="profile.bin", content_type="application/octet-stream")
+            async with session.post(url, data=form, headers=headers) as answer:
+                if answer.status != 201:
+                    raise SystemExit(f"upload answered {answer.status}: {(await answer.text())[:300]}")
+            sizes.append(UPLOAD_BYTES)
+    return Uploads(time.monotonic() - started, sizes)
+
+
 async def load(url: str, headers: dict, case: str, concurrency: int, seconds: float):
+    if case == "upload":
+        return await upload_load(url, headers, seconds)
     expect = {"redirect": 302, "short": 201}.get(case, 200)
     method, json_of = "GET", None
     if case == "short":
