@@ -102,8 +102,12 @@ vendor:
 # Tests that need collected static files collect them (conftest.py `collected_static`).
 # TEST_WORKERS processes (pytest-xdist) share the files between them, a file's tests in one
 # process (its module's server and Chromium are started once); TEST_WORKERS=0: one process.
+# The suite starts some 300 Python processes (servers, workers, commands): Pan's own
+# modules are compiled once first, for a machine that sets PYTHONDONTWRITEBYTECODE
+# (each process would compile them again, about 0.15 s of CPU each).
 TEST_WORKERS ?= 2
 test: setup-dev browser oidc
+	$(BIN)/python -m compileall -q -j 0 manage.py $(shell $(BIN)/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["importlinter"]["root_packages"]))') cli bench
 	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # Starts Pan on daphne (make run) and on uvicorn (make serve), each on a free

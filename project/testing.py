@@ -437,14 +437,30 @@ class LiveServer:
         self.procs: list[subprocess.Popen] = []
         self.sockets: list[socket.socket] = []  # one listening socket per process, kept until stop()
         self.ports: list[int] = []
+        self.commands = None  # a CommandRunner, started by the first manage() it can take
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.ports[0]}"
 
     def manage(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-        """Run manage.py against this server's database and storage (`env` adds to or overrides its settings)."""
-        return _manage({**self.env, **(env or {})}, *args, check=check)
+        """Run manage.py against this server's database and storage (`env` adds to or overrides its settings).
+
+        Role grants and `shell -c` scripts with the server's own settings go
+        to one process that keeps Django set up (project/testing_commands.py).
+        """
+        from project.testing_commands import CommandRunner, runs_in_runner
+
+        if env or not runs_in_runner(args):
+            return _manage({**self.env, **(env or {})}, *args, check=check)
+        if self.commands is None or self.commands.env != self.env:
+            if self.commands is not None:
+                self.commands.stop()
+            self.commands = CommandRunner(self.env, self.tmp / "commands.log")
+        result = self.commands.run(*args)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
 
     def start(self) -> "LiveServer":
         global _static_collected
@@ -546,6 +562,9 @@ class LiveServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
+        if self.commands is not None:
+            self.commands.stop()
+            self.commands = None
         for proc in [*self.procs, *self.task_procs]:
             if proc.poll() is None:
                 proc.terminate()

@@ -11,6 +11,8 @@ import pytest
 
 from project.testing import FreezableProxy, LiveServer, wait_until
 
+pytestmark = pytest.mark.live
+
 
 def _site(port: int, **extra) -> LiveServer:
     return LiveServer(

@@ -24,7 +24,7 @@ from project.testing import LiveServer, wait_until
 
 from .conftest import PASSWORD, metadata, offset_when_free
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
 SIZE = 1024 * MiB
 # What a server process may grow by while it takes 1 GiB: one S3 part, the

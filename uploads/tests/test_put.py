@@ -28,7 +28,7 @@ MAX_FILE = 8 * MiB
 QUOTA = 6 * MiB  # the `uploaders` role's quota (dana's, erin's and fay's); admins have none
 CURL = shutil.which("curl")
 
-pytestmark = pytest.mark.skipif(CURL is None, reason="the curl binary is not installed")
+pytestmark = [pytest.mark.live, pytest.mark.skipif(CURL is None, reason="the curl binary is not installed")]
 
 
 class PutSite:

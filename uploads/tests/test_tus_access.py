@@ -13,7 +13,7 @@ from project.testing import LiveServer
 
 from .conftest import TusSite, metadata
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
 QUOTA = 50_000_000
 

@@ -9,7 +9,7 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.storage.filestorage import FileStorage
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
 
 

@@ -12,7 +12,7 @@ from project.testing import LiveServer
 
 from .conftest import TusSite, metadata, offset_when_free, raw_patch_then_vanish
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
 
 
