@@ -361,6 +361,11 @@ def _manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedPr
     result = subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180
     )
+    return _checked(result, args, check)
+
+
+def _checked(result: subprocess.CompletedProcess, args, check: bool) -> subprocess.CompletedProcess:
+    """A command that failed raises when the caller asked for `check`, whoever ran it."""
     if check and result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -457,10 +462,7 @@ class LiveServer:
             if self.commands is not None:
                 self.commands.stop()
             self.commands = CommandRunner(self.env, self.tmp / "commands.log")
-        result = self.commands.run(*args)
-        if check and result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
+        return _checked(self.commands.run(*args), args, check)
 
     def start(self) -> "LiveServer":
         global _static_collected

@@ -3,7 +3,7 @@
 A live test grants a role or reads a row with `LiveServer.manage(...)`,
 often several times per test. Each `manage.py` process costs about two
 seconds of CPU before it does anything (Django's setup with every app,
-DRF and Twisted imported); 150 such calls were a fifth of the suite's CPU.
+DRF and Twisted imported); some 200 such calls were a fifth of the suite's CPU.
 So `LiveServer.manage` hands the commands that keep no state between calls
 (`COMMANDS`) to one process started with the server's environment, which
 runs each with Django's own `ManagementUtility`, as `manage.py` would: the
@@ -27,7 +27,8 @@ import sys
 import threading
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from project.testing import BASE_DIR
+
 # Commands that leave nothing behind in the process that ran them: a role
 # granted or revoked, a script given with `shell -c` (never a shell reading stdin).
 COMMANDS = {"grant_role", "revoke_role", "shell"}
