@@ -21,19 +21,6 @@ def pytest_configure(config):
             raise pytest.UsageError(f"REDIS_URL is set but Redis is unreachable: {exc}") from exc
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """The modules that start servers or Chromium first, the rest after,
-    each module's tests kept together and in their order.
-
-    `make test` hands whole modules to its workers in this order. A module
-    of live or browser tests takes from seconds to minutes; run last, the
-    longest left one worker busy for minutes while the other had nothing
-    more to take. Run first, the quick in-process modules fill the gaps at
-    the end."""
-    heavy = {item.path for item in items if item.get_closest_marker("live") or item.get_closest_marker("browser")}
-    items.sort(key=lambda item: item.path not in heavy)  # stable: the order within each group stays
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A browser test fails on any Content-Security-Policy violation in a
